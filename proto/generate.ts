@@ -1,0 +1,94 @@
+// Generates TypeScript declarations + JavaScript for the Envoy/xDS protos meshplane speaks.
+// Sources are the .proto trees shipped inside @grpc/grpc-js-xds (the same API version the
+// proxyless clients compile against); output goes to src/gen/, which is never committed.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { createRequire } from "node:module";
+
+const root = resolve(import.meta.dirname, "..");
+const require = createRequire(join(root, "package.json"));
+const xdsPackage = dirname(require.resolve("@grpc/grpc-js-xds/package.json"));
+const protoRoots = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"];
+
+/** The files meshplane encodes or decodes; their imports are generated too. */
+export const protoFiles = [
+  "envoy/service/discovery/v3/ads.proto",
+  "envoy/service/discovery/v3/discovery.proto",
+  "envoy/config/listener/v3/listener.proto",
+  "envoy/config/route/v3/route.proto",
+  "envoy/config/cluster/v3/cluster.proto",
+  "envoy/config/endpoint/v3/endpoint.proto",
+  "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
+  "envoy/extensions/filters/http/router/v3/router.proto",
+  "envoy/extensions/filters/http/fault/v3/fault.proto",
+  "envoy/extensions/transport_sockets/tls/v3/tls.proto",
+  "envoy/extensions/transport_sockets/tls/v3/secret.proto",
+];
+
+const workDir = join(root, "proto", ".work");
+const outDir = join(root, "src", "gen");
+rmSync(workDir, { recursive: true, force: true });
+rmSync(outDir, { recursive: true, force: true });
+mkdirSync(workDir, { recursive: true });
+
+// buf wants every module inside its workspace, so link the shipped trees into one.
+for (const name of protoRoots.filter((r) => r !== "protoc-gen-validate")) {
+  symlinkSync(join(xdsPackage, "deps", name), join(workDir, name));
+}
+writeValidateProto();
+writeFileSync(
+  join(workDir, "buf.yaml"),
+  JSON.stringify({
+    version: "v2",
+    modules: protoRoots.map((path) => ({ path })),
+  }),
+);
+writeFileSync(
+  join(workDir, "buf.gen.yaml"),
+  JSON.stringify({
+    version: "v2",
+    plugins: [
+      {
+        local: join(root, "node_modules", ".bin", "protoc-gen-es"),
+        out: outDir,
+        opt: ["target=js+dts", "import_extension=js", "json_types=false"],
+        include_imports: true,
+      },
+    ],
+  }),
+);
+
+/**
+ * The validate.proto shipped beside the Envoy API predates `StringRules.ignore_empty`, which the
+ * Envoy files use; protobufjs never resolves options so grpc-js-xds does not notice, but buf does.
+ * Add the field with its upstream number (26) to a copy.
+ */
+function writeValidateProto(): void {
+  const source = readFileSync(
+    join(xdsPackage, "deps", "protoc-gen-validate", "validate", "validate.proto"),
+    "utf8",
+  );
+  const anchor = "optional bool strict = 25 [default = true];";
+  if (!source.includes(anchor)) throw new Error(`validate.proto changed shape: '${anchor}' not found`);
+  const patched = source.includes("ignore_empty = 26")
+    ? source
+    : source.replace(anchor, `${anchor}\n  optional bool ignore_empty = 26;`);
+  mkdirSync(join(workDir, "protoc-gen-validate", "validate"), { recursive: true });
+  writeFileSync(join(workDir, "protoc-gen-validate", "validate", "validate.proto"), patched);
+}
+
+const buf = join(root, "node_modules", ".bin", "buf");
+const started = performance.now();
+execFileSync(
+  buf,
+  ["generate", "--template", "buf.gen.yaml", ...protoFiles.flatMap((f) => ["--path", `envoy-api/${f}`])],
+  {
+    cwd: workDir,
+    stdio: "inherit",
+  },
+);
+rmSync(workDir, { recursive: true, force: true });
+console.log(
+  `proto: generated ${protoFiles.length} roots into src/gen in ${Math.round(performance.now() - started)} ms`,
+);
