@@ -1,0 +1,3 @@
+export * from "./model.ts";
+export { buildMeshSnapshot, type BuildOptions } from "./build.ts";
+export { selectRoutes, type RouteTable, type RouteTableEntry } from "./select.ts";

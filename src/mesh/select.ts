@@ -1,0 +1,118 @@
+// Which routes apply to a caller, in which order. Gateway API mesh semantics (GEP-1294): routes
+// in the Service's namespace (producer routes) apply to every caller; routes in the caller's own
+// namespace (consumer routes) replace them for that caller. Within the chosen group GRPCRoute wins
+// over HTTPRoute on the same port, and rules are ordered by the Gateway API precedence rules,
+// because gRPC clients and Envoy take the first route that matches.
+import {
+  attachmentKey,
+  type MeshIssue,
+  type MeshRoute,
+  type MeshSnapshot,
+  type RouteAttachment,
+  type RouteMatch,
+  type RouteRule,
+} from "./model.ts";
+
+export interface RouteTableEntry {
+  readonly route: MeshRoute;
+  readonly rule: RouteRule;
+  readonly match: RouteMatch;
+}
+
+export interface RouteTable {
+  /** Set when consumer routes of this namespace replaced the producer routes. */
+  readonly consumerNamespace: string | undefined;
+  readonly entries: readonly RouteTableEntry[];
+}
+
+/** The ordered route table for `caller` calling a Service port; undefined when no route attaches. */
+export function selectRoutes(
+  mesh: MeshSnapshot,
+  service: { namespace: string; name: string; port: number },
+  callerNamespace: string,
+): RouteTable | undefined {
+  const attached = mesh.attachments.get(attachmentKey(service.namespace, service.name, service.port)) ?? [];
+  const consumer =
+    callerNamespace === service.namespace
+      ? []
+      : attached.filter((a) => a.route.namespace === callerNamespace);
+  const group =
+    consumer.length > 0 ? consumer : attached.filter((a) => a.route.namespace === service.namespace);
+  if (group.length === 0) return undefined;
+  const kind = winningKind(group);
+  const entries = uniqueRoutes(group.filter((a) => a.route.kind === kind)).flatMap((route) =>
+    route.rules.flatMap((rule) => rule.matches.map((match) => ({ route, rule, match }))),
+  );
+  entries.sort(kind === "GRPCRoute" ? compareGrpc : compareHttp);
+  return { consumerNamespace: consumer.length > 0 ? callerNamespace : undefined, entries };
+}
+
+/** Routes that lose to a GRPCRoute on the same Service port and caller group. */
+export function routeKindConflicts(mesh: Pick<MeshSnapshot, "attachments">): MeshIssue[] {
+  const issues: MeshIssue[] = [];
+  for (const [key, attached] of mesh.attachments) {
+    const groups = Map.groupBy(attached, (a) => a.route.namespace);
+    for (const group of groups.values()) {
+      if (winningKind(group) !== "GRPCRoute") continue;
+      for (const route of uniqueRoutes(group.filter((a) => a.route.kind === "HTTPRoute"))) {
+        issues.push({
+          object: `HTTPRoute ${route.namespace}/${route.name}`,
+          field: "spec.parentRefs",
+          reason: "Conflicted",
+          message: `a GRPCRoute is attached to ${key} too; GRPCRoute takes precedence over HTTPRoute on one port`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+function winningKind(group: readonly RouteAttachment[]): MeshRoute["kind"] {
+  return group.some((a) => a.route.kind === "GRPCRoute") ? "GRPCRoute" : "HTTPRoute";
+}
+
+function uniqueRoutes(group: readonly RouteAttachment[]): MeshRoute[] {
+  return [...new Set(group.map((a) => a.route))];
+}
+
+/** HTTPRoute precedence: exact path, longest prefix, method, most headers, most query params. */
+function compareHttp(a: RouteTableEntry, b: RouteTableEntry): number {
+  return (
+    pathRank(a.match) - pathRank(b.match) ||
+    b.match.path.value.length - a.match.path.value.length ||
+    Number(b.match.method !== undefined) - Number(a.match.method !== undefined) ||
+    b.match.headers.length - a.match.headers.length ||
+    b.match.queryParams.length - a.match.queryParams.length ||
+    compareRouteAge(a, b)
+  );
+}
+
+// Exact before regular expressions before prefixes; the regex position is implementation-specific
+// in Gateway API, and this is the order Envoy Gateway uses.
+function pathRank(match: RouteMatch): number {
+  return match.path.type === "Exact" ? 0 : match.path.type === "Regex" ? 1 : 2;
+}
+
+/** GRPCRoute precedence: most characters in the service, then the method, then most headers. */
+function compareGrpc(a: RouteTableEntry, b: RouteTableEntry): number {
+  return (
+    (b.match.grpc?.service?.length ?? 0) - (a.match.grpc?.service?.length ?? 0) ||
+    (b.match.grpc?.method?.length ?? 0) - (a.match.grpc?.method?.length ?? 0) ||
+    b.match.headers.length - a.match.headers.length ||
+    compareRouteAge(a, b)
+  );
+}
+
+/** Ties: the oldest route, then namespace/name alphabetically, then rule and match order. */
+function compareRouteAge(a: RouteTableEntry, b: RouteTableEntry): number {
+  return (
+    compareStrings(a.route.creationTimestamp, b.route.creationTimestamp) ||
+    compareStrings(`${a.route.namespace}/${a.route.name}`, `${b.route.namespace}/${b.route.name}`) ||
+    a.rule.index - b.rule.index ||
+    a.rule.matches.indexOf(a.match) - b.rule.matches.indexOf(b.match)
+  );
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,4 @@
+export { generateResources } from "./generator.ts";
+export { packedTypesRegistry } from "./json.ts";
+export { blackholeCluster, clusterName, resolveTarget, routeConfigName, serviceHost } from "./names.ts";
+export { profileKey, type GeneratedResource, type ProxyProfile, type ResourceRequest } from "./types.ts";
