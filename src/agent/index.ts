@@ -1,0 +1,1 @@
+export { grpcBootstrap, type BootstrapOptions, type GrpcBootstrap } from "./bootstrap.ts";

@@ -1,0 +1,152 @@
+// The meshplane command line.
+import { writeFileSync } from "node:fs";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { grpcBootstrap } from "../agent/index.ts";
+import { createLogger, createMetrics } from "../telemetry/index.ts";
+import { startControlPlane, type HostPort } from "./serve.ts";
+
+const shutdownDeadlineMs = 5000;
+
+function hostPort(value: string): HostPort {
+  const match = /^(\[[0-9a-fA-F:]+\]|[^:[\]]+):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535)
+    throw new InvalidArgumentError(`expected HOST:PORT (e.g. 127.0.0.1:15010), got "${value}"`);
+  return { host: (match[1] as string).replace(/^\[|\]$/g, ""), port };
+}
+
+function milliseconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`expected a whole number of milliseconds, got "${value}"`);
+  return n;
+}
+
+function label(value: string, previous: Record<string, string>): Record<string, string> {
+  const at = value.indexOf("=");
+  if (at <= 0) throw new InvalidArgumentError(`expected KEY=VALUE, got "${value}"`);
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
+const format = (address: HostPort) =>
+  address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+
+const program = new Command()
+  .name("meshplane")
+  .description("A service-mesh control plane: Kubernetes-style config in, xDS out.")
+  .showHelpAfterError();
+
+program
+  .command("serve")
+  .description("serve xDS to proxies from a directory of YAML config (hot-reloaded)")
+  .requiredOption("--config-dir <dir>", "directory of Service, EndpointSlice, GRPCRoute and HTTPRoute YAML")
+  .option(
+    "--xds-address <host:port>",
+    "where proxies connect (ADS over gRPC)",
+    hostPort,
+    hostPort("127.0.0.1:15010"),
+  )
+  .option(
+    "--admin-address <host:port>",
+    "health, metrics and debug endpoints",
+    hostPort,
+    hostPort("127.0.0.1:15014"),
+  )
+  .option("--domain <domain>", "cluster domain in service host names", "cluster.local")
+  .addOption(
+    new Option("--log-level <level>", "log level")
+      .choices(["debug", "info", "warn", "error"])
+      .default("info"),
+  )
+  .option("--debounce-ms <ms>", "quiet period before a config change is pushed", milliseconds, 100)
+  .option("--max-debounce-ms <ms>", "longest a config change waits to be pushed", milliseconds, 1000)
+  .action(
+    async (opts: {
+      configDir: string;
+      xdsAddress: HostPort;
+      adminAddress: HostPort;
+      domain: string;
+      logLevel: string;
+      debounceMs: number;
+      maxDebounceMs: number;
+    }) => {
+      const logger = createLogger({ level: opts.logLevel });
+      let running: Awaited<ReturnType<typeof startControlPlane>>;
+      try {
+        running = await startControlPlane({
+          configDir: opts.configDir,
+          xdsAddress: opts.xdsAddress,
+          adminAddress: opts.adminAddress,
+          domain: opts.domain,
+          debounce: { quietMs: opts.debounceMs, maxWaitMs: Math.max(opts.maxDebounceMs, opts.debounceMs) },
+          logger,
+          metrics: createMetrics(),
+        });
+      } catch (error) {
+        logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
+        logger.flush();
+        process.exitCode = 1;
+        return;
+      }
+      logger.info(
+        { xdsAddress: format(running.xdsAddress), adminAddress: format(running.adminAddress) },
+        "meshplane ready",
+      );
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, "shutting down");
+        const deadline = setTimeout(() => {
+          logger.error("shutdown did not finish in time; exiting");
+          logger.flush();
+          process.exit(1);
+        }, shutdownDeadlineMs);
+        deadline.unref();
+        running.stop(shutdownDeadlineMs / 2).then(
+          () => {
+            logger.info("stopped");
+            logger.flush();
+            process.exit(0);
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, "error while stopping");
+            logger.flush();
+            process.exit(1);
+          },
+        );
+      };
+      process.on("SIGTERM", () => shutdown("SIGTERM"));
+      process.on("SIGINT", () => shutdown("SIGINT"));
+    },
+  );
+
+program
+  .command("bootstrap")
+  .description("write the gRPC xDS bootstrap for a workload (point GRPC_XDS_BOOTSTRAP at it)")
+  .option(
+    "--xds-address <host:port>",
+    "meshplane's xDS address as the workload reaches it",
+    "127.0.0.1:15010",
+  )
+  .requiredOption("--node-id <id>", "unique id of this workload instance, e.g. pod name")
+  .option("--namespace <ns>", "the workload's namespace", "default")
+  .option("--zone <zone>", "the workload's zone (node locality)")
+  .option("--label <key=value>", "a workload label (repeatable)", label, {})
+  .option("-o, --output <file>", "write to a file instead of stdout")
+  .action(
+    (opts: {
+      xdsAddress: string;
+      nodeId: string;
+      namespace: string;
+      zone?: string;
+      label: Record<string, string>;
+      output?: string;
+    }) => {
+      const text = `${JSON.stringify(grpcBootstrap({ xdsAddress: opts.xdsAddress, nodeId: opts.nodeId, namespace: opts.namespace, labels: opts.label, ...(opts.zone ? { zone: opts.zone } : {}) }), null, 2)}\n`;
+      if (opts.output) writeFileSync(opts.output, text);
+      else process.stdout.write(text);
+    },
+  );
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,112 @@
+// `meshplane serve`: config directory → mesh snapshot → xDS, plus the admin server. This is the
+// edge where the pure parts meet I/O: sources, servers, clocks, signals.
+import { hostname } from "node:os";
+import { createAdminServer } from "../admin/index.ts";
+import type { Resource } from "../api/index.ts";
+import { buildMeshSnapshot, type MeshIssue } from "../mesh/index.ts";
+import { ConfigDirSource, type ConfigError, type ConfigState } from "../sources/index.ts";
+import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
+import { generateResources, packedTypesRegistry } from "../translate/index.ts";
+import { Debouncer } from "../xds/debounce.ts";
+import { ResourceCache, XdsServer, type ConfigSnapshot } from "../xds/index.ts";
+
+export interface ServeOptions {
+  readonly configDir: string;
+  readonly xdsAddress: HostPort;
+  readonly adminAddress: HostPort;
+  readonly domain: string;
+  readonly debounce: { readonly quietMs: number; readonly maxWaitMs: number };
+  readonly logger: Logger;
+  readonly metrics: MeshplaneMetrics;
+}
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface RunningControlPlane {
+  readonly xdsAddress: HostPort;
+  readonly adminAddress: HostPort;
+  /** Stops accepting, closes streams and servers; bounded by `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startControlPlane(options: ServeOptions): Promise<RunningControlPlane> {
+  const { logger, metrics } = options;
+  const source = new ConfigDirSource({ dir: options.configDir, logger, metrics });
+  const xds = new XdsServer({
+    cache: new ResourceCache({ metrics }),
+    metrics,
+    logger: logger.child({ component: "xds" }),
+    controlPlaneId: `meshplane@${hostname()}`,
+    jsonRegistry: packedTypesRegistry(),
+  });
+  let meshIssues: readonly MeshIssue[] = [];
+  let version = 0;
+  let loaded = false;
+
+  const publish = (state: ConfigState) => {
+    const mesh = buildMeshSnapshot(state.resources as Resource[], { domain: options.domain });
+    logIssueChanges(logger, meshIssues, mesh.issues);
+    meshIssues = mesh.issues;
+    const snapshot: ConfigSnapshot = {
+      version: ++version,
+      generate: (profile, typeUrl, request) => generateResources(mesh, profile, typeUrl, request),
+    };
+    xds.setSnapshot(snapshot);
+    loaded = true;
+    logger.info(
+      { version, services: mesh.services.size, proxies: xds.proxies().length },
+      "config snapshot published",
+    );
+  };
+  const debouncer = new Debouncer(options.debounce, () => publish(source.current()));
+  source.onChange(() => debouncer.trigger());
+
+  publish(await source.start());
+  const admin = createAdminServer({
+    metrics,
+    proxies: xds,
+    logger: logger.child({ component: "admin" }),
+    ready: () => {
+      const reasons = [
+        ...(loaded ? [] : ["configuration not loaded yet"]),
+        ...(xds.serving ? [] : ["xDS server not serving"]),
+      ];
+      return { ready: reasons.length === 0, reasons };
+    },
+    configErrors: () => [...source.current().errors, ...meshIssues.map(issueAsConfigError)],
+  });
+  try {
+    const xdsAddress = await xds.listen(options.xdsAddress.host, options.xdsAddress.port);
+    const adminAddress = await admin.listen(options.adminAddress.host, options.adminAddress.port);
+    return {
+      xdsAddress,
+      adminAddress,
+      stop: async (graceMs = 2000) => {
+        debouncer.cancel();
+        await source.stop();
+        await Promise.all([xds.close(graceMs), admin.close()]);
+      },
+    };
+  } catch (error) {
+    debouncer.cancel();
+    await source.stop();
+    await Promise.all([xds.close(0), admin.close()]);
+    throw error;
+  }
+}
+
+/** Mesh-level problems (a missing backend, an unknown parent) are reported like config errors. */
+function issueAsConfigError(issue: MeshIssue): ConfigError {
+  return { file: "", object: issue.object, field: issue.field, message: `${issue.reason}: ${issue.message}` };
+}
+
+function logIssueChanges(logger: Logger, before: readonly MeshIssue[], after: readonly MeshIssue[]): void {
+  const key = (i: MeshIssue) => `${i.object}\0${i.field}\0${i.reason}\0${i.message}`;
+  const known = new Set(before.map(key));
+  for (const issue of after) {
+    if (!known.has(key(issue))) logger.warn({ ...issue }, "config object not fully applied");
+  }
+}
