@@ -42,7 +42,7 @@ export function buildMeshSnapshot(resources: readonly Resource[], options: Build
       attachments.set(key, [...(attachments.get(key) ?? []), attachment]);
     }
   }
-  issues.push(...routeKindConflicts({ attachments }));
+  issues.push(...routeKindConflicts({ attachments }), ...proxylessLimitations(resources));
   return { domain: options.domain, services, attachments, issues };
 }
 
@@ -221,4 +221,34 @@ function resolveParents(
     }
   });
   return attachments;
+}
+
+/**
+ * HTTPRoute matches that can never select a call from a proxyless gRPC client. They are valid
+ * Gateway API and kept for data planes that support them, but the user must hear about it.
+ */
+function proxylessLimitations(resources: readonly Resource[]): MeshIssue[] {
+  const issues: MeshIssue[] = [];
+  for (const route of resources) {
+    if (route.kind !== "HTTPRoute") continue;
+    route.spec.rules?.forEach((rule, r) =>
+      rule.matches?.forEach((match, m) => {
+        const field = `spec.rules[${r}].matches[${m}]`;
+        const report = (suffix: string, message: string) =>
+          issues.push({
+            object: objectRef("HTTPRoute", route.metadata),
+            field: `${field}.${suffix}`,
+            reason: "UnsupportedValue",
+            message,
+          });
+        if (match.method !== undefined && match.method !== "POST") {
+          report("method", `never matches proxyless gRPC callers: every gRPC call is a POST`);
+        }
+        if (match.queryParams?.length) {
+          report("queryParams", "query parameter matches never match proxyless gRPC callers (gRFC A28)");
+        }
+      }),
+    );
+  }
+  return issues;
 }
