@@ -45,8 +45,11 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
   let meshIssues: readonly MeshIssue[] = [];
   let version = 0;
   let loaded = false;
+  let publishedGeneration = -1;
 
   const publish = (state: ConfigState) => {
+    if (state.generation === publishedGeneration) return;
+    publishedGeneration = state.generation;
     const mesh = buildMeshSnapshot(state.resources as Resource[], { domain: options.domain });
     logIssueChanges(logger, meshIssues, mesh.issues);
     meshIssues = mesh.issues;

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import {
@@ -57,7 +57,7 @@ class FakeProxy {
     this.call.on("error", () => {});
   }
 
-  send(fields: Partial<Omit<DiscoveryRequest, "$typeName">>): void {
+  send(fields: MessageInitShape<typeof DiscoveryRequestSchema>): void {
     this.call.write(create(DiscoveryRequestSchema, { typeUrl: TypeUrl.Cluster, ...fields }));
   }
 

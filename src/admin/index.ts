@@ -1,0 +1,8 @@
+export {
+  createAdminServer,
+  type AdminAddress,
+  type AdminServer,
+  type AdminServerOptions,
+  type ProxyConfigDump,
+  type Readiness,
+} from "./server.ts";
