@@ -1,6 +1,7 @@
 // Validation of untrusted objects into typed resources. Every problem is reported with the field
 // path in Kubernetes notation (spec.rules[0].backendRefs[1].weight) and what to do about it; all
 // problems of an object are collected, not just the first.
+import { isIPv6 } from "node:net";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { TSchema } from "@sinclair/typebox";
 import { EndpointSlice, Service, serviceNameLabel } from "./core.ts";
@@ -129,19 +130,49 @@ function semanticErrors(resource: Resource): FieldError[] {
     case "Service":
       return [];
     case "EndpointSlice":
-      return resource.metadata.labels?.[serviceNameLabel]
-        ? []
-        : [
-            {
-              field: `metadata.labels[${serviceNameLabel}]`,
-              message: "required: name the Service this slice belongs to",
-            },
-          ];
+      return [
+        ...(resource.metadata.labels?.[serviceNameLabel]
+          ? []
+          : [
+              {
+                field: `metadata.labels[${serviceNameLabel}]`,
+                message: "required: name the Service this slice belongs to",
+              },
+            ]),
+        ...endpointAddressErrors(resource),
+      ];
     case "HTTPRoute":
       return [...parentRefErrors(resource), ...httpRuleErrors(resource)];
     case "GRPCRoute":
       return [...parentRefErrors(resource), ...grpcRuleErrors(resource)];
   }
+}
+
+/**
+ * Addresses must match the slice's addressType. IPv4 follows Kubernetes' legacy parser, which
+ * accepts leading zeros ("010.0.0.1") for compatibility; some gRPC clients reject such addresses,
+ * which then shows as a NACK rather than being silently rewritten here.
+ */
+function endpointAddressErrors(slice: EndpointSlice): FieldError[] {
+  if (slice.addressType === "FQDN") return [];
+  const valid = slice.addressType === "IPv4" ? isLegacyIPv4 : isIPv6;
+  return slice.endpoints.flatMap((endpoint, e) =>
+    endpoint.addresses.flatMap((address, a) =>
+      valid(address)
+        ? []
+        : [
+            {
+              field: `endpoints[${e}].addresses[${a}]`,
+              message: `"${address}" is not a valid ${slice.addressType} address`,
+            },
+          ],
+    ),
+  );
+}
+
+function isLegacyIPv4(address: string): boolean {
+  const parts = address.split(".");
+  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
 }
 
 function parentRefErrors(route: HTTPRoute | GRPCRoute): FieldError[] {

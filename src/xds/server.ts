@@ -91,7 +91,8 @@ export class XdsServer implements ProxyStatusSource {
   /** Stops accepting, ends open streams, and forces the rest after `graceMs`. */
   async close(graceMs = 2000): Promise<void> {
     this.listening = false;
-    for (const stream of this.streams.values()) stream.close();
+    // Ending the streams lets tryShutdown finish now instead of waiting out the grace period.
+    for (const stream of this.streams.values()) stream.close(true);
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();

@@ -187,7 +187,9 @@ export class SotwStream {
     this.call.write(bytes);
   }
 
-  close(): void {
+  /** Stops sending; with `end`, also finishes the call so the proxy reconnects elsewhere. */
+  close(end = false): void {
+    if (end && !this.closed) this.call.end();
     this.closed = true;
   }
 

@@ -1,0 +1,73 @@
+// A plain gRPC Greeter backend (no xDS on the server side): replies with its own --name in
+// `backend`, so a client can count where each call landed.
+//
+//   node examples/quickstart/greeter-server.ts --name v1 --address 127.0.0.1:50061 [--fail-rate 0.1]
+//
+// Prints one JSON line {"msg":"greeter listening","name":...,"address":"127.0.0.1:PORT"} once
+// bound (port 0 picks a free port). SIGTERM/SIGINT: graceful shutdown, then exit 0.
+import { parseArgs } from "node:util";
+import * as grpc from "@grpc/grpc-js";
+import { greeterService, type HelloReply, type HelloRequest } from "./lib/greeter-proto.ts";
+
+const { values } = parseArgs({
+  options: {
+    name: { type: "string" },
+    address: { type: "string", default: "127.0.0.1:0" },
+    "fail-rate": { type: "string", default: "0" },
+  },
+  strict: true,
+});
+
+function fatal(message: string, extra: Record<string, unknown> = {}): never {
+  process.stderr.write(`${JSON.stringify({ msg: message, ...extra })}\n`);
+  process.exit(1);
+}
+
+const name = values.name ?? fatal("--name is required (e.g. --name v1)");
+const address = values.address ?? "127.0.0.1:0";
+const failRate = Number(values["fail-rate"]);
+if (!Number.isFinite(failRate) || failRate < 0 || failRate > 1)
+  fatal("--fail-rate must be a number in [0, 1]");
+const match = /^(127\.0\.0\.1|\[::1\]|localhost):(\d{1,5})$/.exec(address);
+if (!match) fatal("--address must be a loopback HOST:PORT such as 127.0.0.1:50061", { address });
+const host = match[1] ?? "127.0.0.1";
+
+function handler(verb: string): grpc.handleUnaryCall<HelloRequest, HelloReply> {
+  return (call, callback) => {
+    if (failRate > 0 && Math.random() < failRate) {
+      callback({
+        code: grpc.status.UNAVAILABLE,
+        details: `injected failure at ${name} (fail-rate ${failRate})`,
+      });
+      return;
+    }
+    const who = call.request.name || "stranger";
+    callback(null, { message: `${verb}, ${who}, from ${name}`, backend: name });
+  };
+}
+
+const server = new grpc.Server();
+server.addService(greeterService, { SayHello: handler("Hello"), SayGoodbye: handler("Goodbye") });
+
+server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
+  if (error) fatal("greeter failed to bind", { name, address, error: error.message });
+  console.log(JSON.stringify({ msg: "greeter listening", name, address: `${host}:${port}`, failRate }));
+});
+
+let stopping = false;
+function shutdown(signal: string): void {
+  if (stopping) return;
+  stopping = true;
+  // tryShutdown waits for in-flight calls; bound it so a stuck call cannot keep us alive.
+  const force = setTimeout(() => {
+    server.forceShutdown();
+    process.exit(0);
+  }, 3000);
+  force.unref();
+  server.tryShutdown(() => {
+    console.log(JSON.stringify({ msg: "greeter stopped", name, signal }));
+    process.exit(0);
+  });
+}
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));

@@ -1,0 +1,32 @@
+// The e2e harness: real processes (meshplane, greeter backends, grpc-js-xds clients) on 127.0.0.1,
+// each returned as a handle with stop(). Register every stop() with `t.after` right away.
+export {
+  startMeshplane,
+  runCli,
+  cliBootstrap,
+  type Meshplane,
+  type MeshplaneOptions,
+  type CliRun,
+} from "./meshplane.ts";
+export { startGreeter, type Greeter, type GreeterOptions } from "./greeter.ts";
+export {
+  startXdsClient,
+  shares,
+  type XdsClient,
+  type XdsClientOptions,
+  type CallCommandInput,
+  type CallResult,
+} from "./xds-client.ts";
+export * from "./admin.ts";
+export { waitFor, sleep, FatalWaitError, type WaitOptions } from "./wait.ts";
+export { tempConfigDir, type TempConfigDir } from "./config.ts";
+export {
+  meshYaml,
+  MeshYaml,
+  weighted,
+  greeterMesh,
+  type EndpointSpec,
+  type GreeterMeshOptions,
+} from "./mesh-yaml.ts";
+export { stopAllChildren } from "../../../examples/quickstart/lib/child.ts";
+export * from "./paths.ts";
