@@ -1,5 +1,6 @@
 // The meshplane command line.
 import { writeFileSync } from "node:fs";
+import * as grpc from "@grpc/grpc-js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { grpcBootstrap } from "../agent/index.ts";
 import { createLogger, createMetrics } from "../telemetry/index.ts";
@@ -71,6 +72,10 @@ program
       maxDebounceMs: number;
     }) => {
       const logger = createLogger({ level: opts.logLevel });
+      // grpc-js writes its own diagnostics to stderr as plain text; keep every line JSON.
+      grpc.setLogger({
+        error: (...args: unknown[]) => logger.warn({ component: "grpc-js" }, args.map(String).join(" ")),
+      });
       let running: Awaited<ReturnType<typeof startControlPlane>>;
       try {
         running = await startControlPlane({
