@@ -60,6 +60,22 @@ writeFileSync(
 );
 
 /**
+ * buf ships one npm package per platform; the project depends on the Linux ones directly (the
+ * registry this project uses serves no others, so the `@bufbuild/buf` wrapper cannot be locked).
+ */
+function bufBinary(): string {
+  const arch = { x64: "x64", arm64: "aarch64" }[process.arch as string];
+  const name = `@bufbuild/buf-${process.platform}-${arch}`;
+  try {
+    return require.resolve(`${name}/bin/buf`);
+  } catch {
+    throw new Error(
+      `proto: no buf binary for ${process.platform}/${process.arch}: install ${name} or add it to optionalDependencies`,
+    );
+  }
+}
+
+/**
  * The validate.proto shipped beside the Envoy API predates `StringRules.ignore_empty`, which the
  * Envoy files use; protobufjs never resolves options so grpc-js-xds does not notice, but buf does.
  * Add the field with its upstream number (26) to a copy.
@@ -78,7 +94,7 @@ function writeValidateProto(): void {
   writeFileSync(join(workDir, "protoc-gen-validate", "validate", "validate.proto"), patched);
 }
 
-const buf = join(root, "node_modules", ".bin", "buf");
+const buf = bufBinary();
 const started = performance.now();
 execFileSync(
   buf,
