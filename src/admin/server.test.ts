@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { promtoolCheckMetrics, requirePromtool } from "../../test/support/promtool.ts";
 import { Agent, request } from "node:http";
 import { connect } from "node:net";
-import { delimiter, join } from "node:path";
 import { test, type TestContext } from "node:test";
 import type { ConfigError } from "../sources/config-source.ts";
 import { createLogger, createMetrics, silentLogger, type MeshplaneMetrics } from "../telemetry/index.ts";
@@ -337,31 +335,6 @@ test("close() cuts a connection stuck mid-request after the grace period", async
   await ended;
 });
 
-function onPath(command: string): boolean {
-  for (const dir of (process.env["PATH"] ?? "").split(delimiter)) {
-    if (dir === "") continue;
-    try {
-      accessSync(join(dir, command), constants.X_OK);
-      return true;
-    } catch {
-      // not in this directory
-    }
-  }
-  return false;
-}
-
-function runWithStdin(command: string, args: string[], input: string) {
-  return new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
-    child.stdin.end(input);
-  });
-}
-
 /** Touches every catalogue metric, labelled ones with a label, so each appears with a sample. */
 function exerciseAll(metrics: MeshplaneMetrics): void {
   metrics.connectedProxies.set({ protocol: "sotw" }, 2);
@@ -378,15 +351,7 @@ function exerciseAll(metrics: MeshplaneMetrics): void {
 }
 
 test("promtool check metrics accepts /metrics (default process metrics included)", async (t) => {
-  if (!onPath("promtool")) {
-    if (process.env["CI"]) {
-      assert.fail(
-        "promtool not on PATH: install the Debian package `prometheus` (apt-get install -y prometheus)",
-      );
-    }
-    t.skip("promtool not installed: apt-get install -y prometheus");
-    return;
-  }
+  if (!requirePromtool(t)) return;
   const metrics = createMetrics();
   exerciseAll(metrics);
   // Guard: a metric added to the catalogue but not to exerciseAll() fails here, not silently.
@@ -399,7 +364,7 @@ test("promtool check metrics accepts /metrics (default process metrics included)
   const { port } = await start(t, { metrics });
   const reply = await get(port, "/metrics");
   assert.equal(reply.status, 200);
-  const result = await runWithStdin("promtool", ["check", "metrics"], reply.body);
+  const result = await promtoolCheckMetrics(reply.body);
   assert.equal(result.output, "", "promtool reported lint problems");
   assert.equal(result.code, 0);
 });

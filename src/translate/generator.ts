@@ -58,6 +58,14 @@ function allServicePorts(mesh: MeshSnapshot): ServicePortRef[] {
   );
 }
 
+/** Every cluster a wildcard CDS or EDS subscriber receives. */
+function allClusterNames(mesh: MeshSnapshot): string[] {
+  const names = allServicePorts(mesh).map((ref) =>
+    clusterName(ref.service.namespace, ref.service.name, ref.port, mesh.domain),
+  );
+  return [...names, blackholeCluster];
+}
+
 function listeners(mesh: MeshSnapshot, profile: ProxyProfile, request: ResourceRequest): GeneratedResource[] {
   const names = request.wildcard
     ? allServicePorts(mesh).map(
@@ -95,14 +103,7 @@ function routeConfigurations(
 }
 
 function clusters(mesh: MeshSnapshot, _profile: ProxyProfile, request: ResourceRequest): GeneratedResource[] {
-  const names = request.wildcard
-    ? [
-        ...allServicePorts(mesh).map((ref) =>
-          clusterName(ref.service.namespace, ref.service.name, ref.port, mesh.domain),
-        ),
-        blackholeCluster,
-      ]
-    : request.names;
+  const names = request.wildcard ? allClusterNames(mesh) : request.names;
   return names.flatMap((name) =>
     name === blackholeCluster || parseClusterName(mesh, name)
       ? [resource(ClusterSchema, name, edsCluster(name))]
@@ -115,14 +116,7 @@ function loadAssignments(
   _profile: ProxyProfile,
   request: ResourceRequest,
 ): GeneratedResource[] {
-  const names = request.wildcard
-    ? [
-        ...allServicePorts(mesh).map((ref) =>
-          clusterName(ref.service.namespace, ref.service.name, ref.port, mesh.domain),
-        ),
-        blackholeCluster,
-      ]
-    : request.names;
+  const names = request.wildcard ? allClusterNames(mesh) : request.names;
   return names.flatMap((name) => {
     if (name === blackholeCluster)
       return [resource(ClusterLoadAssignmentSchema, name, loadAssignment(name, []))];

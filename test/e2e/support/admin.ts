@@ -97,6 +97,11 @@ export interface AckWait {
   /** Wait for an ACKed version different from this one (null: any ACK at all). */
   from: string | null;
   timeoutMs?: number;
+  /**
+   * Default true: stop at once when the newest version sent was NACKed. Pass false when a NACK is
+   * expected to be superseded (waiting for the fix after a rejected version).
+   */
+  failOnNack?: boolean;
 }
 
 /**
@@ -110,7 +115,13 @@ export async function waitForAckChange(adminAddress: string, wait: AckWait): Pro
       if (!entry) return undefined;
       if (entry.ackedVersion !== null && entry.ackedVersion !== wait.from) return entry.ackedVersion;
       const nack = entry.lastNack;
-      if (nack && nack.rejectedVersion !== undefined && nack.rejectedVersion === entry.sentVersion) {
+      const failOnNack = wait.failOnNack ?? true;
+      if (
+        failOnNack &&
+        nack &&
+        nack.rejectedVersion !== undefined &&
+        nack.rejectedVersion === entry.sentVersion
+      ) {
         throw new NackError(wait.nodeId, wait.type, nack);
       }
       return undefined;
@@ -146,4 +157,49 @@ export async function waitForInSync(
     },
     { timeoutMs, intervalMs: 100, message: `${nodeId} to be in sync on every xDS type` },
   );
+}
+
+export interface NackWait {
+  nodeId: string;
+  type: XdsType;
+  timeoutMs?: number;
+}
+
+/** Waits until the proxy NACKs a version of `type`; resolves with its sync entry at that moment. */
+export async function waitForNack(adminAddress: string, wait: NackWait): Promise<TypeSync> {
+  return waitFor(
+    async () => {
+      const entry = typeSync(await proxySync(adminAddress, wait.nodeId), wait.type);
+      const nack = entry?.lastNack;
+      return entry && nack ? entry : undefined;
+    },
+    {
+      timeoutMs: wait.timeoutMs ?? 10_000,
+      intervalMs: 100,
+      message: `${wait.nodeId} to NACK a ${wait.type} version`,
+    },
+  );
+}
+
+/** Waits until /debug/config_errors has an entry matching `predicate`; resolves with all entries. */
+export async function waitForConfigError(
+  adminAddress: string,
+  predicate: (entry: ConfigErrorEntry) => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<ConfigErrorEntry[]> {
+  let last: ConfigErrorEntry[] = [];
+  try {
+    return await waitFor(
+      async () => {
+        last = await configErrors(adminAddress);
+        return last.some(predicate) ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 100, message: what },
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; /debug/config_errors: ${JSON.stringify(last)}`, {
+      cause: error,
+    });
+  }
 }

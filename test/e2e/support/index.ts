@@ -4,6 +4,7 @@ export {
   startMeshplane,
   runCli,
   cliBootstrap,
+  parseJsonLines,
   type Meshplane,
   type MeshplaneOptions,
   type CliRun,
@@ -28,5 +29,15 @@ export {
   type EndpointSpec,
   type GreeterMeshOptions,
 } from "./mesh-yaml.ts";
+export { suiteScope, type SuiteScope } from "./scope.ts";
+export {
+  startMeshFixture,
+  warmUp,
+  type MeshFixture,
+  type MeshFixtureOptions,
+  type Defer,
+} from "./fixture.ts";
+export { summary, assertAllOn, assertNoErrors, assertSplit } from "./expect.ts";
+export { parseMetrics, metricValue, metricLines, type Sample } from "./metrics.ts";
 export { stopAllChildren } from "../../../examples/quickstart/lib/child.ts";
 export * from "./paths.ts";

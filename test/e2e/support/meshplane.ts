@@ -2,7 +2,7 @@
 // and one-shot CLI commands such as `meshplane bootstrap`.
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { spawnChild, type JsonLine } from "../../../examples/quickstart/lib/child.ts";
+import { parseJsonLine, spawnChild, type JsonLine } from "../../../examples/quickstart/lib/child.ts";
 import { cliPath, repoRoot } from "./paths.ts";
 
 export interface MeshplaneOptions {
@@ -68,6 +68,14 @@ export interface CliRun {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/** The JSON lines (pino logs) of a captured stdout, e.g. `CliRun.stdout`. */
+export function parseJsonLines(text: string): JsonLine[] {
+  return text
+    .split("\n")
+    .map(parseJsonLine)
+    .filter((json): json is JsonLine => json !== undefined);
 }
 
 /** Runs `meshplane <args>` to completion (bounded by `timeoutMs`). Never throws on a non-zero exit. */

@@ -10,6 +10,8 @@ import { tempConfigDir } from "./config.ts";
 import { greeterMesh, meshYaml, weighted } from "./mesh-yaml.ts";
 import { quickstartMeshDir } from "./paths.ts";
 import { FatalWaitError, waitFor } from "./wait.ts";
+import { metricValue, parseMetrics } from "./metrics.ts";
+import { assertAllOn, assertSplit } from "./expect.ts";
 
 function validateAll(yaml: string, source: string): Resource[] {
   return parseAllDocuments(yaml).map((doc, i) => {
@@ -143,4 +145,50 @@ test("waitFor returns the first truthy value, times out with its message, stops 
     /NACKed/,
   );
   assert.ok(Date.now() - started < 1_000);
+});
+
+test("parseMetrics and metricValue read labelled samples; ambiguity is an error", () => {
+  const samples = parseMetrics(
+    [
+      "# HELP meshplane_xds_acks_total ACKs.",
+      "# TYPE meshplane_xds_acks_total counter",
+      'meshplane_xds_acks_total{type="lds"} 3',
+      'meshplane_xds_acks_total{type="eds"} 5',
+      'meshplane_build_info{version="a\\"b"} 1',
+      "meshplane_up 1 1700000000000",
+      "",
+    ].join("\n"),
+  );
+  assert.equal(metricValue(samples, "meshplane_xds_acks_total", { type: "eds" }), 5);
+  assert.equal(metricValue(samples, "meshplane_xds_acks_total", { type: "cds" }), undefined);
+  assert.equal(metricValue(samples, "meshplane_build_info", { version: 'a"b' }), 1);
+  assert.equal(metricValue(samples, "meshplane_up"), 1);
+  assert.throws(() => metricValue(samples, "meshplane_xds_acks_total"), /matches 2 samples/);
+  assert.throws(() => parseMetrics("not a metric line at all"), /unparsable/);
+});
+
+test("assertSplit and assertAllOn say what was observed", () => {
+  const result = {
+    id: 1,
+    target: "xds:///greeter:50051",
+    method: "SayHello" as const,
+    ok: 95,
+    counts: { v1: 80, v2: 15 },
+    errors: { UNAVAILABLE: 5 },
+    errorSamples: ["UNAVAILABLE: no healthy upstream"],
+    elapsedMs: 12,
+  };
+  assert.throws(
+    () => assertSplit(result, { v1: 80, v2: 20 }, 4, "split"),
+    /split: expected no failed calls; observed SayHello xds:\/\/\/greeter:50051: 100 calls, ok 95, counts \{"v1":80,"v2":15\} \[v1 80\.0%, v2 15\.0%\], errors \{"UNAVAILABLE":5\} \(e\.g\. UNAVAILABLE: no healthy upstream\)/,
+  );
+  const clean = { ...result, ok: 100, counts: { v1: 80, v2: 20 }, errors: {}, errorSamples: [] };
+  assertSplit(clean, { v1: 80, v2: 20 }, 4, "split");
+  assert.throws(
+    () => assertSplit(clean, { v1: 90, v2: 10 }, 4, "split"),
+    /v1 got 80\.00% of 100 calls, configured 90\.0% ± 4/,
+  );
+  assert.throws(() => assertSplit(clean, { v1: 1 }, 4, "split"), /unexpected backends/);
+  assert.throws(() => assertAllOn(clean, "v1", "only v1"), /only v1: expected all calls on v1; observed/);
+  assertAllOn({ ...clean, counts: { v1: 100 } }, "v1", "only v1");
 });

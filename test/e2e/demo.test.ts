@@ -1,0 +1,53 @@
+// `npm run demo` end to end: examples/quickstart/demo.ts with --calls 3000 as a child process must
+// exit 0 after printing PASS for the 90/10 split and for the 50/50 split after the live edit. The
+// demo uses the fixed ports 127.0.0.1:50061 and :50062; when either is busy the test is skipped.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { spawnChild } from "../../examples/quickstart/lib/child.ts";
+import { quickstartDir, repoRoot } from "./support/index.ts";
+
+const demoPorts = [50061, 50062];
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen({ host: "127.0.0.1", port, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+test(
+  "npm run demo -- --calls 3000 prints PASS for both splits and exits 0",
+  { timeout: 150_000 },
+  async (t) => {
+    const busy: number[] = [];
+    for (const port of demoPorts) if (!(await portFree(port))) busy.push(port);
+    if (busy.length > 0) {
+      t.skip(
+        `the demo's fixed port(s) ${busy.map((p) => `127.0.0.1:${p}`).join(", ")} are in use (another demo running?)`,
+      );
+      return;
+    }
+    const demo = spawnChild("demo", [`${quickstartDir}demo.ts`, "--calls", "3000"], { cwd: repoRoot });
+    // SIGTERM makes the demo stop its own meshplane, greeters and client.
+    t.after(() => demo.stop(8_000));
+
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([
+      demo.exited,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 120_000))),
+    ]);
+    clearTimeout(timer);
+    const output = demo.tail(60);
+    assert.ok(exit, `the demo did not finish within 120 s\n${output}`);
+    const lines = demo.stdoutLines();
+    const pass9010 = lines.find((l) => /^PASS\s+90\/10 split/.test(l));
+    const pass5050 = lines.find((l) => /^PASS\s+50\/50 split .*after a live edit/.test(l));
+    assert.ok(pass9010, `the demo printed "PASS  90/10 split ..."\n${output}`);
+    assert.ok(pass5050, `the demo printed "PASS  50/50 split ... after a live edit"\n${output}`);
+    assert.equal(exit.code, 0, `demo exit code (signal ${exit.signal})\n${output}`);
+    const tables = lines.filter((l) => /greeter-v[12]\s+\d/.test(l)).map((l) => l.trim());
+    t.diagnostic(`demo splits: ${tables.join(" | ")}`);
+  },
+);

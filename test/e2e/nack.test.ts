@@ -1,0 +1,207 @@
+// A config that meshplane accepts but the client rejects (NACK): an IPv4 EndpointSlice address with
+// leading zeros, "127.000.000.001", is valid for Kubernetes' legacy IPv4 parser and so for
+// meshplane, but grpc-js-xds rejects the ClusterLoadAssignment ("address is not a valid IPv4 or IPv6
+// address"). The client must keep its last good endpoints, meshplane must record the NACK
+// (/debug/syncz, meshplane_xds_nacks_total, a warn log line) and not resend; a fixed file must then
+// be ACKed. Garbage such as "not-an-ip" never reaches the client: validation rejects it.
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  TypeUrls,
+  adminText,
+  assertNoErrors,
+  configErrors,
+  meshYaml,
+  metricLines,
+  metricValue,
+  parseMetrics,
+  proxySync,
+  startMeshFixture,
+  suiteScope,
+  summary,
+  typeSync,
+  waitFor,
+  waitForAckChange,
+  waitForConfigError,
+  waitForNack,
+  warmUp,
+  type CallResult,
+  type MeshFixture,
+} from "./support/index.ts";
+
+const port = 50051;
+const target = `xds:///greeter:${port}`;
+const extraFile = "10-greeter-v3-slice.yaml";
+
+describe("NACK", { timeout: 120_000 }, () => {
+  const scope = suiteScope();
+  let mesh: MeshFixture;
+  let v3Port: number;
+
+  /** A third endpoint for `greeter` (the v3 backend's port) at `address`, in its own slice. */
+  function v3Slice(address: string): string {
+    return meshYaml()
+      .endpointSlice("greeter", "greeter-3", [{ address, port: v3Port }])
+      .render();
+  }
+
+  async function callBackends(what: string): Promise<CallResult> {
+    const result = await mesh.client.call({ target, calls: 200, concurrency: 10 });
+    assertNoErrors(result, what);
+    return result;
+  }
+
+  async function eds() {
+    return typeSync(await proxySync(mesh.admin, mesh.nodeId), "eds");
+  }
+
+  before(async () => {
+    mesh = await startMeshFixture(scope.defer, {
+      greeters: ["v1", "v2", "v3"],
+      nodeId: "default/nack-client",
+      files: ({ v1, v2, v3 }) => {
+        v3Port = v3!.port;
+        // No route: calls to greeter go round robin over greeter's own endpoints.
+        return {
+          "00-greeter.yaml": meshYaml()
+            .service("greeter", port, [{ port: v1!.port }, { port: v2!.port }])
+            .render(),
+        };
+      },
+    });
+    await warmUp(mesh.client, target);
+    // Round robin uses connected endpoints only: wait until both answer.
+    await waitFor(
+      async () => {
+        const probe = await mesh.client.call({ target, calls: 20, concurrency: 2 });
+        return (probe.counts.v1 ?? 0) > 0 && (probe.counts.v2 ?? 0) > 0;
+      },
+      { timeoutMs: 10_000, message: "calls to reach both v1 and v2" },
+    );
+  });
+
+  test('"not-an-ip" is rejected by validation with its field; nothing is pushed', async (t) => {
+    const before = await eds();
+    await mesh.config.write(extraFile, v3Slice("not-an-ip"));
+    const errors = await waitForConfigError(
+      mesh.admin,
+      (e) => e.file === extraFile,
+      `an error for ${extraFile} in /debug/config_errors`,
+    );
+    const entry = errors.find((e) => e.file === extraFile)!;
+    t.diagnostic(`config error for "not-an-ip": ${JSON.stringify(entry)}`);
+    assert.equal(entry.object, "EndpointSlice default/greeter-3", `object of ${JSON.stringify(entry)}`);
+    assert.match(entry.field, /^endpoints\[0\]\.addresses\[0\]$/, `field of ${JSON.stringify(entry)}`);
+    assert.match(entry.message, /not-an-ip/, `message of ${JSON.stringify(entry)}`);
+
+    const result = await callBackends('after the "not-an-ip" edit');
+    assert.deepEqual(Object.keys(result.counts).sort(), ["v1", "v2"], `still v1 and v2: ${summary(result)}`);
+    const after = await eds();
+    assert.equal(
+      after?.sentVersion,
+      before?.sentVersion,
+      `no EDS push: before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`,
+    );
+    assert.equal(after?.lastNack ?? null, null, `no NACK: ${JSON.stringify(after)}`);
+  });
+
+  test('"127.000.000.001" is accepted by meshplane, NACKed by the client, which keeps its last good endpoints', async (t) => {
+    const before = await eds();
+    assert.ok(before?.ackedVersion, `EDS ACKed before the edit: ${JSON.stringify(before)}`);
+    await mesh.config.write(extraFile, v3Slice("127.000.000.001"));
+
+    const nacked = await waitForNack(mesh.admin, { nodeId: mesh.nodeId, type: "eds" });
+    const state = JSON.stringify(nacked);
+    t.diagnostic(`EDS NACK: ${JSON.stringify(nacked.lastNack)}`);
+    assert.equal(nacked.typeUrl, TypeUrls.eds, state);
+    assert.match(nacked.lastNack?.message ?? "", /not a valid IPv4/, `NACK text: ${state}`);
+    assert.match(
+      nacked.lastNack?.message ?? "",
+      /127\.000\.000\.001/,
+      `NACK text names the address: ${state}`,
+    );
+    assert.equal(
+      nacked.ackedVersion,
+      before.ackedVersion,
+      `the client still runs the version it ACKed before: ${state}`,
+    );
+    assert.equal(
+      nacked.lastNack?.rejectedVersion,
+      nacked.sentVersion,
+      `the rejected version is the one sent: ${state}`,
+    );
+    assert.notEqual(nacked.sentVersion, before.ackedVersion, `a new EDS version was sent: ${state}`);
+
+    const errors = await configErrors(mesh.admin);
+    assert.deepEqual(
+      errors,
+      [],
+      `meshplane accepts leading zeros (as Kubernetes does): ${JSON.stringify(errors)}`,
+    );
+    const logged = await mesh.meshplane.waitForLog(
+      (line) =>
+        line.msg === "proxy rejected configuration (NACK)" &&
+        line.node === mesh.nodeId &&
+        line.type === "eds",
+      5_000,
+      "the NACK warn log line",
+    );
+    assert.equal(logged.level, "warn", JSON.stringify(logged));
+
+    const text = await adminText(mesh.admin, "/metrics");
+    const nacks = metricValue(parseMetrics(text), "meshplane_xds_nacks_total", { type: "eds" }) ?? 0;
+    assert.ok(
+      nacks >= 1,
+      `meshplane_xds_nacks_total{type="eds"} >= 1; /metrics has:\n${metricLines(text, "meshplane_xds_nacks_total")}`,
+    );
+
+    const result = await callBackends("after the NACK");
+    assert.deepEqual(
+      Object.keys(result.counts).sort(),
+      ["v1", "v2"],
+      `the client keeps its last good endpoints (v1 and v2, not v3): ${summary(result)}`,
+    );
+    for (const backend of ["v1", "v2"]) {
+      assert.ok((result.counts[backend] ?? 0) >= 60, `still split across v1 and v2: ${summary(result)}`);
+    }
+    const after = await eds();
+    assert.deepEqual(
+      { sent: after?.sentVersion, acked: after?.ackedVersion, nackCount: after?.nackCount },
+      { sent: nacked.sentVersion, acked: before.ackedVersion, nackCount: nacked.nackCount },
+      `the rejected version is not resent and nothing else happened: ${JSON.stringify(after)}`,
+    );
+  });
+
+  test("fixing the address gets a new version ACKed, and v3 receives calls", async () => {
+    const before = await eds();
+    assert.ok(before?.lastNack, `still NACKed before the fix: ${JSON.stringify(before)}`);
+    await mesh.config.write(extraFile, v3Slice("127.0.0.1"));
+    const acked = await waitForAckChange(mesh.admin, {
+      nodeId: mesh.nodeId,
+      type: "eds",
+      from: before.ackedVersion,
+      failOnNack: false,
+    });
+    const after = await eds();
+    const state = JSON.stringify(after);
+    assert.equal(after?.ackedVersion, acked, state);
+    assert.equal(after?.sentVersion, acked, `the client ACKed the newest version sent: ${state}`);
+    assert.notEqual(
+      acked,
+      before.lastNack.rejectedVersion,
+      `the fixed version differs from the rejected one: ${state}`,
+    );
+
+    let probe: CallResult | undefined;
+    await waitFor(
+      async () => {
+        probe = await mesh.client.call({ target, calls: 30, concurrency: 3 });
+        assertNoErrors(probe, "after the fix");
+        return ["v1", "v2", "v3"].every((b) => (probe!.counts[b] ?? 0) > 0);
+      },
+      { timeoutMs: 10_000, message: "calls to reach v1, v2 and v3 after the fix" },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; last probe: ${probe ? summary(probe) : "none"}`);
+    });
+  });
+});
