@@ -14,6 +14,7 @@ const CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 const PROXIES: readonly ProxyStatus[] = [
   {
     streamId: 7,
+    protocol: "sotw",
     nodeId: "reviews-v2",
     namespace: "shop",
     userAgent: "grpc-go/1.70.0",
@@ -39,6 +40,7 @@ const PROXIES: readonly ProxyStatus[] = [
   },
   {
     streamId: 3,
+    protocol: "sotw",
     nodeId: "frontend-1",
     namespace: "shop",
     userAgent: "grpc-node-js/1.14.1",
@@ -59,6 +61,7 @@ const PROXIES: readonly ProxyStatus[] = [
   // Connected, but its dump vanished (stream closing): listed in syncz, absent from config_dump.
   {
     streamId: 9,
+    protocol: "sotw",
     nodeId: "leaving-1",
     namespace: "shop",
     userAgent: "envoy/1.34",

@@ -3,10 +3,15 @@
 import { hostname } from "node:os";
 import { createAdminServer } from "../admin/index.ts";
 import type { Resource } from "../api/index.ts";
-import { buildMeshSnapshot, type MeshIssue } from "../mesh/index.ts";
+import { buildMeshSnapshot, diffResources, type MeshIssue } from "../mesh/index.ts";
 import { ConfigDirSource, type ConfigError, type ConfigState } from "../sources/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
-import { generateResources, packedTypesRegistry } from "../translate/index.ts";
+import {
+  generateResources,
+  isAffected,
+  isProfileDependent,
+  packedTypesRegistry,
+} from "../translate/index.ts";
 import { Debouncer } from "../xds/debounce.ts";
 import { ResourceCache, XdsServer, type ConfigSnapshot } from "../xds/index.ts";
 
@@ -46,18 +51,26 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
   let version = 0;
   let loaded = false;
   let publishedGeneration = -1;
+  let published: readonly Resource[] | undefined;
 
   const publish = (state: ConfigState) => {
     if (state.generation === publishedGeneration) return;
     publishedGeneration = state.generation;
-    const mesh = buildMeshSnapshot(state.resources as Resource[], { domain: options.domain });
+    // Only what the change touches is regenerated; the first snapshot generates everything.
+    const changes = published ? diffResources(published, state.resources) : undefined;
+    published = state.resources;
+    const mesh = buildMeshSnapshot(state.resources, { domain: options.domain });
     logIssueChanges(logger, meshIssues, mesh.issues);
     meshIssues = mesh.issues;
     const snapshot: ConfigSnapshot = {
       version: ++version,
       generate: (profile, typeUrl, request) => generateResources(mesh, profile, typeUrl, request),
+      isProfileDependent,
+      ...(changes
+        ? { isAffected: (typeUrl: string, name: string) => isAffected(typeUrl, name, changes) }
+        : {}),
     };
-    xds.setSnapshot(snapshot);
+    void xds.setSnapshot(snapshot);
     loaded = true;
     logger.info(
       { version, services: mesh.services.size, proxies: xds.proxies().length },

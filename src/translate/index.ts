@@ -2,3 +2,4 @@ export { generateResources } from "./generator.ts";
 export { packedTypesRegistry } from "./json.ts";
 export { blackholeCluster, clusterName, resolveTarget, routeConfigName, serviceHost } from "./names.ts";
 export { profileKey, type GeneratedResource, type ProxyProfile, type ResourceRequest } from "./types.ts";
+export { isAffected, isProfileDependent, typeDependencies } from "./dependencies.ts";

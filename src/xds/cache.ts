@@ -1,6 +1,7 @@
-// Resolves what a proxy asked for against the current config snapshot, and encodes each resource
-// content once: equal content (same type, name and bytes) is shared by every proxy and survives
-// snapshot changes, so a change costs encodes only for what it changed.
+// Resolves what a proxy asked for against the current config snapshot. Generated resources are
+// memoized per resource and shared by every proxy with the same profile (for most types: every
+// proxy). A new snapshot drops only the entries its change set can affect, and a resource is
+// serialised only when regenerated; equal bytes keep their shared Any encoding.
 import { createHash } from "node:crypto";
 import { toBinary } from "@bufbuild/protobuf";
 import type { MeshplaneMetrics } from "../telemetry/index.ts";
@@ -14,6 +15,13 @@ export interface ConfigSnapshot {
   /** Increases with every change. */
   readonly version: number;
   generate(profile: ProxyProfile, typeUrl: string, request: ResourceRequest): GeneratedResource[];
+  /** Whether resources of this type depend on the proxy profile (else all proxies share them). */
+  isProfileDependent(typeUrl: string): boolean;
+  /**
+   * Whether resource `name` (or "*", the wildcard name list) may differ from the previous
+   * snapshot. Absent: everything may differ.
+   */
+  isAffected?(typeUrl: string, name: string): boolean;
 }
 
 export interface EncodedResource {
@@ -31,11 +39,18 @@ export interface ResolvedResources {
   readonly resources: readonly EncodedResource[];
 }
 
+/** Per type and profile group: resources by name (null: known not to exist), and the wildcard list. */
+interface TypeMemo {
+  readonly resources: Map<string, EncodedResource | null>;
+  wildcard: readonly string[] | undefined;
+  /** Entries the last change invalidated: a regenerated resource with equal bytes reuses them. */
+  stale: Map<string, EncodedResource>;
+}
+
 export class ResourceCache {
   private current: ConfigSnapshot | undefined;
-  private responses = new Map<string, ResolvedResources>();
-  private encoded = new Map<string, EncodedResource>();
-  private encodedInUse = new Map<string, EncodedResource>();
+  private readonly memos = new Map<string, TypeMemo>();
+  private versions = new Map<string, ResolvedResources>();
   private readonly metrics: MeshplaneMetrics;
 
   constructor(options: { metrics: MeshplaneMetrics }) {
@@ -47,45 +62,92 @@ export class ResourceCache {
   }
 
   setSnapshot(snapshot: ConfigSnapshot): void {
+    const isAffected = snapshot.isAffected?.bind(snapshot);
     this.current = snapshot;
-    this.responses = new Map();
-    // Keep encodings of the previous snapshot for reuse; drop anything older.
-    this.encoded = this.encodedInUse;
-    this.encodedInUse = new Map();
+    this.versions = new Map();
+    for (const [key, memo] of this.memos) {
+      const typeUrl = key.slice(0, key.indexOf("\t"));
+      if (!isAffected) {
+        this.memos.delete(key);
+        continue;
+      }
+      if (memo.wildcard && isAffected(typeUrl, "*")) memo.wildcard = undefined;
+      memo.stale = new Map();
+      for (const [name, resource] of memo.resources) {
+        if (!isAffected(typeUrl, name)) continue;
+        memo.resources.delete(name);
+        if (resource) memo.stale.set(name, resource);
+      }
+    }
   }
 
-  resolve(profile: ProxyProfile, typeUrl: TypeUrl, request: ResourceRequest): ResolvedResources {
-    if (!this.current) return { version: "", resources: [] };
-    const names = request.wildcard ? "*" : [...request.names].sort().join("\n");
-    const key = `${profileKey(profile)}\t${typeUrl}\t${names}`;
-    let resolved = this.responses.get(key);
-    if (!resolved) {
-      const generated = this.current.generate(profile, typeUrl, request);
-      const resources = generated.map((resource) => this.encode(typeUrl, resource)).sort(byName);
-      resolved = { version: setVersion(resources), resources };
-      this.responses.set(key, resolved);
+  /**
+   * The resources `request` selects for a proxy. `requestKey` identifies the request's name set
+   * (callers keep it with the subscription so it is not rebuilt per push).
+   */
+  resolve(
+    profile: ProxyProfile,
+    typeUrl: TypeUrl,
+    request: ResourceRequest,
+    requestKey: string,
+  ): ResolvedResources {
+    const snapshot = this.current;
+    if (!snapshot) return { version: "", resources: [] };
+    const group = snapshot.isProfileDependent(typeUrl) ? profileKey(profile) : "";
+    const versionKey = `${typeUrl}\t${group}\t${request.wildcard ? "*" : requestKey}`;
+    const known = this.versions.get(versionKey);
+    if (known) return known;
+    const memo = this.memo(typeUrl, group);
+    const names = request.wildcard ? this.wildcardNames(memo, snapshot, profile, typeUrl) : request.names;
+    const missing = names.filter((name) => !memo.resources.has(name));
+    if (missing.length > 0) {
+      for (const name of missing) memo.resources.set(name, null);
+      for (const resource of snapshot.generate(profile, typeUrl, { wildcard: false, names: missing })) {
+        memo.resources.set(resource.name, this.encode(typeUrl, resource, memo));
+      }
     }
+    const resources = names.flatMap((name) => memo.resources.get(name) ?? []).sort(byName);
+    const resolved = { version: setVersion(resources), resources };
+    this.versions.set(versionKey, resolved);
     return resolved;
   }
 
-  private encode(typeUrl: TypeUrl, resource: GeneratedResource): EncodedResource {
-    const bytes = toBinary(resource.schema, resource.message);
-    const hash = createHash("sha256").update(bytes).digest("base64url").slice(0, 16);
-    const key = `${typeUrl}\t${resource.name}\t${hash}`;
-    const existing = this.encodedInUse.get(key) ?? this.encoded.get(key);
-    if (existing) {
-      this.encodedInUse.set(key, existing);
-      return existing;
+  private memo(typeUrl: string, group: string): TypeMemo {
+    const key = `${typeUrl}\t${group}`;
+    let memo = this.memos.get(key);
+    if (!memo) {
+      memo = { resources: new Map(), wildcard: undefined, stale: new Map() };
+      this.memos.set(key, memo);
     }
+    return memo;
+  }
+
+  private wildcardNames(
+    memo: TypeMemo,
+    snapshot: ConfigSnapshot,
+    profile: ProxyProfile,
+    typeUrl: TypeUrl,
+  ): readonly string[] {
+    if (!memo.wildcard) {
+      const all = snapshot.generate(profile, typeUrl, { wildcard: true, names: [] });
+      for (const resource of all) {
+        if (!memo.resources.get(resource.name))
+          memo.resources.set(resource.name, this.encode(typeUrl, resource, memo));
+      }
+      memo.wildcard = all.map((r) => r.name);
+    }
+    return memo.wildcard;
+  }
+
+  private encode(typeUrl: TypeUrl, resource: GeneratedResource, memo: TypeMemo): EncodedResource {
+    const bytes = toBinary(resource.schema, resource.message);
     this.metrics.resourceEncodes.inc({ type: typeShortName[typeUrl] });
-    const encoded: EncodedResource = {
-      name: resource.name,
-      hash,
-      any: encodeAny(typeUrl, bytes),
-      source: resource,
-    };
-    this.encodedInUse.set(key, encoded);
-    return encoded;
+    const hash = createHash("sha256").update(bytes).digest("base64url").slice(0, 16);
+    const previous = memo.stale.get(resource.name);
+    memo.stale.delete(resource.name);
+    // Regenerated but unchanged: keep the shared Any bytes (and identity) of the previous version.
+    if (previous?.hash === hash) return previous;
+    return { name: resource.name, hash, any: encodeAny(typeUrl, bytes), source: resource };
   }
 }
 

@@ -22,6 +22,7 @@ import { XdsServer } from "./server.ts";
 function snapshot(version: number, clusters: Record<string, number>): ConfigSnapshot {
   return {
     version,
+    isProfileDependent: () => false,
     generate: (_profile, typeUrl, request): GeneratedResource[] => {
       if (typeUrl !== TypeUrl.Cluster) return [];
       const names = request.wildcard ? Object.keys(clusters) : request.names.filter((n) => n in clusters);

@@ -1,54 +1,71 @@
-// The ADS gRPC server: accepts streams, fans config snapshots out to them, and exposes their
-// state read-only to the admin server.
+// The ADS gRPC server: both protocol variants, admission of new streams, snapshot fan-out through
+// the push scheduler, and read-only state for the admin server.
 import * as grpc from "@grpc/grpc-js";
-import { fromBinary, toJson, type Registry } from "@bufbuild/protobuf";
+import { fromBinary, toJson, type DescMessage, type Registry } from "@bufbuild/protobuf";
 import {
+  DeltaDiscoveryRequestSchema,
   DiscoveryRequestSchema,
+  type DeltaDiscoveryRequest,
   type DiscoveryRequest,
 } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import type { ConfigSnapshot, ResourceCache } from "./cache.ts";
+import { deltaProtocol, normalizeDeltaRequest } from "./delta.ts";
 import { typeShortName } from "./resource-types.ts";
-import { SotwStream } from "./sotw.ts";
+import { PushScheduler, type SchedulerOptions } from "./scheduler.ts";
+import { normalizeSotwRequest, sotwProtocol } from "./sotw.ts";
 import type { ProxyStatus, ProxyStatusSource } from "./status.ts";
+import { AdsStream, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
 
 const adsServicePath = "/envoy.service.discovery.v3.AggregatedDiscoveryService";
 
-/** Responses are pre-encoded bytes (see wire.ts), so the response serializer is the identity. */
-const adsService: grpc.ServiceDefinition = {
-  StreamAggregatedResources: {
-    path: `${adsServicePath}/StreamAggregatedResources`,
+function bidiMethod(name: string, requestSchema: DescMessage): grpc.MethodDefinition<unknown, Uint8Array> {
+  return {
+    path: `${adsServicePath}/${name}`,
     requestStream: true,
     responseStream: true,
     requestSerialize: () => {
       throw new Error("the ADS server never sends requests");
     },
-    requestDeserialize: (bytes: Buffer) => fromBinary(DiscoveryRequestSchema, bytes),
+    requestDeserialize: (bytes: Buffer) => fromBinary(requestSchema, bytes),
+    // Responses are pre-encoded bytes (see wire.ts), so serialising is the identity.
     responseSerialize: (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
     responseDeserialize: (bytes: Buffer) => bytes,
-  },
+  };
+}
+
+const adsService: grpc.ServiceDefinition = {
+  StreamAggregatedResources: bidiMethod("StreamAggregatedResources", DiscoveryRequestSchema),
+  DeltaAggregatedResources: bidiMethod("DeltaAggregatedResources", DeltaDiscoveryRequestSchema),
 };
 
 export interface XdsServerOptions {
   readonly cache: ResourceCache;
   readonly metrics: MeshplaneMetrics;
   readonly logger: Logger;
-  /** Identifies this control plane in every response (DiscoveryResponse.control_plane). */
+  /** Identifies this control plane in every response (control_plane.identifier). */
   readonly controlPlaneId: string;
   /** Types packed inside resources (Any), for printing them as JSON in the config dump. */
   readonly jsonRegistry: Registry;
   readonly now?: () => Date;
+  readonly scheduling?: Partial<SchedulerOptions>;
+  /** Streams beyond this are refused with RESOURCE_EXHAUSTED, bounding memory. */
+  readonly maxStreams?: number;
 }
+
+type Call = grpc.ServerDuplexStream<unknown, Uint8Array>;
 
 export class XdsServer implements ProxyStatusSource {
   private readonly server: grpc.Server;
-  private readonly streams = new Map<number, SotwStream>();
+  private readonly streams = new Map<number, { stream: AdsStream; call: Call }>();
+  private readonly scheduler: PushScheduler<AdsStream>;
   private readonly options: XdsServerOptions;
   private nextStreamId = 1;
   private listening = false;
 
   constructor(options: XdsServerOptions) {
     this.options = options;
+    this.scheduler = new PushScheduler({ pushesPerTurn: 200, admissionsPerTurn: 100, ...options.scheduling });
     this.server = new grpc.Server({
       // Detect dead proxies and let idle connections live: a proxy holds its stream for hours.
       "grpc.keepalive_time_ms": 30_000,
@@ -58,8 +75,10 @@ export class XdsServer implements ProxyStatusSource {
       "grpc.max_receive_message_length": 16 * 1024 * 1024,
     });
     this.server.addService(adsService, {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>) =>
-        this.openStream(call),
+      StreamAggregatedResources: (call: Call) =>
+        this.openStream(call, sotwProtocol, (m) => normalizeSotwRequest(m as DiscoveryRequest)),
+      DeltaAggregatedResources: (call: Call) =>
+        this.openStream(call, deltaProtocol, (m) => normalizeDeltaRequest(m as DeltaDiscoveryRequest)),
     });
   }
 
@@ -80,11 +99,11 @@ export class XdsServer implements ProxyStatusSource {
     return { host, port: bound };
   }
 
-  /** Makes `snapshot` current and pushes what changed to every stream. */
-  setSnapshot(snapshot: ConfigSnapshot): void {
+  /** Makes `snapshot` current and pushes what changed to every stream; resolves when all were pushed. */
+  async setSnapshot(snapshot: ConfigSnapshot): Promise<void> {
     const started = performance.now();
     this.options.cache.setSnapshot(snapshot);
-    for (const stream of this.streams.values()) stream.push();
+    await this.scheduler.pushAll([...this.streams.values()].map((s) => s.stream));
     this.options.metrics.pushDuration.observe((performance.now() - started) / 1000);
   }
 
@@ -92,7 +111,10 @@ export class XdsServer implements ProxyStatusSource {
   async close(graceMs = 2000): Promise<void> {
     this.listening = false;
     // Ending the streams lets tryShutdown finish now instead of waiting out the grace period.
-    for (const stream of this.streams.values()) stream.close(true);
+    for (const { stream, call } of this.streams.values()) {
+      stream.close();
+      call.end();
+    }
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();
@@ -107,17 +129,17 @@ export class XdsServer implements ProxyStatusSource {
   }
 
   proxies(): readonly ProxyStatus[] {
-    return [...this.streams.values()].map((s) => s.status());
+    return [...this.streams.values()].map((s) => s.stream.status());
   }
 
   configDump(streamId: number): Record<string, Record<string, unknown>> | undefined {
-    const stream = this.streams.get(streamId);
-    if (!stream) return undefined;
+    const entry = this.streams.get(streamId);
+    if (!entry) return undefined;
     const dump: Record<string, Record<string, unknown>> = {};
-    for (const [typeUrl, sent] of stream.sentResources()) {
+    for (const [typeUrl, held] of entry.stream.heldResources()) {
       const resources: Record<string, unknown> = {};
-      for (const [name, resource] of sent) {
-        resources[name] = {
+      for (const resource of held) {
+        resources[resource.name] = {
           version: resource.hash,
           resource: toJson(resource.source.schema, resource.source.message, {
             registry: this.options.jsonRegistry,
@@ -129,29 +151,49 @@ export class XdsServer implements ProxyStatusSource {
     return dump;
   }
 
-  private openStream(call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>): void {
+  private openStream(
+    call: Call,
+    protocol: ProtocolAdapter,
+    normalize: (message: unknown) => NormalizedRequest,
+  ): void {
     const { metrics, logger } = this.options;
+    if (this.streams.size >= (this.options.maxStreams ?? 50_000)) {
+      call.emit("error", {
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: "meshplane: too many xDS streams on this replica",
+      });
+      return;
+    }
     const id = this.nextStreamId++;
-    const stream = new SotwStream(id, call, { ...this.options, now: this.options.now ?? (() => new Date()) });
-    this.streams.set(id, stream);
-    metrics.connectedProxies.inc({ protocol: "sotw" });
+    const stream = new AdsStream(id, protocol, {
+      ...this.options,
+      now: this.options.now ?? (() => new Date()),
+      write: (bytes) => call.write(bytes),
+    });
+    this.streams.set(id, { stream, call });
+    metrics.connectedProxies.inc({ protocol: protocol.name });
+    // Requests wait here until the stream is admitted, so a connect storm is absorbed in bounded
+    // batches instead of all at once.
+    let backlog: NormalizedRequest[] | undefined = [];
+    this.scheduler.admit(() => {
+      const queued = backlog ?? [];
+      backlog = undefined;
+      for (const request of queued) this.handle(stream, call, request);
+    });
     let ended = false;
     const end = (reason: string) => {
       if (ended) return;
       ended = true;
       stream.close();
+      this.scheduler.forget(stream);
       this.streams.delete(id);
-      metrics.connectedProxies.dec({ protocol: "sotw" });
+      metrics.connectedProxies.dec({ protocol: protocol.name });
       logger.info({ stream: id, node: stream.nodeId, reason }, "proxy disconnected");
     };
-    call.on("data", (request: DiscoveryRequest) => {
-      try {
-        stream.handleRequest(request);
-      } catch (error) {
-        logger.error({ stream: id, err: error }, "failed to handle xDS request; closing stream");
-        call.emit("error", error);
-        call.end();
-      }
+    call.on("data", (message: unknown) => {
+      const request = normalize(message);
+      if (backlog) backlog.push(request);
+      else this.handle(stream, call, request);
     });
     call.on("end", () => {
       end("client closed the stream");
@@ -160,5 +202,20 @@ export class XdsServer implements ProxyStatusSource {
     call.on("cancelled", () => end("cancelled"));
     call.on("error", (error: Error) => end(`error: ${error.message}`));
     call.on("close", () => end("closed"));
+  }
+
+  private handle(stream: AdsStream, call: Call, request: NormalizedRequest): void {
+    try {
+      stream.handleRequest(request);
+    } catch (error) {
+      this.options.logger.error(
+        { stream: stream.id, err: error },
+        "failed to handle xDS request; closing stream",
+      );
+      call.emit("error", {
+        code: grpc.status.INTERNAL,
+        details: "meshplane: internal error handling the request",
+      });
+    }
   }
 }

@@ -27,6 +27,7 @@ export interface TypeSyncStatus {
 
 export interface ProxyStatus {
   readonly streamId: number;
+  readonly protocol: "sotw" | "delta";
   readonly nodeId: string;
   /** Namespace from node metadata (`NAMESPACE`), used for Gateway API consumer routes. */
   readonly namespace: string;

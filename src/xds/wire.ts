@@ -1,10 +1,12 @@
-// Hand-assembled protobuf for the two messages on the hot path. A DiscoveryResponse is mostly
+// Hand-assembled protobuf for the messages on the hot path. A discovery response is mostly
 // pre-encoded Any resources; writing the envelope by hand lets every proxy share those bytes
 // instead of re-encoding per stream (go-control-plane's RawResponse caches marshalled output for
-// the same reason).
+// the same reason). Only length-delimited fields are needed: strings, bytes and messages.
 
 const textEncoder = new TextEncoder();
 const WIRE_LEN = 2;
+
+type Field = readonly [fieldNumber: number, payload: Uint8Array];
 
 function varintSize(value: number): number {
   let size = 1;
@@ -15,47 +17,42 @@ function varintSize(value: number): number {
   return size;
 }
 
-class Writer {
-  private readonly bytes: Uint8Array;
-  private offset = 0;
-
-  constructor(size: number) {
-    this.bytes = new Uint8Array(size);
-  }
-
-  varint(value: number): void {
+/** Encodes a message made only of length-delimited fields, in the order given. */
+function message(fields: readonly Field[]): Uint8Array {
+  let size = 0;
+  for (const [number, payload] of fields)
+    size += varintSize((number << 3) | WIRE_LEN) + varintSize(payload.length) + payload.length;
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  const varint = (value: number) => {
     while (value >= 0x80) {
-      this.bytes[this.offset++] = (value & 0x7f) | 0x80;
+      bytes[offset++] = (value & 0x7f) | 0x80;
       value = Math.floor(value / 128);
     }
-    this.bytes[this.offset++] = value;
+    bytes[offset++] = value;
+  };
+  for (const [number, payload] of fields) {
+    varint((number << 3) | WIRE_LEN);
+    varint(payload.length);
+    bytes.set(payload, offset);
+    offset += payload.length;
   }
-
-  field(fieldNumber: number, payload: Uint8Array): void {
-    this.varint((fieldNumber << 3) | WIRE_LEN);
-    this.varint(payload.length);
-    this.bytes.set(payload, this.offset);
-    this.offset += payload.length;
-  }
-
-  finish(): Uint8Array {
-    if (this.offset !== this.bytes.length)
-      throw new Error(`wire: wrote ${this.offset} of ${this.bytes.length} bytes`);
-    return this.bytes;
-  }
+  return bytes;
 }
 
-function fieldSize(fieldNumber: number, length: number): number {
-  return varintSize((fieldNumber << 3) | WIRE_LEN) + varintSize(length) + length;
-}
+const text = (value: string) => textEncoder.encode(value);
 
 /** google.protobuf.Any { string type_url = 1; bytes value = 2; } */
 export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
-  const url = textEncoder.encode(typeUrl);
-  const writer = new Writer(fieldSize(1, url.length) + fieldSize(2, value.length));
-  writer.field(1, url);
-  writer.field(2, value);
-  return writer.finish();
+  return message([
+    [1, text(typeUrl)],
+    [2, value],
+  ]);
+}
+
+/** config.core.v3.ControlPlane { string identifier = 1; } */
+function controlPlane(identifier: string): Uint8Array {
+  return message([[1, text(identifier)]]);
 }
 
 export interface ResponseEnvelope {
@@ -69,24 +66,53 @@ export interface ResponseEnvelope {
 
 /**
  * envoy.service.discovery.v3.DiscoveryResponse: version_info = 1, resources = 2, type_url = 4,
- * nonce = 5, control_plane = 6 (Identifier { identifier = 1 }).
+ * nonce = 5, control_plane = 6.
  */
 export function encodeDiscoveryResponse(response: ResponseEnvelope): Uint8Array {
-  const version = textEncoder.encode(response.versionInfo);
-  const typeUrl = textEncoder.encode(response.typeUrl);
-  const nonce = textEncoder.encode(response.nonce);
-  const identifier = textEncoder.encode(response.controlPlaneId);
-  const controlPlaneSize = fieldSize(1, identifier.length);
-  let size = fieldSize(1, version.length) + fieldSize(4, typeUrl.length) + fieldSize(5, nonce.length);
-  size += fieldSize(6, controlPlaneSize);
-  for (const resource of response.resources) size += fieldSize(2, resource.length);
-  const writer = new Writer(size);
-  writer.field(1, version);
-  for (const resource of response.resources) writer.field(2, resource);
-  writer.field(4, typeUrl);
-  writer.field(5, nonce);
-  const controlPlane = new Writer(controlPlaneSize);
-  controlPlane.field(1, identifier);
-  writer.field(6, controlPlane.finish());
-  return writer.finish();
+  return message([
+    [1, text(response.versionInfo)],
+    ...response.resources.map((any): Field => [2, any]),
+    [4, text(response.typeUrl)],
+    [5, text(response.nonce)],
+    [6, controlPlane(response.controlPlaneId)],
+  ]);
+}
+
+export interface DeltaResource {
+  readonly name: string;
+  readonly version: string;
+  /** Encoded google.protobuf.Any. */
+  readonly any: Uint8Array;
+}
+
+export interface DeltaEnvelope {
+  readonly systemVersionInfo: string;
+  readonly resources: readonly DeltaResource[];
+  readonly removed: readonly string[];
+  readonly typeUrl: string;
+  readonly nonce: string;
+  readonly controlPlaneId: string;
+}
+
+/**
+ * envoy.service.discovery.v3.DeltaDiscoveryResponse: system_version_info = 1, resources = 2
+ * (Resource { version = 1; resource = 2; name = 3 }), type_url = 4, nonce = 5,
+ * removed_resources = 6, control_plane = 7.
+ */
+export function encodeDeltaDiscoveryResponse(response: DeltaEnvelope): Uint8Array {
+  return message([
+    [1, text(response.systemVersionInfo)],
+    ...response.resources.map((r): Field => [
+      2,
+      message([
+        [1, text(r.version)],
+        [2, r.any],
+        [3, text(r.name)],
+      ]),
+    ]),
+    [4, text(response.typeUrl)],
+    [5, text(response.nonce)],
+    ...response.removed.map((name): Field => [6, text(name)]),
+    [7, controlPlane(response.controlPlaneId)],
+  ]);
 }

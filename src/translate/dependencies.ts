@@ -1,0 +1,86 @@
+// Which generated resources a configuration change can affect. Each xDS type declares the kinds
+// it is built from; resource names carry the Service they belong to, so most changes touch a
+// handful of resources: an EndpointSlice edit recomputes that Service's endpoints and nothing else.
+import type { ChangeSet } from "../mesh/index.ts";
+import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import { ListenerSchema } from "../gen/envoy/config/listener/v3/listener_pb.js";
+import { RouteConfigurationSchema } from "../gen/envoy/config/route/v3/route_pb.js";
+import { blackholeCluster } from "./names.ts";
+import { typeUrlOf } from "./proto.ts";
+
+const LDS = typeUrlOf(ListenerSchema);
+const RDS = typeUrlOf(RouteConfigurationSchema);
+const CDS = typeUrlOf(ClusterSchema);
+const EDS = typeUrlOf(ClusterLoadAssignmentSchema);
+
+/** The configuration kinds each xDS type is generated from. */
+export const typeDependencies: Readonly<Record<string, readonly string[]>> = {
+  [LDS]: ["Service", "GRPCRoute", "HTTPRoute"],
+  [RDS]: ["Service", "GRPCRoute", "HTTPRoute"],
+  [CDS]: ["Service"],
+  [EDS]: ["Service", "EndpointSlice"],
+};
+
+/**
+ * Whether the resource's content depends on who asks. Only listeners do: a short name such as
+ * `greeter:50051` resolves in the caller's namespace, and consumer routes depend on it too.
+ */
+export function isProfileDependent(typeUrl: string): boolean {
+  return typeUrl === LDS;
+}
+
+/** The name used for "the list of all resources of this type" (wildcard subscriptions). */
+export const wildcardList = "*";
+
+/**
+ * Whether resource `name` of `typeUrl` (or, for `wildcardList`, the set of names) may differ after
+ * `changes`. Errs on the side of true: a false here means the previous bytes are served as is.
+ */
+export function isAffected(typeUrl: string, name: string, changes: ChangeSet): boolean {
+  const anyService = changes.services.size > 0;
+  if (name === wildcardList) return anyService;
+  switch (typeUrl) {
+    case EDS: {
+      const service = clusterService(name);
+      return service !== undefined && (changes.services.has(service) || changes.endpoints.has(service));
+    }
+    case CDS: {
+      const service = clusterService(name);
+      return service !== undefined && changes.services.has(service);
+    }
+    // Routes also depend on whether their backend Services exist, so any Service change counts.
+    case RDS:
+      return anyService || changes.routeParents.has(routeService(name) ?? "");
+    case LDS:
+      return anyService || listenerMayName(name, changes.routeParents);
+    default:
+      return true;
+  }
+}
+
+/** `outbound|<port>||<name>.<ns>.svc.<domain>` → `ns/name`; the blackhole never changes. */
+function clusterService(cluster: string): string | undefined {
+  if (cluster === blackholeCluster) return undefined;
+  const match = /^outbound\|\d+\|\|([^.]+)\.([^.]+)\.svc\./.exec(cluster);
+  return match ? `${match[2]}/${match[1]}` : "";
+}
+
+/** `<name>.<ns>.svc.<domain>:<port>[|consumer=<ns>]` → `ns/name` */
+function routeService(routeName: string): string | undefined {
+  const match = /^([^.]+)\.([^.]+)\.svc\./.exec(routeName);
+  return match ? `${match[2]}/${match[1]}` : undefined;
+}
+
+/**
+ * A dialled name may be a short name resolved in the caller's namespace, so match on the Service
+ * name alone; an IP (a cluster IP) could be any Service.
+ */
+function listenerMayName(listener: string, services: ReadonlySet<string>): boolean {
+  if (services.size === 0) return false;
+  const host = listener.replace(/:\d+$/, "");
+  if (/^[\d.]+$/.test(host) || host.includes(":")) return true;
+  const name = host.split(".")[0];
+  for (const service of services) if (service.endsWith(`/${name}`)) return true;
+  return false;
+}

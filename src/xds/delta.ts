@@ -1,0 +1,81 @@
+// Incremental ADS (DeltaAggregatedResources): responses carry only resources whose version (a
+// content hash) differs from what the proxy holds, plus removals. A proxy that reconnects
+// declares what it holds (initial_resource_versions) and receives only what changed meanwhile.
+import type { DeltaDiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { EncodedResource } from "./cache.ts";
+import type { NormalizedRequest, ProtocolAdapter } from "./stream.ts";
+import type { HeldResource, Subscription } from "./subscription.ts";
+import { encodeDeltaDiscoveryResponse } from "./wire.ts";
+
+export function normalizeDeltaRequest(request: DeltaDiscoveryRequest): NormalizedRequest {
+  return {
+    node: request.node,
+    typeUrl: request.typeUrl,
+    responseNonce: request.responseNonce,
+    error: request.errorDetail
+      ? { code: request.errorDetail.code, message: request.errorDetail.message }
+      : undefined,
+    versionInfo: "",
+    updateNames: (subscription, firstForType) => {
+      // initial_resource_versions is only meaningful on the first request of a type.
+      if (firstForType) subscription.seedHeld(request.initialResourceVersions);
+      subscription.changeNames(request.resourceNamesSubscribe, request.resourceNamesUnsubscribe);
+    },
+  };
+}
+
+export const deltaProtocol: ProtocolAdapter = {
+  name: "delta",
+  namesApplyWhenStale: true,
+  respond(subscription, resolved, nonce, controlPlaneId) {
+    const desired = new Map(resolved.resources.map((r) => [r.name, r]));
+    const changed = resolved.resources.filter((r) => needsSending(subscription, r));
+    const removed: string[] = [];
+    for (const [name, held] of subscription.held)
+      if (held !== "absent" && !desired.has(name)) removed.push(name);
+    // A name subscribed explicitly that does not exist is reported once, as removed.
+    if (!subscription.wildcard) {
+      for (const name of subscription.names)
+        if (!desired.has(name) && !subscription.held.has(name)) removed.push(name);
+    }
+    if (changed.length === 0 && removed.length === 0) return undefined;
+
+    const previous = new Map<string, HeldResource | "absent" | undefined>();
+    for (const resource of changed) {
+      previous.set(resource.name, subscription.held.get(resource.name));
+      subscription.held.set(resource.name, { version: resource.hash, resource });
+    }
+    for (const name of removed) {
+      previous.set(name, subscription.held.get(name));
+      if (subscription.names.has(name)) subscription.held.set(name, "absent");
+      else subscription.held.delete(name);
+    }
+    return {
+      bytes: encodeDeltaDiscoveryResponse({
+        systemVersionInfo: resolved.version,
+        resources: changed.map((r) => ({ name: r.name, version: r.hash, any: r.any })),
+        removed,
+        typeUrl: subscription.typeUrl,
+        nonce,
+        controlPlaneId,
+      }),
+      resourceCount: changed.length + removed.length,
+      inFlight: {
+        version: resolved.version,
+        carried: new Map(changed.map((r) => [r.name, r.hash])),
+        revert: () => {
+          for (const [name, held] of previous) {
+            if (held === undefined) subscription.held.delete(name);
+            else subscription.held.set(name, held);
+          }
+        },
+      },
+    };
+  },
+};
+
+function needsSending(subscription: Subscription, resource: EncodedResource): boolean {
+  const held = subscription.held.get(resource.name);
+  if (held !== undefined && held !== "absent" && held.version === resource.hash) return false;
+  return subscription.rejected.get(resource.name) !== resource.hash;
+}
