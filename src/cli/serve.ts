@@ -3,17 +3,12 @@
 import { hostname } from "node:os";
 import { createAdminServer } from "../admin/index.ts";
 import type { Resource } from "../api/index.ts";
-import { buildMeshSnapshot, diffResources, type MeshIssue } from "../mesh/index.ts";
+import type { MeshIssue } from "../mesh/index.ts";
 import { ConfigDirSource, type ConfigError, type ConfigState } from "../sources/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
-import {
-  generateResources,
-  isAffected,
-  isProfileDependent,
-  packedTypesRegistry,
-} from "../translate/index.ts";
+import { meshConfigSnapshot, packedTypesRegistry } from "../translate/index.ts";
 import { Debouncer } from "../xds/debounce.ts";
-import { ResourceCache, XdsServer, type ConfigSnapshot } from "../xds/index.ts";
+import { ResourceCache, XdsServer } from "../xds/index.ts";
 
 export interface ServeOptions {
   readonly configDir: string;
@@ -57,19 +52,11 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     if (state.generation === publishedGeneration) return;
     publishedGeneration = state.generation;
     // Only what the change touches is regenerated; the first snapshot generates everything.
-    const changes = published ? diffResources(published, state.resources) : undefined;
+    const snapshot = meshConfigSnapshot(++version, state.resources, published, options.domain);
     published = state.resources;
-    const mesh = buildMeshSnapshot(state.resources, { domain: options.domain });
+    const mesh = snapshot.mesh;
     logIssueChanges(logger, meshIssues, mesh.issues);
     meshIssues = mesh.issues;
-    const snapshot: ConfigSnapshot = {
-      version: ++version,
-      generate: (profile, typeUrl, request) => generateResources(mesh, profile, typeUrl, request),
-      isProfileDependent,
-      ...(changes
-        ? { isAffected: (typeUrl: string, name: string) => isAffected(typeUrl, name, changes) }
-        : {}),
-    };
     void xds.setSnapshot(snapshot);
     loaded = true;
     logger.info(

@@ -1,0 +1,33 @@
+// A config snapshot for the xDS layer: the mesh built from resources, the generators over it, and
+// which resources the change from the previous resources can affect.
+import type { Resource } from "../api/index.ts";
+import { buildMeshSnapshot, diffResources, type MeshSnapshot } from "../mesh/index.ts";
+import { isAffected, isProfileDependent } from "./dependencies.ts";
+import { generateResources } from "./generator.ts";
+import type { GeneratedResource, ProxyProfile, ResourceRequest } from "./types.ts";
+
+export interface MeshConfigSnapshot {
+  readonly version: number;
+  readonly mesh: MeshSnapshot;
+  generate(profile: ProxyProfile, typeUrl: string, request: ResourceRequest): GeneratedResource[];
+  isProfileDependent(typeUrl: string): boolean;
+  /** Absent on the first snapshot: everything is new. */
+  readonly isAffected?: (typeUrl: string, name: string) => boolean;
+}
+
+export function meshConfigSnapshot(
+  version: number,
+  resources: readonly Resource[],
+  previous: readonly Resource[] | undefined,
+  domain: string,
+): MeshConfigSnapshot {
+  const mesh = buildMeshSnapshot(resources, { domain });
+  const changes = previous ? diffResources(previous, resources) : undefined;
+  return {
+    version,
+    mesh,
+    generate: (profile, typeUrl, request) => generateResources(mesh, profile, typeUrl, request),
+    isProfileDependent,
+    ...(changes ? { isAffected: (typeUrl: string, name: string) => isAffected(typeUrl, name, changes) } : {}),
+  };
+}

@@ -1,0 +1,171 @@
+// A raw ADS client for protocol tests: plays a proxy step by step (no library logic), for either
+// protocol variant. Test support only.
+import * as grpc from "@grpc/grpc-js";
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
+import {
+  DeltaDiscoveryRequestSchema,
+  DeltaDiscoveryResponseSchema,
+  DiscoveryRequestSchema,
+  DiscoveryResponseSchema,
+} from "../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { TestContext } from "node:test";
+import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import { createLogger, createMetrics, silentLogger } from "../telemetry/index.ts";
+import { packedTypesRegistry, type GeneratedResource } from "../translate/index.ts";
+import { ResourceCache, type ConfigSnapshot } from "./cache.ts";
+import { TypeUrl } from "./resource-types.ts";
+import { XdsServer } from "./server.ts";
+
+const path = "/envoy.service.discovery.v3.AggregatedDiscoveryService";
+
+class RawStream<Req extends DescMessage, Res extends DescMessage> {
+  private readonly responses: MessageShape<Res>[] = [];
+  private readonly waiters: ((response: MessageShape<Res>) => void)[] = [];
+  readonly call: grpc.ClientDuplexStream<MessageShape<Req>, MessageShape<Res>>;
+  private readonly requestSchema: Req;
+  received = 0;
+
+  constructor(client: grpc.Client, method: string, requestSchema: Req, responseSchema: Res) {
+    this.requestSchema = requestSchema;
+    this.call = client.makeBidiStreamRequest(
+      `${path}/${method}`,
+      (request: MessageShape<Req>) => Buffer.from(toBinary(requestSchema, request)),
+      (bytes: Buffer) => fromBinary(responseSchema, bytes),
+    );
+    this.call.on("data", (response: MessageShape<Res>) => {
+      this.received++;
+      const waiter = this.waiters.shift();
+      if (waiter) waiter(response);
+      else this.responses.push(response);
+    });
+    this.call.on("error", () => {});
+  }
+
+  send(fields: MessageInitShape<Req>): void {
+    this.call.write(create(this.requestSchema, fields));
+  }
+
+  next(timeoutMs = 2000): Promise<MessageShape<Res>> {
+    const queued = this.responses.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const waiter = (response: MessageShape<Res>) => {
+        clearTimeout(timer);
+        resolve(response);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        reject(new Error(`no response within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** True if nothing arrives within `ms`. */
+  async quiet(ms = 300): Promise<boolean> {
+    try {
+      await this.next(ms);
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  end(): void {
+    this.call.end();
+  }
+}
+
+export function sotwStream(client: grpc.Client) {
+  return new RawStream(client, "StreamAggregatedResources", DiscoveryRequestSchema, DiscoveryResponseSchema);
+}
+
+export function deltaStream(client: grpc.Client) {
+  return new RawStream(
+    client,
+    "DeltaAggregatedResources",
+    DeltaDiscoveryRequestSchema,
+    DeltaDiscoveryResponseSchema,
+  );
+}
+
+export function rawClient(port: number): grpc.Client {
+  // A local subchannel pool gives each client its own connection, as separate proxies have.
+  return new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    "grpc.use_local_subchannel_pool": 1,
+  });
+}
+
+/** A snapshot whose CDS and EDS hold one resource per name in `clusters`; the number varies content. */
+export function clusterSnapshot(version: number, clusters: Record<string, number>): ConfigSnapshot {
+  return {
+    version,
+    isProfileDependent: () => false,
+    generate: (_profile, typeUrl, request): GeneratedResource[] => {
+      const names = request.wildcard ? Object.keys(clusters) : request.names.filter((n) => n in clusters);
+      if (typeUrl === TypeUrl.Cluster) {
+        return names.map((name) => ({
+          name,
+          typeUrl,
+          schema: ClusterSchema,
+          message: create(ClusterSchema, {
+            name,
+            connectTimeout: { seconds: BigInt(clusters[name] as number) },
+          }),
+        }));
+      }
+      if (typeUrl === TypeUrl.ClusterLoadAssignment) {
+        return names.map((name) => ({
+          name,
+          typeUrl,
+          schema: ClusterLoadAssignmentSchema,
+          message: create(ClusterLoadAssignmentSchema, {
+            clusterName: name,
+            policy: { overprovisioningFactor: clusters[name] as number },
+          }),
+        }));
+      }
+      return [];
+    },
+  };
+}
+
+/** An XdsServer on 127.0.0.1 with `snapshot`, closed when the test ends. */
+export async function startTestServer(t: TestContext, snapshot: ConfigSnapshot) {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const server = new XdsServer({
+    cache: new ResourceCache({ metrics }),
+    metrics,
+    logger: process.env.XDS_DEBUG ? createLogger({ level: "debug" }) : silentLogger(),
+    controlPlaneId: "test",
+    jsonRegistry: packedTypesRegistry(),
+  });
+  await server.setSnapshot(snapshot);
+  const { port } = await server.listen("127.0.0.1", 0);
+  const clients: grpc.Client[] = [];
+  t.after(async () => {
+    for (const client of clients) client.close();
+    await server.close(100);
+  });
+  const connect = () => {
+    const client = rawClient(port);
+    clients.push(client);
+    return client;
+  };
+  return { server, metrics, port, connect };
+}
+
+/** Sum of a counter over all its labels. */
+export async function counterTotal(metric: {
+  get(): Promise<{ values: { value: number }[] }>;
+}): Promise<number> {
+  return (await metric.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
