@@ -5,6 +5,8 @@ import { serviceNameLabel, type Resource } from "../api/index.ts";
 import { serviceKey } from "./model.ts";
 
 export interface ChangeSet {
+  /** Kinds with at least one object added, removed or modified. */
+  readonly kinds: ReadonlySet<string>;
   /** Services (`namespace/name`) whose Service object was added, removed or modified. */
   readonly services: ReadonlySet<string>;
   /** Services whose EndpointSlices were added, removed or modified. */
@@ -19,7 +21,9 @@ export function diffResources(previous: readonly Resource[], next: readonly Reso
   const services = new Set<string>();
   const endpoints = new Set<string>();
   const routeParents = new Set<string>();
+  const kinds = new Set<string>();
   const record = (resource: Resource) => {
+    kinds.add(resource.kind);
     const namespace = resource.metadata.namespace ?? "default";
     switch (resource.kind) {
       case "Service":
@@ -42,11 +46,7 @@ export function diffResources(previous: readonly Resource[], next: readonly Reso
     if (old) record(old.resource);
   }
   for (const [identity, entry] of before) if (!after.has(identity)) record(entry.resource);
-  return { services, endpoints, routeParents };
-}
-
-export function isEmpty(changes: ChangeSet): boolean {
-  return changes.services.size === 0 && changes.endpoints.size === 0 && changes.routeParents.size === 0;
+  return { kinds, services, endpoints, routeParents };
 }
 
 function indexByIdentity(resources: readonly Resource[]): Map<string, { resource: Resource; text: string }> {

@@ -1,4 +1,4 @@
 export * from "./model.ts";
 export { buildMeshSnapshot, type BuildOptions } from "./build.ts";
 export { selectRoutes, type RouteTable, type RouteTableEntry } from "./select.ts";
-export { diffResources, isEmpty, type ChangeSet } from "./changes.ts";
+export { diffResources, type ChangeSet } from "./changes.ts";

@@ -38,6 +38,8 @@ export const wildcardList = "*";
  * `changes`. Errs on the side of true: a false here means the previous bytes are served as is.
  */
 export function isAffected(typeUrl: string, name: string, changes: ChangeSet): boolean {
+  const kinds = typeDependencies[typeUrl];
+  if (kinds && !kinds.some((kind) => changes.kinds.has(kind))) return false;
   const anyService = changes.services.size > 0;
   if (name === wildcardList) return anyService;
   switch (typeUrl) {
