@@ -1,0 +1,25 @@
+export type * from "./types.ts";
+export { systemClock } from "./types.ts";
+export {
+  StoreError,
+  isStoreError,
+  qualifiedResource,
+  optimisticLockMessage,
+  type StoreErrorCode,
+  type StoreErrorDetails,
+  type FieldCause,
+} from "./errors.ts";
+export {
+  parseLabelSelector,
+  matchesLabels,
+  parseFieldSelector,
+  matchesFields,
+  compileFilter,
+  type LabelRequirement,
+  type LabelOperator,
+  type FieldRequirement,
+  type ObjectFilter,
+} from "./selectors.ts";
+export { createMemoryStore, type MemoryStoreOptions } from "./memory.ts";
+export { openSqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
+export { openEtcdStore, type EtcdStoreOptions } from "./etcd.ts";
