@@ -2,3 +2,4 @@ export * from "./meta.ts";
 export * from "./core.ts";
 export * from "./routes.ts";
 export * from "./validate.ts";
+export * from "./storage.ts";

@@ -1,0 +1,1 @@
+export { Informer, objectKey, type InformerEvent, type InformerOptions } from "./informer.ts";

@@ -1,0 +1,109 @@
+// The config directory written into the store, and the store read back as configuration.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { validateResource, type Resource } from "../api/index.ts";
+import { createMemoryStore, type KubeObject } from "../store/index.ts";
+import { silentLogger } from "../telemetry/index.ts";
+import { ConfigDirSync, managedByLabel } from "./dir-sync.ts";
+import { StoreConfigSource } from "./store-source.ts";
+
+const services = { group: "", resource: "services", namespaced: true };
+
+function service(name: string, port = 80): Resource {
+  const result = validateResource({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name },
+    spec: { ports: [{ port }] },
+  });
+  if (!result.ok) throw new Error("invalid");
+  return result.resource;
+}
+
+const state = (...resources: Resource[]) => ({ resources, errors: [], generation: 1 });
+
+async function until(check: () => boolean, message: () => string): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${message()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test("the directory's objects are created, updated and pruned; foreign objects are left alone", async () => {
+  const store = createMemoryStore();
+  const sync = new ConfigDirSync({ store, logger: silentLogger() });
+  const byKubectl: KubeObject = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "manual", namespace: "default" },
+    spec: { ports: [{ port: 1 }] },
+  };
+  await store.create(services, byKubectl);
+
+  assert.deepEqual(await sync.sync(state(service("a"), service("b"))), {
+    created: 2,
+    updated: 0,
+    deleted: 0,
+    failed: [],
+  });
+  const a = await store.get(services, { namespace: "default", name: "a" });
+  assert.equal(a.metadata.labels?.[managedByLabel], "meshplane-config-dir");
+
+  assert.deepEqual(
+    await sync.sync(state(service("a"), service("b"))),
+    { created: 0, updated: 0, deleted: 0, failed: [] },
+    "an unchanged directory writes nothing",
+  );
+  assert.deepEqual(await sync.sync(state(service("a", 81))), {
+    created: 0,
+    updated: 1,
+    deleted: 1,
+    failed: [],
+  });
+  const { items } = await store.list(services);
+  assert.deepEqual(items.map((o) => o.metadata.name).sort(), ["a", "manual"]);
+  assert.deepEqual((items.find((o) => o.metadata.name === "a")?.spec as { ports: unknown })?.ports, [
+    { port: 81 },
+  ]);
+});
+
+test("the store source follows writes and reports objects that do not validate", async (t) => {
+  const store = createMemoryStore();
+  await store.create(services, {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "ok", namespace: "default" },
+    spec: { ports: [{ port: 80 }] },
+  });
+  const source = new StoreConfigSource({ store, logger: silentLogger() });
+  t.after(() => source.stop());
+  const initial = await source.start();
+  assert.deepEqual(
+    initial.resources.map((r) => r.metadata.name),
+    ["ok"],
+  );
+
+  await store.create(services, {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "bad", namespace: "default" },
+    spec: { ports: [{ port: 0 }] },
+  });
+  await until(
+    () => source.current().errors.length === 1,
+    () => JSON.stringify(source.current()),
+  );
+  assert.deepEqual(source.current().errors[0], {
+    file: "",
+    object: "Service default/bad",
+    field: "spec.ports[0].port",
+    message: "must be >= 1",
+  });
+  await store.delete(services, { namespace: "default", name: "bad" });
+  await until(
+    () => source.current().errors.length === 0,
+    () => JSON.stringify(source.current()),
+  );
+  assert.equal(source.current().resources.length, 1);
+});

@@ -1,0 +1,100 @@
+// Configuration as the resource store holds it: one informer per kind, every object validated
+// (once per resourceVersion) into the typed resources the mesh is built from. Whatever wrote the
+// store (kubectl through the API server, the config directory, a controller) feeds one pipeline.
+import { objectRef, storedKinds, validateResource, type Resource } from "../api/index.ts";
+import { Informer, objectKey } from "../controller/index.ts";
+import type { KubeObject, ResourceStore } from "../store/index.ts";
+import type { Logger } from "../telemetry/index.ts";
+import type { ConfigError, ConfigSource, ConfigState } from "./config-source.ts";
+
+type Validated = { readonly resourceVersion: string | undefined } & (
+  | { readonly resource: Resource; readonly errors?: undefined }
+  | { readonly resource?: undefined; readonly errors: readonly ConfigError[] }
+);
+
+export class StoreConfigSource implements ConfigSource {
+  private readonly informers: Informer[];
+  private readonly validated = new Map<string, Validated>();
+  private readonly listeners: ((state: ConfigState) => void)[] = [];
+  private state: ConfigState = { resources: [], errors: [], generation: 0 };
+  private recomputeQueued = false;
+  private started = false;
+
+  constructor(options: { store: ResourceStore; logger: Logger }) {
+    this.informers = storedKinds.map(
+      (k) =>
+        new Informer({
+          store: options.store,
+          type: { group: k.group, resource: k.resource, namespaced: k.namespaced },
+          logger: options.logger.child({ component: "informer", resource: k.resource }),
+        }),
+    );
+  }
+
+  async start(): Promise<ConfigState> {
+    for (const informer of this.informers) informer.onEvent(() => this.queueRecompute());
+    await Promise.all(this.informers.map((i) => i.start()));
+    this.started = true;
+    this.recompute();
+    return this.state;
+  }
+
+  current(): ConfigState {
+    return this.state;
+  }
+
+  onChange(listener: (state: ConfigState) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async stop(): Promise<void> {
+    for (const informer of this.informers) informer.stop();
+  }
+
+  // Events arrive in bursts (a relist, an apply of many objects): recompute once per burst.
+  private queueRecompute(): void {
+    if (!this.started || this.recomputeQueued) return;
+    this.recomputeQueued = true;
+    queueMicrotask(() => {
+      this.recomputeQueued = false;
+      this.recompute();
+    });
+  }
+
+  private recompute(): void {
+    const resources: Resource[] = [];
+    const errors: ConfigError[] = [];
+    const seen = new Set<string>();
+    for (const informer of this.informers) {
+      for (const object of informer.list()) {
+        const key = `${object.kind}/${objectKey(object)}`;
+        seen.add(key);
+        const result = this.validate(key, object);
+        if (result.resource) resources.push(result.resource);
+        else errors.push(...result.errors);
+      }
+    }
+    for (const key of this.validated.keys()) if (!seen.has(key)) this.validated.delete(key);
+    this.state = { resources, errors, generation: this.state.generation + 1 };
+    for (const listener of this.listeners) listener(this.state);
+  }
+
+  private validate(key: string, object: KubeObject): Validated {
+    const cached = this.validated.get(key);
+    if (cached && cached.resourceVersion === object.metadata.resourceVersion) return cached;
+    const result = validateResource(object);
+    const validated: Validated = result.ok
+      ? { resourceVersion: object.metadata.resourceVersion, resource: result.resource }
+      : {
+          resourceVersion: object.metadata.resourceVersion,
+          errors: result.errors.map((e) => ({
+            file: "",
+            object: objectRef(result.kind, { name: result.name, namespace: object.metadata.namespace }),
+            field: e.field,
+            message: e.message,
+          })),
+        };
+    this.validated.set(key, validated);
+    return validated;
+  }
+}
