@@ -12,7 +12,7 @@
 import { cp, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFile } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -228,6 +228,9 @@ async function main(): Promise<number> {
       "serve",
       "--config-dir",
       configDir,
+      // The embedded default store (sqlite) in the scratch directory, so the demo leaves nothing behind.
+      "--data-dir",
+      join(dirname(configDir), "data"),
       "--xds-address",
       "127.0.0.1:0",
       "--admin-address",

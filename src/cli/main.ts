@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { grpcBootstrap } from "../agent/index.ts";
 import { createLogger, createMetrics } from "../telemetry/index.ts";
 import { startControlPlane, type HostPort } from "./serve.ts";
+import { defaultStoreUrl, parseStoreUrl } from "./store-url.ts";
 
 const shutdownDeadlineMs = 5000;
 
@@ -39,8 +40,13 @@ const program = new Command()
 
 program
   .command("serve")
-  .description("serve xDS to proxies from a directory of YAML config (hot-reloaded)")
-  .requiredOption("--config-dir <dir>", "directory of Service, EndpointSlice, GRPCRoute and HTTPRoute YAML")
+  .description("serve xDS to proxies from the resource store, optionally fed by a directory of YAML")
+  .option("--config-dir <dir>", "directory of YAML written into the store and kept in sync (hot-reloaded)")
+  .option("--data-dir <dir>", "where meshplane keeps its state", ".meshplane")
+  .option(
+    "--store <url>",
+    "memory | sqlite://PATH | etcd://HOST:PORT[,HOST:PORT...] (default: sqlite under --data-dir)",
+  )
   .option(
     "--xds-address <host:port>",
     "where proxies connect (ADS over gRPC)",
@@ -63,7 +69,9 @@ program
   .option("--max-debounce-ms <ms>", "longest a config change waits to be pushed", milliseconds, 1000)
   .action(
     async (opts: {
-      configDir: string;
+      configDir?: string;
+      dataDir: string;
+      store?: string;
       xdsAddress: HostPort;
       adminAddress: HostPort;
       domain: string;
@@ -80,6 +88,7 @@ program
       try {
         running = await startControlPlane({
           configDir: opts.configDir,
+          store: parseStoreUrl(opts.store ?? defaultStoreUrl(opts.dataDir), opts.dataDir),
           xdsAddress: opts.xdsAddress,
           adminAddress: opts.adminAddress,
           domain: opts.domain,

@@ -4,14 +4,23 @@ import { hostname } from "node:os";
 import { createAdminServer } from "../admin/index.ts";
 import type { Resource } from "../api/index.ts";
 import type { MeshIssue } from "../mesh/index.ts";
-import { ConfigDirSource, type ConfigError, type ConfigState } from "../sources/index.ts";
+import {
+  ConfigDirSource,
+  ConfigDirSync,
+  StoreConfigSource,
+  type ConfigError,
+  type ConfigState,
+} from "../sources/index.ts";
+import { openStore, type StoreLocation } from "./store-url.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import { meshConfigSnapshot, packedTypesRegistry } from "../translate/index.ts";
 import { Debouncer } from "../xds/debounce.ts";
 import { ResourceCache, XdsServer } from "../xds/index.ts";
 
 export interface ServeOptions {
-  readonly configDir: string;
+  /** A directory of YAML written into the store (GitOps); optional. */
+  readonly configDir: string | undefined;
+  readonly store: StoreLocation;
   readonly xdsAddress: HostPort;
   readonly adminAddress: HostPort;
   readonly domain: string;
@@ -34,7 +43,15 @@ export interface RunningControlPlane {
 
 export async function startControlPlane(options: ServeOptions): Promise<RunningControlPlane> {
   const { logger, metrics } = options;
-  const source = new ConfigDirSource({ dir: options.configDir, logger, metrics });
+  const store = await openStore(options.store, logger);
+  // The directory, when given, is one writer into the store; xDS always reads from the store.
+  const directory = options.configDir
+    ? {
+        source: new ConfigDirSource({ dir: options.configDir, logger, metrics }),
+        sync: new ConfigDirSync({ store, logger }),
+      }
+    : undefined;
+  const source = new StoreConfigSource({ store, logger });
   const xds = new XdsServer({
     cache: new ResourceCache({ metrics }),
     metrics,
@@ -67,7 +84,22 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
   const debouncer = new Debouncer(options.debounce, () => publish(source.current()));
   source.onChange(() => debouncer.trigger());
 
-  publish(await source.start());
+  const closeSources = async () => {
+    debouncer.cancel();
+    await directory?.source.stop();
+    await source.stop();
+    await store.close();
+  };
+  try {
+    if (directory) {
+      await directory.sync.sync(await directory.source.start());
+      directory.source.onChange((state) => void directory.sync.sync(state));
+    }
+    publish(await source.start());
+  } catch (error) {
+    await closeSources();
+    throw error;
+  }
   const admin = createAdminServer({
     metrics,
     proxies: xds,
@@ -79,7 +111,11 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       ];
       return { ready: reasons.length === 0, reasons };
     },
-    configErrors: () => [...source.current().errors, ...meshIssues.map(issueAsConfigError)],
+    configErrors: () => [
+      ...(directory?.source.current().errors ?? []),
+      ...source.current().errors,
+      ...meshIssues.map(issueAsConfigError),
+    ],
   });
   try {
     const xdsAddress = await xds.listen(options.xdsAddress.host, options.xdsAddress.port);
@@ -88,15 +124,13 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       xdsAddress,
       adminAddress,
       stop: async (graceMs = 2000) => {
-        debouncer.cancel();
-        await source.stop();
         await Promise.all([xds.close(graceMs), admin.close()]);
+        await closeSources();
       },
     };
   } catch (error) {
-    debouncer.cancel();
-    await source.stop();
     await Promise.all([xds.close(0), admin.close()]);
+    await closeSources();
     throw error;
   }
 }

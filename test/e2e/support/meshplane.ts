@@ -1,7 +1,9 @@
 // The control plane under test, run as a real process from source: `meshplane serve` on port 0,
 // and one-shot CLI commands such as `meshplane bootstrap`.
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseJsonLine, spawnChild, type JsonLine } from "../../../examples/quickstart/lib/child.ts";
 import { cliPath, repoRoot } from "./paths.ts";
 
@@ -32,6 +34,10 @@ export async function startMeshplane(options: MeshplaneOptions): Promise<Meshpla
   const extra = options.args ?? [];
   const has = (flag: string) => extra.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
   const args = [cliPath, "serve", "--config-dir", options.configDir];
+  // Each instance gets its own state unless the test chooses one: the sqlite store is single-owner.
+  const dataDir =
+    has("--data-dir") || has("--store") ? undefined : await mkdtemp(join(tmpdir(), "meshplane-e2e-data-"));
+  if (dataDir) args.push("--data-dir", dataDir);
   if (!has("--xds-address")) args.push("--xds-address", "127.0.0.1:0");
   if (!has("--admin-address")) args.push("--admin-address", "127.0.0.1:0");
   args.push(...extra);
@@ -45,6 +51,7 @@ export async function startMeshplane(options: MeshplaneOptions): Promise<Meshpla
     );
   } catch (error) {
     await child.stop(2_000);
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
   const { xdsAddress, adminAddress } = ready;
@@ -60,7 +67,11 @@ export async function startMeshplane(options: MeshplaneOptions): Promise<Meshpla
     tail: (lines) => child.tail(lines),
     waitForLog: (predicate, timeoutMs = 10_000, what = "a matching log line") =>
       child.waitForJson(predicate, timeoutMs, what),
-    stop: () => child.stop(5_000),
+    stop: async () => {
+      const code = await child.stop(5_000);
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      return code;
+    },
   };
 }
 
