@@ -1,0 +1,281 @@
+// The PATCH entry points by content type: which kinds accept which types, body decoding, dispatch,
+// the Status body of errors, and kubectl's client-side apply flow end to end.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { KubeObject } from "../../store/index.ts";
+import { applyPatch, decodePatchBody } from "./patch.ts";
+import { isBuiltinKind, patchTypeOf, patchTypes, supportedPatchTypes, type PatchType } from "./kinds.ts";
+import { isPatchError, PatchError, type PatchErrorReason } from "./errors.ts";
+import { recordUpdate, serverSideApply } from "./apply.ts";
+import type { JsonObject, JsonValue } from "./json.ts";
+
+const crTypes = "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
+const builtinTypes =
+  "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml";
+
+const kinds: [kind: string | { group: string; kind: string }, accepted: string, builtin: boolean][] = [
+  [{ group: "", kind: "Service" }, builtinTypes, true],
+  [{ group: "discovery.k8s.io", kind: "EndpointSlice" }, builtinTypes, true],
+  [{ group: "", kind: "Namespace" }, builtinTypes, true],
+  ["Service", builtinTypes, true],
+  [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute" }, crTypes, false],
+  [{ group: "gateway.networking.k8s.io", kind: "GRPCRoute" }, crTypes, false],
+  [{ group: "meshplane.dev", kind: "TrafficPolicy" }, crTypes, false],
+  [{ group: "example.com", kind: "Service" }, crTypes, false],
+];
+
+for (const [kind, accepted, builtin] of kinds) {
+  test(`supported patch types: ${JSON.stringify(kind)}`, () => {
+    assert.equal(supportedPatchTypes(kind).join(", "), accepted);
+    assert.equal(isBuiltinKind(kind), builtin);
+  });
+}
+
+const contentTypes: [header: string | undefined, type: PatchType | undefined][] = [
+  ["application/strategic-merge-patch+json", patchTypes.strategic],
+  ["application/merge-patch+json; charset=utf-8", patchTypes.merge],
+  ["Application/JSON-Patch+JSON", patchTypes.json],
+  ["application/apply-patch+yaml", patchTypes.apply],
+  ["application/json", undefined],
+  ["application/apply-patch+cbor", undefined],
+  [undefined, undefined],
+];
+
+for (const [header, type] of contentTypes) {
+  test(`content type ${header} → ${type}`, () => assert.equal(patchTypeOf(header), type));
+}
+
+const bad = { error: "BadRequest" } as const;
+
+const bodies: [type: PatchType, body: string | Uint8Array, expected: JsonValue | typeof bad][] = [
+  [patchTypes.json, '[{"op":"remove","path":"/a"}]', [{ op: "remove", path: "/a" }]],
+  [patchTypes.merge, new TextEncoder().encode('{"a":null}'), { a: null }],
+  [patchTypes.strategic, "{not json", bad],
+  [patchTypes.apply, '{"apiVersion":"v1","kind":"Service"}', { apiVersion: "v1", kind: "Service" }],
+  [
+    patchTypes.apply,
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: greeter\nspec:\n  ports:\n  - port: 80\n",
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "greeter" },
+      spec: { ports: [{ port: 80 }] },
+    },
+  ],
+  [patchTypes.apply, "a: 1\n---\nb: 2\n", bad],
+  [patchTypes.apply, "- 1\n", bad],
+  [patchTypes.apply, "a: .inf\n", bad],
+  [patchTypes.apply, "a: !!binary aGVsbG8=\n", bad],
+];
+
+for (const [type, body, expected] of bodies) {
+  test(`decode ${type}: ${typeof body === "string" ? JSON.stringify(body.slice(0, 40)) : "bytes"}`, () => {
+    if (expected === bad) {
+      assert.throws(
+        () => decodePatchBody(type, body),
+        (e: unknown) => isPatchError(e, "BadRequest") && /^error decoding patch: /.test(e.message),
+      );
+    } else {
+      assert.deepEqual(decodePatchBody(type, body), expected as JsonValue);
+    }
+  });
+}
+
+const service = (): KubeObject =>
+  ({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {
+      name: "greeter",
+      namespace: "default",
+      uid: "u",
+      resourceVersion: "3",
+      labels: { app: "greeter" },
+    },
+    spec: { selector: { app: "greeter" }, ports: [{ port: 80, protocol: "TCP", targetPort: 8080 }] },
+  }) as KubeObject;
+
+const route = (): KubeObject =>
+  ({
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: "r", namespace: "default" },
+    spec: {
+      parentRefs: [{ group: "", kind: "Service", name: "greeter" }],
+      rules: [{ backendRefs: [{ name: "v1", port: 80 }] }],
+    },
+  }) as KubeObject;
+
+const dispatch: [
+  name: string,
+  contentType: string,
+  current: KubeObject,
+  patch: JsonValue,
+  check: (result: KubeObject) => void,
+][] = [
+  [
+    "json patch on a Service",
+    patchTypes.json,
+    service(),
+    [{ op: "add", path: "/spec/type", value: "NodePort" }],
+    (r) => assert.equal((r.spec as JsonObject).type, "NodePort"),
+  ],
+  [
+    "merge patch on a Service replaces ports",
+    patchTypes.merge,
+    service(),
+    { spec: { ports: [{ port: 81 }] } },
+    (r) => assert.deepEqual((r.spec as JsonObject).ports, [{ port: 81 }]),
+  ],
+  [
+    "strategic merge patch on a Service merges ports",
+    "application/strategic-merge-patch+json; charset=utf-8",
+    service(),
+    { spec: { ports: [{ port: 81 }] } },
+    (r) =>
+      assert.deepEqual((r.spec as JsonObject).ports, [
+        { port: 81 },
+        { port: 80, protocol: "TCP", targetPort: 8080 },
+      ]),
+  ],
+  [
+    "merge patch on an HTTPRoute",
+    patchTypes.merge,
+    route(),
+    { spec: { hostnames: ["a.example"] } },
+    (r) => assert.deepEqual((r.spec as JsonObject).hostnames, ["a.example"]),
+  ],
+];
+
+for (const [name, contentType, current, patch, check] of dispatch) {
+  test(`applyPatch: ${name}`, () => {
+    const before = structuredClone(current);
+    check(applyPatch(contentType, current, patch));
+    assert.deepEqual(current, before);
+  });
+}
+
+const refusals: [
+  name: string,
+  contentType: string,
+  current: KubeObject,
+  patch: JsonValue,
+  reason: PatchErrorReason,
+  message: string | RegExp,
+][] = [
+  [
+    "strategic merge patch on a custom resource",
+    patchTypes.strategic,
+    route(),
+    {},
+    "UnsupportedMediaType",
+    `the body of the request was in an unknown format - accepted media types include: ${crTypes}`,
+  ],
+  [
+    "an unknown content type",
+    "text/plain",
+    service(),
+    {},
+    "UnsupportedMediaType",
+    `the body of the request was in an unknown format - accepted media types include: ${builtinTypes}`,
+  ],
+  [
+    "a merge patch that is not an object",
+    patchTypes.merge,
+    service(),
+    [1],
+    "Invalid",
+    /the patched object must be an object, got array/,
+  ],
+  [
+    "a json patch that removes metadata",
+    patchTypes.json,
+    service(),
+    [{ op: "remove", path: "/metadata" }],
+    "Invalid",
+    /no metadata/,
+  ],
+];
+
+for (const [name, contentType, current, patch, reason, message] of refusals) {
+  test(`applyPatch refuses ${name}`, () => {
+    assert.throws(
+      () => applyPatch(contentType, current, patch),
+      (e: unknown) => {
+        assert.ok(isPatchError(e, reason), String(e));
+        if (typeof message === "string") assert.equal(e.message, message);
+        else assert.match(e.message, message);
+        return true;
+      },
+    );
+  });
+}
+
+test("applyPatch sends apply elsewhere", () => {
+  assert.throws(() => applyPatch(patchTypes.apply, service(), {}), TypeError);
+});
+
+test("PatchError renders as a Kubernetes Status", () => {
+  assert.deepEqual(new PatchError("UnsupportedMediaType", "no").toStatus(), {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message: "no",
+    reason: "UnsupportedMediaType",
+    code: 415,
+  });
+  const codes = (["BadRequest", "Conflict", "Invalid", "RequestEntityTooLarge"] as const).map(
+    (r) => new PatchError(r, "").code,
+  );
+  assert.deepEqual(codes, [400, 409, 422, 413]);
+});
+
+test("kubectl client-side apply of a Service: create, then an SMP patch, ownership follows", () => {
+  const annotation = "kubectl.kubernetes.io/last-applied-configuration";
+  const created = recordUpdate("kubectl-client-side-apply", undefined, service(), {
+    operationTime: "2025-01-01T00:00:00Z",
+  });
+  const body = decodePatchBody(
+    patchTypes.strategic,
+    `{"metadata":{"annotations":{"${annotation}":"{\\"apiVersion\\":\\"v1\\"}\\n"}},"spec":{"$setElementOrder/ports":[{"port":80}],"ports":[{"port":80,"targetPort":9090}]}}`,
+  );
+  const patched = applyPatch(patchTypes.strategic, created, body);
+  const updated = recordUpdate("kubectl-client-side-apply", created, patched, {
+    operationTime: "2025-01-01T00:01:00Z",
+  });
+  assert.deepEqual((updated.spec as JsonObject).ports, [{ port: 80, protocol: "TCP", targetPort: 9090 }]);
+  assert.equal((updated.metadata.annotations as Record<string, string>)[annotation], '{"apiVersion":"v1"}\n');
+  const [entry] = updated.metadata.managedFields as JsonObject[];
+  assert.equal(entry?.time, "2025-01-01T00:01:00Z");
+  assert.deepEqual((entry?.fieldsV1 as JsonObject)["f:metadata"], {
+    "f:annotations": { ".": {}, [`f:${annotation}`]: {} },
+    "f:labels": { ".": {}, "f:app": {} },
+  });
+});
+
+test("deep-frozen inputs (as the store's watch events are) are read, never written", () => {
+  const freeze = <T>(value: T): T => {
+    if (typeof value === "object" && value !== null) Object.values(value).forEach(freeze);
+    return Object.freeze(value);
+  };
+  const current = freeze(
+    recordUpdate("kubectl-create", undefined, service(), { operationTime: "2025-01-01T00:00:00Z" }),
+  );
+  const patch = freeze({
+    metadata: { labels: { tier: "backend" } },
+    spec: { ports: [{ port: 81, targetPort: 9 }] },
+  });
+  for (const type of [patchTypes.merge, patchTypes.strategic]) {
+    const patched = applyPatch(type, current, patch);
+    recordUpdate("kubectl-patch", current, patched, { operationTime: "2025-01-01T00:01:00Z" });
+  }
+  applyPatch(patchTypes.json, current, freeze([{ op: "replace", path: "/spec/ports/0/port", value: 82 }]));
+  serverSideApply({
+    current,
+    applied: freeze({ ...service(), spec: { type: "NodePort" } }),
+    manager: "x",
+    force: true,
+    operationTime: "2025-01-01T00:02:00Z",
+  });
+});
