@@ -1,5 +1,6 @@
 // The meshplane command line.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { grpcBootstrap } from "../agent/index.ts";
@@ -59,6 +60,18 @@ program
     hostPort,
     hostPort("127.0.0.1:15014"),
   )
+  .option(
+    "--api-address <host:port>",
+    "the Kubernetes-compatible API (kubectl); 'off' to disable",
+    (value: string) => (value === "off" ? "off" : hostPort(value)),
+    hostPort("127.0.0.1:15012"),
+  )
+  .option(
+    "--api-token-file <file>",
+    "bearer tokens accepted by the API, one per line (required off loopback)",
+  )
+  .option("--api-tls-cert <file>", "PEM certificate: serve the API over HTTPS")
+  .option("--api-tls-key <file>", "PEM private key of --api-tls-cert")
   .option("--domain <domain>", "cluster domain in service host names", "cluster.local")
   .addOption(
     new Option("--log-level <level>", "log level")
@@ -72,6 +85,10 @@ program
       configDir?: string;
       dataDir: string;
       store?: string;
+      apiAddress: HostPort | "off";
+      apiTokenFile?: string;
+      apiTlsCert?: string;
+      apiTlsKey?: string;
       xdsAddress: HostPort;
       adminAddress: HostPort;
       domain: string;
@@ -89,6 +106,16 @@ program
         running = await startControlPlane({
           configDir: opts.configDir,
           store: parseStoreUrl(opts.store ?? defaultStoreUrl(opts.dataDir), opts.dataDir),
+          dataDir: opts.dataDir,
+          api:
+            opts.apiAddress === "off"
+              ? undefined
+              : {
+                  address: opts.apiAddress,
+                  tokenFile: opts.apiTokenFile,
+                  tlsCert: opts.apiTlsCert,
+                  tlsKey: opts.apiTlsKey,
+                },
           xdsAddress: opts.xdsAddress,
           adminAddress: opts.adminAddress,
           domain: opts.domain,
@@ -103,7 +130,11 @@ program
         return;
       }
       logger.info(
-        { xdsAddress: format(running.xdsAddress), adminAddress: format(running.adminAddress) },
+        {
+          xdsAddress: format(running.xdsAddress),
+          adminAddress: format(running.adminAddress),
+          ...(running.api ? { apiUrl: running.api.url, kubeconfig: running.api.kubeconfig } : {}),
+        },
         "meshplane ready",
       );
       let stopping = false;
@@ -162,5 +193,23 @@ program
       else process.stdout.write(text);
     },
   );
+
+program
+  .command("kubeconfig")
+  .description(
+    "print the kubeconfig `meshplane serve` wrote for its API (KUBECONFIG=... kubectl get grpcroutes -A)",
+  )
+  .option("--data-dir <dir>", "the data directory of the running meshplane", ".meshplane")
+  .action((opts: { dataDir: string }) => {
+    const file = resolve(opts.dataDir, "kubeconfig");
+    try {
+      process.stdout.write(readFileSync(file, "utf8"));
+    } catch {
+      process.stderr.write(
+        `no kubeconfig at ${file}: start \`meshplane serve --data-dir ${opts.dataDir}\` first\n`,
+      );
+      process.exitCode = 1;
+    }
+  });
 
 await program.parseAsync(process.argv);

@@ -12,6 +12,10 @@ import {
   type ConfigState,
 } from "../sources/index.ts";
 import { openStore, type StoreLocation } from "./store-url.ts";
+import { loadApiAccess, type ApiAccess, type ApiAccessOptions } from "./api-access.ts";
+import { createApiServer, writeKubeconfig, type ApiServer } from "../apiserver/index.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import { meshConfigSnapshot, packedTypesRegistry } from "../translate/index.ts";
 import { Debouncer } from "../xds/debounce.ts";
@@ -23,6 +27,10 @@ export interface ServeOptions {
   readonly store: StoreLocation;
   readonly xdsAddress: HostPort;
   readonly adminAddress: HostPort;
+  /** The Kubernetes-compatible API; undefined to run without it. */
+  readonly api: ApiAccessOptions | undefined;
+  /** Where state lives; the kubeconfig for the API is written here. */
+  readonly dataDir: string;
   readonly domain: string;
   readonly debounce: { readonly quietMs: number; readonly maxWaitMs: number };
   readonly logger: Logger;
@@ -37,12 +45,15 @@ export interface HostPort {
 export interface RunningControlPlane {
   readonly xdsAddress: HostPort;
   readonly adminAddress: HostPort;
+  /** The API's URL and the kubeconfig written for it, when the API runs. */
+  readonly api: { readonly url: string; readonly kubeconfig: string } | undefined;
   /** Stops accepting, closes streams and servers; bounded by `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
 
 export async function startControlPlane(options: ServeOptions): Promise<RunningControlPlane> {
   const { logger, metrics } = options;
+  const access = options.api ? loadApiAccess(options.api) : undefined;
   const store = await openStore(options.store, logger);
   // The directory, when given, is one writer into the store; xDS always reads from the store.
   const directory = options.configDir
@@ -117,22 +128,60 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       ...meshIssues.map(issueAsConfigError),
     ],
   });
+  const api =
+    options.api && access
+      ? createApiServer({
+          store,
+          logger: logger.child({ component: "api" }),
+          auth: access.tokens ? { tokens: access.tokens } : undefined,
+          tls: access.tls,
+        })
+      : undefined;
   try {
     const xdsAddress = await xds.listen(options.xdsAddress.host, options.xdsAddress.port);
     const adminAddress = await admin.listen(options.adminAddress.host, options.adminAddress.port);
+    const apiEndpoint =
+      api && options.api && access
+        ? await startApi(api, options.api, access, options.dataDir, logger)
+        : undefined;
     return {
       xdsAddress,
       adminAddress,
+      api: apiEndpoint,
       stop: async (graceMs = 2000) => {
-        await Promise.all([xds.close(graceMs), admin.close()]);
+        await Promise.all([xds.close(graceMs), admin.close(), api?.close()]);
         await closeSources();
       },
     };
   } catch (error) {
-    await Promise.all([xds.close(0), admin.close()]);
+    await Promise.all([xds.close(0), admin.close(), api?.close()]);
     await closeSources();
     throw error;
   }
+}
+
+async function startApi(
+  api: ApiServer,
+  options: ApiAccessOptions,
+  access: ApiAccess,
+  dataDir: string,
+  logger: Logger,
+): Promise<{ url: string; kubeconfig: string }> {
+  const { url } = await api.listen(options.address.host, options.address.port);
+  const kubeconfig = resolve(dataDir, "kubeconfig");
+  mkdirSync(dataDir, { recursive: true });
+  // With TLS the server's own certificate is the trust anchor to verify it by.
+  const token = access.tokens?.values().next().value;
+  writeFileSync(kubeconfig, writeKubeconfig({ server: url, token, caData: access.tls?.cert.toString() }), {
+    mode: 0o600,
+  });
+  if (!access.tokens) {
+    logger.warn(
+      { apiAddress: url },
+      "API accepts anonymous requests (local-development default, loopback only); set --api-token-file for real use",
+    );
+  }
+  return { url, kubeconfig };
 }
 
 /** Mesh-level problems (a missing backend, an unknown parent) are reported like config errors. */

@@ -1,0 +1,229 @@
+// Printer columns for Table output. Core kinds follow kubernetes pkg/printers/internalversion/
+// printers.go; routes follow the Gateway API CRDs' additionalPrinterColumns (Hostnames, Age), with
+// date columns rendered server-side as the apiextensions table convertor does
+// (ConvertToHumanReadableDateType).
+import type { KubeObject } from "../store/index.ts";
+
+export interface PrinterColumn {
+  readonly name: string;
+  readonly type: "string" | "integer" | "number" | "boolean" | "date";
+  readonly format?: string;
+  readonly description: string;
+  /** 0: shown by default; 1: only with `-o wide`. */
+  readonly priority: number;
+  /** The cell value; null prints as `<none>` in kubectl. */
+  readonly cell: (object: KubeObject, now: number) => string | number | boolean | null;
+}
+
+/** apimachinery util/duration.HumanDuration: `45s`, `3m20s`, `5h`, `3d4h`, `2y`. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < -1) return "<invalid>";
+  if (seconds < 0) return "0s";
+  if (seconds < 120) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
+  if (minutes < 180) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
+  if (hours < 48) return `${hours}h`;
+  if (hours < 24 * 8) return hours % 24 === 0 ? `${hours / 24}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
+  const days = Math.floor(hours / 24);
+  if (hours < 24 * 365 * 2) return `${days}d`;
+  if (hours < 24 * 365 * 8) {
+    const rest = days % 365;
+    return rest === 0 ? `${Math.floor(days / 365)}y` : `${Math.floor(days / 365)}y${rest}d`;
+  }
+  return `${Math.floor(days / 365)}y`;
+}
+
+/** Age of an object: `<unknown>` without a parseable creationTimestamp. */
+export function age(object: KubeObject, now: number): string {
+  const created = Date.parse(object.metadata.creationTimestamp ?? "");
+  return Number.isNaN(created) ? "<unknown>" : humanDuration(now - created);
+}
+
+type Json = Record<string, unknown>;
+const record = (value: unknown): Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : {};
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
+/** Upstream listWithMoreString: the first `max` entries and ` + N more...`. */
+function firstOf(values: string[], max: number): string {
+  const shown = values.slice(0, max).join(",");
+  return values.length > max ? `${shown} + ${values.length - max} more...` : shown;
+}
+
+const ageColumn = (type: "string" | "date"): PrinterColumn => ({
+  name: "Age",
+  type,
+  description: "CreationTimestamp is a timestamp representing the server time when this object was created.",
+  priority: 0,
+  cell: age,
+});
+
+export const namespaceColumns: readonly PrinterColumn[] = [
+  {
+    name: "Status",
+    type: "string",
+    description: "The status of the namespace",
+    priority: 0,
+    cell: (o) => String(record(o.status).phase ?? "Active"),
+  },
+  ageColumn("string"),
+];
+
+function servicePorts(spec: Json): string {
+  const ports = list(spec.ports).map((p) => {
+    const port = record(p);
+    const protocol = String(port.protocol ?? "TCP");
+    return port.nodePort !== undefined
+      ? `${String(port.port)}:${String(port.nodePort)}/${protocol}`
+      : `${String(port.port)}/${protocol}`;
+  });
+  return ports.length === 0 ? "<none>" : ports.join(",");
+}
+
+function externalIp(spec: Json, status: Json): string {
+  const type = spec.type ?? "ClusterIP";
+  const external = list(spec.externalIPs).map(String);
+  if (type === "ExternalName") return String(spec.externalName ?? "<none>");
+  if (type === "LoadBalancer") {
+    const ingress = list(record(status.loadBalancer).ingress).map((i) => {
+      const entry = record(i);
+      return String(entry.ip ?? entry.hostname ?? "");
+    });
+    const all = [...ingress, ...external];
+    return all.length === 0 ? "<pending>" : firstOf(all, 2);
+  }
+  return external.length === 0 ? "<none>" : external.join(",");
+}
+
+export const serviceColumns: readonly PrinterColumn[] = [
+  {
+    name: "Type",
+    type: "string",
+    description: "type determines how the Service is exposed.",
+    priority: 0,
+    cell: (o) => String(record(o.spec).type ?? "ClusterIP"),
+  },
+  {
+    name: "Cluster-IP",
+    type: "string",
+    description: "clusterIP is the IP address of the service.",
+    priority: 0,
+    cell: (o) => {
+      const spec = record(o.spec);
+      return spec.type === "ExternalName" ? "<none>" : String(spec.clusterIP ?? "<none>");
+    },
+  },
+  {
+    name: "External-IP",
+    type: "string",
+    description:
+      "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic.",
+    priority: 0,
+    cell: (o) => externalIp(record(o.spec), record(o.status)),
+  },
+  {
+    name: "Port(s)",
+    type: "string",
+    description: "The list of ports that are exposed by this service.",
+    priority: 0,
+    cell: (o) => servicePorts(record(o.spec)),
+  },
+  ageColumn("string"),
+  {
+    name: "Selector",
+    type: "string",
+    description: "Route service traffic to pods with label keys and values matching this selector.",
+    priority: 1,
+    cell: (o) => {
+      const selector = Object.entries(record(record(o.spec).selector)).map(([k, v]) => `${k}=${String(v)}`);
+      return selector.length === 0 ? "<none>" : selector.sort().join(",");
+    },
+  },
+];
+
+export const endpointSliceColumns: readonly PrinterColumn[] = [
+  {
+    name: "AddressType",
+    type: "string",
+    description: "addressType specifies the type of address carried by this EndpointSlice.",
+    priority: 0,
+    cell: (o) => String(o.addressType ?? ""),
+  },
+  {
+    name: "Ports",
+    type: "string",
+    description: "ports specifies the list of network ports exposed by each endpoint in this slice.",
+    priority: 0,
+    cell: (o) => {
+      const ports = list(o.ports).map((p) => {
+        const port = record(p);
+        return port.port !== undefined ? String(port.port) : String(port.name ?? "*");
+      });
+      return ports.length === 0 ? "<unset>" : firstOf(ports, 3);
+    },
+  },
+  {
+    name: "Endpoints",
+    type: "string",
+    description: "endpoints is a list of unique endpoints in this slice.",
+    priority: 0,
+    cell: (o) => {
+      const addresses = list(o.endpoints).flatMap((e) => list(record(e).addresses).map(String));
+      return addresses.length === 0 ? "<unset>" : firstOf(addresses, 3);
+    },
+  },
+  ageColumn("string"),
+];
+
+export const eventColumns: readonly PrinterColumn[] = [
+  {
+    name: "Type",
+    type: "string",
+    description: "Type of this event.",
+    priority: 0,
+    cell: (o) => String(o.type ?? ""),
+  },
+  {
+    name: "Reason",
+    type: "string",
+    description: "Why the event happened.",
+    priority: 0,
+    cell: (o) => String(o.reason ?? ""),
+  },
+  {
+    name: "Object",
+    type: "string",
+    description: "The object this event is about.",
+    priority: 0,
+    cell: (o) => {
+      const ref = record(o.involvedObject);
+      return `${String(ref.kind ?? "").toLowerCase()}/${String(ref.name ?? "")}`;
+    },
+  },
+  {
+    name: "Message",
+    type: "string",
+    description: "A description of the event.",
+    priority: 0,
+    cell: (o) => String(o.message ?? ""),
+  },
+];
+
+export const routeColumns: readonly PrinterColumn[] = [
+  {
+    name: "Hostnames",
+    type: "string",
+    description: "Hostnames the route matches.",
+    priority: 0,
+    // A jsonPath that yields a list renders as its JSON, as the CRD table convertor prints it.
+    cell: (o) => {
+      const hostnames = record(o.spec).hostnames;
+      return hostnames === undefined ? null : JSON.stringify(hostnames);
+    },
+  },
+  ageColumn("date"),
+];

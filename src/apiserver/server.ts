@@ -1,0 +1,287 @@
+// The Kubernetes-compatible API server over a ResourceStore: node:http or node:https, bearer-token
+// auth, and dispatch to discovery, OpenAPI, CRUD, PATCH and watch. Every non-2xx answer is a Status.
+import { createHash, timingSafeEqual } from "node:crypto";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { systemClock, type Clock, type ResourceStore } from "../store/index.ts";
+import type { ApiContext, ApiLogger, ApiRequest, Reply } from "./context.ts";
+import {
+  coreDiscovery,
+  discoveryContentType,
+  discoveryFormat,
+  groupDiscovery,
+  groupsDiscovery,
+  resourceListDiscovery,
+} from "./discovery.ts";
+import { ensureDefaultNamespace } from "./namespaces.ts";
+import { buildOpenApi, type OpenApiDocuments } from "./openapi.ts";
+import { patchObject } from "./patch-handler.ts";
+import { createPatchEngine, type PatchEngine } from "./patch-engine.ts";
+import { getObject, listObjects } from "./read.ts";
+import { negotiate, readBody, resolvePath, type Endpoint, type ResourceTarget } from "./request.ts";
+import { ClusterIpAllocator } from "./service.ts";
+import { ApiError, methodNotAllowed, pathNotFound, toApiError, unauthorized } from "./status.ts";
+import { serveWatch, WatchRegistry } from "./watch.ts";
+import { createObject, deleteCollection, deleteObject, replaceObject, replaceStatus } from "./write.ts";
+
+export const serverVersion = {
+  major: "1",
+  minor: "32",
+  gitVersion: "v1.32.0-meshplane",
+  gitCommit: "",
+  gitTreeState: "clean",
+  buildDate: "1970-01-01T00:00:00Z",
+  goVersion: "",
+  compiler: "meshplane",
+  platform: `${process.platform}/${process.arch === "x64" ? "amd64" : process.arch}`,
+} as const;
+
+export interface ApiServerOptions {
+  readonly store: ResourceStore;
+  readonly logger: ApiLogger;
+  readonly clock?: Clock;
+  /** Bearer tokens accepted; without it every request is allowed. /healthz never needs one. */
+  readonly auth?: { readonly tokens: ReadonlySet<string> } | undefined;
+  /** PEM certificate and key: serve HTTPS. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer } | undefined;
+  /** Computes patched objects; the patch module by default. */
+  readonly patcher?: PatchEngine;
+  /** Watch tuning, mostly for tests. */
+  readonly watch?: Partial<ApiContext["watch"]>;
+  /** How long close() lets requests finish before cutting connections; 2 s by default. */
+  readonly closeGraceMs?: number;
+}
+
+export interface ApiServerAddress {
+  readonly host: string;
+  readonly port: number;
+  /** `http://127.0.0.1:6443`, for kubeconfigs. */
+  readonly url: string;
+}
+
+export interface ApiServer {
+  /** Creates the `default` namespace if missing, then listens; resolves with the bound address. */
+  listen(host: string, port: number): Promise<ApiServerAddress>;
+  /** Ends watches, stops accepting, closes connections after the grace period. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Upstream picks a watch duration in [minRequestTimeout, 2×minRequestTimeout) with 1800 s. */
+const randomWatchSeconds = () => 1800 + Math.floor(Math.random() * 1800);
+
+export function createApiServer(options: ApiServerOptions): ApiServer {
+  const { store, logger } = options;
+  const ctx: ApiContext = {
+    store,
+    logger,
+    clock: options.clock ?? systemClock,
+    allocator: new ClusterIpAllocator(store),
+    patcher: options.patcher ?? createPatchEngine(),
+    watch: {
+      keepaliveMs: options.watch?.keepaliveMs ?? 5000,
+      bookmarkMs: options.watch?.bookmarkMs ?? 60_000,
+      defaultTimeoutSeconds: options.watch?.defaultTimeoutSeconds ?? randomWatchSeconds,
+    },
+  };
+  const openapi = buildOpenApi();
+  const watches = new WatchRegistry();
+  const tokenDigests = [...(options.auth?.tokens ?? [])].map(digest);
+  const tls = options.tls !== undefined;
+  const server: Server = tls
+    ? createHttpsServer({ cert: options.tls?.cert, key: options.tls?.key })
+    : createHttpServer();
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 30_000;
+
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    res.on("close", () => {
+      logger.debug(
+        {
+          method: req.method,
+          url: req.url,
+          status: res.writableFinished ? res.statusCode : "aborted",
+          ms: Math.round(performance.now() - started),
+        },
+        "api request",
+      );
+    });
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error, url: req.url }, "api response failed");
+      res.destroy();
+    });
+  });
+
+  const authorized = (req: IncomingMessage): boolean => {
+    if (options.auth === undefined) return true;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+    if (!match) return false;
+    const presented = digest(match[1] as string);
+    // Compare digests in constant time against every token, so timing tells nothing.
+    let ok = false;
+    for (const token of tokenDigests) ok = timingSafeEqual(token, presented) || ok;
+    return ok;
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? "/";
+    const queryAt = url.indexOf("?");
+    const path = queryAt < 0 ? url : url.slice(0, queryAt);
+    const query = new URLSearchParams(queryAt < 0 ? "" : url.slice(queryAt + 1));
+    const method = req.method ?? "GET";
+    let endpoint: Endpoint | undefined;
+    try {
+      if (healthPaths.has(path)) {
+        return send(res, { status: 200, body: "ok", contentType: "text/plain; charset=utf-8" });
+      }
+      // Authenticate before resolving, so an anonymous client learns nothing about what exists.
+      if (!authorized(req)) throw unauthorized();
+      endpoint = resolvePath(path);
+      if (endpoint.kind === "resource") return await handleResource(endpoint.target, method, query, req, res);
+      if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method, path);
+      send(res, serveStatic(endpoint, req, openapi));
+    } catch (error) {
+      const apiError = toApiError(error, endpoint?.kind === "resource" ? endpoint.target.def : undefined);
+      if (apiError.code >= 500) logger.error({ err: error, method, url }, "api request failed");
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      send(res, { status: apiError.code, body: apiError.toStatus() });
+    }
+  }
+
+  async function handleResource(
+    target: ResourceTarget,
+    method: string,
+    query: URLSearchParams,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const bodyBytes = method === "GET" || method === "HEAD" ? Buffer.alloc(0) : await readBody(req);
+    const apiReq: ApiRequest = {
+      target,
+      query,
+      format: negotiate(req.headers.accept),
+      contentType: req.headers["content-type"],
+      userAgent: req.headers["user-agent"],
+      body: bodyBytes.toString("utf8"),
+      bodyBytes,
+    };
+    const hasName = target.name !== undefined;
+    const watching = query.get("watch") === "true" || query.get("watch") === "1";
+    if (method === "GET" && !hasName && watching) return serveWatch(ctx, apiReq, res, watches);
+    let reply: Reply;
+    if (target.subresource === "status") {
+      if (method === "GET") reply = await getObject(ctx, apiReq);
+      else if (method === "PUT") reply = await replaceStatus(ctx, apiReq);
+      else if (method === "PATCH") reply = await patchObject(ctx, apiReq);
+      else throw methodNotAllowed(method, `${target.def.plural}/status`);
+    } else if (hasName) {
+      if (method === "GET") reply = await getObject(ctx, apiReq);
+      else if (method === "PUT") reply = await replaceObject(ctx, apiReq);
+      else if (method === "PATCH") reply = await patchObject(ctx, apiReq);
+      else if (method === "DELETE") reply = await deleteObject(ctx, apiReq);
+      else throw methodNotAllowed(method, target.def.plural);
+    } else {
+      if (method === "GET") reply = await listObjects(ctx, apiReq);
+      else if (method === "POST") reply = await createObject(ctx, apiReq);
+      else if (method === "DELETE") reply = await deleteCollection(ctx, apiReq);
+      else throw methodNotAllowed(method, `the collection of ${target.def.plural}`);
+    }
+    send(res, reply);
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    async listen(host, port) {
+      await ensureDefaultNamespace(store);
+      return new Promise<ApiServerAddress>((resolve, reject) => {
+        const onError = (error: Error) =>
+          reject(
+            new Error(`API server cannot listen on ${host}:${port}: ${error.message}`, { cause: error }),
+          );
+        server.once("error", onError);
+        server.listen(port, host, () => {
+          server.off("error", onError);
+          server.on("error", (error) => logger.error({ err: error }, "API server error"));
+          const address = server.address() as AddressInfo;
+          const hostPart = address.family === "IPv6" ? `[${address.address}]` : address.address;
+          const url = `${tls ? "https" : "http"}://${hostPart}:${address.port}`;
+          logger.info({ url }, "API server listening");
+          resolve({ host: address.address, port: address.port, url });
+        });
+      });
+    },
+    close() {
+      if (closing === undefined && !server.listening) return Promise.resolve();
+      closing ??= new Promise<void>((resolve) => {
+        watches.stopAll();
+        const timer = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? 2000);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+const healthPaths: ReadonlySet<string> = new Set(["/healthz", "/livez", "/readyz"]);
+
+function digest(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  if (res.destroyed) return;
+  const text = typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
+  res.writeHead(reply.status, {
+    "content-type": reply.contentType ?? "application/json",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-cache, private",
+  });
+  res.end(text);
+}
+
+function serveStatic(endpoint: Endpoint, req: IncomingMessage, openapi: OpenApiDocuments): Reply {
+  const accept = req.headers.accept;
+  switch (endpoint.kind) {
+    case "version":
+      return { status: 200, body: serverVersion };
+    case "api": {
+      const format = discoveryFormat(accept);
+      const host = req.headers.host ?? "127.0.0.1";
+      return { status: 200, body: coreDiscovery(format, host), contentType: discoveryContentType(format) };
+    }
+    case "apis": {
+      const format = discoveryFormat(accept);
+      return { status: 200, body: groupsDiscovery(format), contentType: discoveryContentType(format) };
+    }
+    case "group": {
+      const body = groupDiscovery(endpoint.group);
+      if (body === undefined) throw pathNotFound();
+      return { status: 200, body };
+    }
+    case "groupVersion":
+      return { status: 200, body: resourceListDiscovery(endpoint.group, endpoint.version) };
+    case "openapiIndex":
+      return { status: 200, body: openapi.index };
+    case "openapiDoc": {
+      const doc = openapi.byPath.get(endpoint.path);
+      if (doc === undefined) throw pathNotFound();
+      return { status: 200, body: doc.body };
+    }
+    case "resource":
+      throw new ApiError(500, "InternalError", "unreachable");
+  }
+}

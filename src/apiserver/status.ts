@@ -1,0 +1,266 @@
+// Status objects for every non-2xx reply, with the codes, reasons and messages of
+// apimachinery pkg/api/errors/errors.go (spec-notes §1.6). Handlers throw ApiError; the server
+// turns it into a Status body. StoreErrors and validation results are mapped here.
+import { isStoreError, type StoreError } from "../store/index.ts";
+import type { FieldError } from "../api/index.ts";
+import { qualifiedKind, qualifiedPlural, type ResourceDef } from "./resources.ts";
+
+export type StatusReason =
+  | "BadRequest"
+  | "Unauthorized"
+  | "Forbidden"
+  | "NotFound"
+  | "AlreadyExists"
+  | "Conflict"
+  | "Gone"
+  | "Invalid"
+  | "Expired"
+  | "MethodNotAllowed"
+  | "NotAcceptable"
+  | "UnsupportedMediaType"
+  | "RequestEntityTooLarge"
+  | "InternalError"
+  | "ServiceUnavailable"
+  | "Timeout";
+
+/** Field error types of apimachinery util/validation/field/errors.go. */
+export type CauseType =
+  | "FieldValueNotFound"
+  | "FieldValueRequired"
+  | "FieldValueDuplicate"
+  | "FieldValueInvalid"
+  | "FieldValueNotSupported"
+  | "FieldValueForbidden"
+  | "FieldValueTooLong"
+  | "FieldValueTooMany"
+  | "FieldValueTypeInvalid"
+  | "FieldManagerConflict"
+  | "InternalError";
+
+export interface StatusCause {
+  /** Serialised as `reason`, as metav1.StatusCause does. */
+  readonly reason: CauseType;
+  readonly message: string;
+  readonly field?: string;
+}
+
+export interface StatusDetails {
+  readonly name?: string;
+  readonly group?: string;
+  readonly kind?: string;
+  readonly uid?: string;
+  readonly causes?: readonly StatusCause[];
+  readonly retryAfterSeconds?: number;
+}
+
+export interface Status {
+  readonly kind: "Status";
+  readonly apiVersion: "v1";
+  readonly metadata: Record<string, never>;
+  readonly status: "Success" | "Failure";
+  readonly message?: string;
+  readonly reason?: StatusReason;
+  readonly details?: StatusDetails;
+  readonly code: number;
+}
+
+export class ApiError extends Error {
+  readonly code: number;
+  readonly reason: StatusReason;
+  readonly details: StatusDetails | undefined;
+
+  constructor(code: number, reason: StatusReason, message: string, details?: StatusDetails, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "ApiError";
+    this.code = code;
+    this.reason = reason;
+    this.details = details;
+  }
+
+  toStatus(): Status {
+    return {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message: this.message,
+      reason: this.reason,
+      ...(this.details === undefined ? {} : { details: this.details }),
+      code: this.code,
+    };
+  }
+}
+
+export function successStatus(details: StatusDetails): Status {
+  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details, code: 200 };
+}
+
+export const badRequest = (message: string): ApiError => new ApiError(400, "BadRequest", message);
+
+export const pathNotFound = (): ApiError =>
+  new ApiError(404, "NotFound", "the server could not find the requested resource", {});
+
+export function notFound(def: ResourceDef, name: string): ApiError {
+  return new ApiError(404, "NotFound", `${qualifiedPlural(def)} "${name}" not found`, {
+    name,
+    group: def.group,
+    kind: def.plural,
+  });
+}
+
+export function alreadyExists(def: ResourceDef, name: string): ApiError {
+  return new ApiError(409, "AlreadyExists", `${qualifiedPlural(def)} "${name}" already exists`, {
+    name,
+    group: def.group,
+    kind: def.plural,
+  });
+}
+
+export function methodNotAllowed(method: string, what: string): ApiError {
+  return new ApiError(405, "MethodNotAllowed", `${method} is not supported on ${what}`, {});
+}
+
+export function unauthorized(): ApiError {
+  return new ApiError(401, "Unauthorized", "Unauthorized");
+}
+
+/** NewInvalid: `Kind.group "name" is invalid: <field>: <body>` or `[a, b]` for several. */
+export function invalid(def: ResourceDef, name: string, causes: readonly StatusCause[]): ApiError {
+  return invalidNamed(qualifiedKind(def), def.group, def.kind, name, causes);
+}
+
+export function invalidNamed(
+  qualified: string,
+  group: string,
+  kind: string,
+  name: string,
+  causes: readonly StatusCause[],
+): ApiError {
+  const lines = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
+  const summary = lines.length === 1 ? (lines[0] as string) : `[${lines.join(", ")}]`;
+  return new ApiError(422, "Invalid", `${qualified} "${name}" is invalid: ${summary}`, {
+    name,
+    group,
+    kind,
+    causes,
+  });
+}
+
+/** Malformed list/watch options: Invalid on `ListOptions.meta.k8s.io` as upstream validation says. */
+export function invalidListOptions(field: string, message: string): ApiError {
+  return invalidNamed("ListOptions.meta.k8s.io", "meta.k8s.io", "ListOptions", "", [
+    { reason: "FieldValueForbidden", field, message: `Forbidden: ${message}` },
+  ]);
+}
+
+export function expired(message: string): ApiError {
+  return new ApiError(410, "Expired", message);
+}
+
+/** How Go's field.Error prints a value: strings quoted, numbers and booleans bare. */
+export function formatValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (value === null) return "null";
+  return Array.isArray(value) ? '"array"' : '"object"';
+}
+
+/** Looks up `spec.rules[0].matches` / `metadata.labels[a.b/c]` in an object; undefined if absent. */
+export function valueAt(object: unknown, path: string): unknown {
+  let current: unknown = object;
+  for (const match of path.matchAll(/([^.[\]]+)|\[([^\]]*)\]/g)) {
+    const key = match[1] ?? match[2] ?? "";
+    if (typeof current !== "object" || current === null) return undefined;
+    current =
+      Array.isArray(current) && /^\d+$/.test(key)
+        ? current[Number(key)]
+        : (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+const unknownFieldMessage = /^unknown field/;
+
+export function isUnknownField(error: FieldError): boolean {
+  return unknownFieldMessage.test(error.message);
+}
+
+/**
+ * One validateResource error as a StatusCause with upstream ErrorBody wording:
+ * `Required value`, `Unsupported value: "x": supported values: ...`, `Invalid value: 3: ...`.
+ */
+export function causeFromFieldError(error: FieldError, object: unknown): StatusCause {
+  const field = error.field;
+  const value = field === "" ? undefined : valueAt(object, field);
+  const shown = value === undefined ? "" : `${formatValue(value)}: `;
+  if (error.message === "required field is missing") {
+    return { reason: "FieldValueRequired", field, message: "Required value" };
+  }
+  if (isUnknownField(error)) {
+    return { reason: "FieldValueForbidden", field, message: `Forbidden: ${error.message}` };
+  }
+  const oneOf = /^must be one of (.*)$/.exec(error.message);
+  if (oneOf) {
+    return {
+      reason: "FieldValueNotSupported",
+      field,
+      message: `Unsupported value: ${shown}supported values: ${oneOf[1] ?? ""}`,
+    };
+  }
+  return { reason: "FieldValueInvalid", field, message: `Invalid value: ${shown}${error.message}` };
+}
+
+/** A cause from a store message that starts with the upstream ErrorBody prefix. */
+function causeFromStore(field: string, message: string): StatusCause {
+  const reason: CauseType = message.startsWith("Required value")
+    ? "FieldValueRequired"
+    : message.startsWith("Forbidden")
+      ? "FieldValueForbidden"
+      : message.startsWith("Unsupported value")
+        ? "FieldValueNotSupported"
+        : "FieldValueInvalid";
+  return { reason, field, message };
+}
+
+/** The Status a store failure becomes. */
+export function fromStoreError(error: StoreError, def: ResourceDef): ApiError {
+  const details = {
+    name: error.details.name ?? "",
+    group: def.group,
+    kind: def.plural,
+  };
+  switch (error.code) {
+    case "NotFound":
+      return new ApiError(404, "NotFound", error.message, details);
+    case "AlreadyExists":
+      return new ApiError(409, "AlreadyExists", error.message, details);
+    case "Conflict":
+      return new ApiError(409, "Conflict", error.message, details);
+    case "Expired":
+      return expired(error.message);
+    case "Invalid": {
+      // The store reports malformed requests (selectors, options) as Invalid without causes.
+      const causes = error.details.causes;
+      if (causes === undefined) return badRequest(error.message);
+      return invalid(
+        def,
+        error.details.name ?? "",
+        causes.map((c) => causeFromStore(c.field, c.message)),
+      );
+    }
+    case "Unavailable":
+      return new ApiError(503, "ServiceUnavailable", error.message, { retryAfterSeconds: 1 });
+  }
+}
+
+/** Any failure as an ApiError: typed errors keep their meaning, the rest become 500 InternalError. */
+export function toApiError(error: unknown, def?: ResourceDef): ApiError {
+  if (error instanceof ApiError) return error;
+  if (isStoreError(error) && def !== undefined) return fromStoreError(error, def);
+  if (isStoreError(error) && error.code === "Invalid") return badRequest(error.message);
+  if (isStoreError(error) && error.code === "Expired") return expired(error.message);
+  const message = error instanceof Error ? error.message : String(error);
+  return new ApiError(500, "InternalError", `Internal error occurred: ${message}`, {
+    causes: [{ reason: "InternalError", message }],
+  });
+}

@@ -1,0 +1,65 @@
+// Who may use the API and how it is reached: bearer tokens from a file, TLS from PEM files, and
+// the kubeconfig meshplane writes for its users. Anonymous access is the local-development
+// default and is only allowed on loopback addresses.
+import { isIP } from "node:net";
+import { readFileSync } from "node:fs";
+
+export interface ApiAccessOptions {
+  readonly address: { readonly host: string; readonly port: number };
+  readonly tokenFile: string | undefined;
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+}
+
+export interface ApiAccess {
+  readonly tokens: ReadonlySet<string> | undefined;
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
+}
+
+export function loadApiAccess(options: ApiAccessOptions): ApiAccess {
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new Error("--api-tls-cert and --api-tls-key go together: give both files or neither");
+  }
+  if (options.tokenFile === undefined && !isLoopback(options.address.host)) {
+    throw new Error(
+      `--api-address ${options.address.host} is reachable from other machines: set --api-token-file ` +
+        "(and --api-tls-cert/--api-tls-key), or bind the API to 127.0.0.1",
+    );
+  }
+  const tokens = options.tokenFile === undefined ? undefined : readTokens(options.tokenFile);
+  const tls =
+    options.tlsCert === undefined || options.tlsKey === undefined
+      ? undefined
+      : { cert: readPem(options.tlsCert, "--api-tls-cert"), key: readPem(options.tlsKey, "--api-tls-key") };
+  return { tokens, tls };
+}
+
+/** One token per line; blank lines and `#` comments are ignored. */
+function readTokens(file: string): Set<string> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new Error(`--api-token-file ${file}: ${(error as Error).message}`);
+  }
+  const tokens = new Set(
+    text
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith("#")),
+  );
+  if (tokens.size === 0) throw new Error(`--api-token-file ${file}: no tokens in the file (one per line)`);
+  return tokens;
+}
+
+function readPem(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new Error(`${flag} ${file}: ${(error as Error).message}`);
+  }
+}
