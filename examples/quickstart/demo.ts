@@ -235,6 +235,8 @@ async function main(): Promise<number> {
       "127.0.0.1:0",
       "--admin-address",
       "127.0.0.1:0",
+      "--api-address",
+      "127.0.0.1:0",
     ]);
     const ready = await meshplane.waitForJson(
       (line) => line.msg === "meshplane ready",

@@ -19,6 +19,8 @@ export interface MeshplaneOptions {
 export interface Meshplane {
   readonly xdsAddress: string;
   readonly adminAddress: string;
+  /** The API's kubeconfig, when the API runs (KUBECONFIG for kubectl). */
+  readonly kubeconfig: string | undefined;
   readonly pid: number | undefined;
   /** stdout lines that are JSON (pino), oldest first. */
   logs(): JsonLine[];
@@ -40,6 +42,7 @@ export async function startMeshplane(options: MeshplaneOptions): Promise<Meshpla
   if (dataDir) args.push("--data-dir", dataDir);
   if (!has("--xds-address")) args.push("--xds-address", "127.0.0.1:0");
   if (!has("--admin-address")) args.push("--admin-address", "127.0.0.1:0");
+  if (!has("--api-address")) args.push("--api-address", "127.0.0.1:0");
   args.push(...extra);
   const child = spawnChild("meshplane", args, { cwd: repoRoot, env: options.env ?? process.env });
   let ready: JsonLine;
@@ -62,6 +65,7 @@ export async function startMeshplane(options: MeshplaneOptions): Promise<Meshpla
   return {
     xdsAddress,
     adminAddress,
+    kubeconfig: typeof ready.kubeconfig === "string" ? ready.kubeconfig : undefined,
     pid: child.pid,
     logs: () => child.jsonLines(),
     tail: (lines) => child.tail(lines),
