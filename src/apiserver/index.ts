@@ -12,3 +12,4 @@ export { writeKubeconfig, type KubeconfigOptions } from "./kubeconfig.ts";
 export { resources, type ResourceDef } from "./resources.ts";
 export { ApiError, type Status } from "./status.ts";
 export type { PatchEngine, PatchInput } from "./patch-engine.ts";
+export { ApiClientError, createApiClient, type ApiClient, type ApiClientOptions } from "./client.ts";

@@ -1,5 +1,6 @@
-// `meshplane serve`: config directory → mesh snapshot → xDS, plus the admin server. This is the
-// edge where the pure parts meet I/O: sources, servers, clocks, signals.
+// `meshplane serve`: the resource store → mesh snapshot → xDS, with the Kubernetes-compatible API
+// and an optional config directory as writers into the store, and the admin server. This is the
+// edge where the pure parts meet I/O: stores, servers, clocks, signals.
 import { hostname } from "node:os";
 import { createAdminServer } from "../admin/index.ts";
 import type { Resource } from "../api/index.ts";
@@ -8,18 +9,17 @@ import {
   ConfigDirSource,
   ConfigDirSync,
   StoreConfigSource,
+  storeWriter,
   type ConfigError,
   type ConfigState,
 } from "../sources/index.ts";
-import { openStore, type StoreLocation } from "./store-url.ts";
-import { loadApiAccess, type ApiAccess, type ApiAccessOptions } from "./api-access.ts";
-import { createApiServer, writeKubeconfig, type ApiServer } from "../apiserver/index.ts";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import { meshConfigSnapshot, packedTypesRegistry } from "../translate/index.ts";
 import { Debouncer } from "../xds/debounce.ts";
 import { ResourceCache, XdsServer } from "../xds/index.ts";
+import { apiWriter, startApi } from "./api.ts";
+import { loadApiAccess, type ApiAccessOptions } from "./api-access.ts";
+import { openStore, type StoreLocation } from "./store-url.ts";
 
 export interface ServeOptions {
   /** A directory of YAML written into the store (GitOps); optional. */
@@ -55,133 +55,108 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
   const { logger, metrics } = options;
   const access = options.api ? loadApiAccess(options.api) : undefined;
   const store = await openStore(options.store, logger);
-  // The directory, when given, is one writer into the store; xDS always reads from the store.
-  const directory = options.configDir
-    ? {
-        source: new ConfigDirSource({ dir: options.configDir, logger, metrics }),
-        sync: new ConfigDirSync({ store, logger }),
-      }
-    : undefined;
-  const source = new StoreConfigSource({ store, logger });
-  const xds = new XdsServer({
-    cache: new ResourceCache({ metrics }),
-    metrics,
-    logger: logger.child({ component: "xds" }),
-    controlPlaneId: `meshplane@${hostname()}`,
-    jsonRegistry: packedTypesRegistry(),
-  });
-  let meshIssues: readonly MeshIssue[] = [];
-  let version = 0;
-  let loaded = false;
-  let publishedGeneration = -1;
-  let published: readonly Resource[] | undefined;
-
-  const publish = (state: ConfigState) => {
-    if (state.generation === publishedGeneration) return;
-    publishedGeneration = state.generation;
-    // Only what the change touches is regenerated; the first snapshot generates everything.
-    const snapshot = meshConfigSnapshot(++version, state.resources, published, options.domain);
-    published = state.resources;
-    const mesh = snapshot.mesh;
-    logIssueChanges(logger, meshIssues, mesh.issues);
-    meshIssues = mesh.issues;
-    void xds.setSnapshot(snapshot);
-    loaded = true;
-    logger.info(
-      { version, services: mesh.services.size, proxies: xds.proxies().length },
-      "config snapshot published",
-    );
-  };
-  const debouncer = new Debouncer(options.debounce, () => publish(source.current()));
-  source.onChange(() => debouncer.trigger());
-
-  const closeSources = async () => {
-    debouncer.cancel();
-    await directory?.source.stop();
-    await source.stop();
-    await store.close();
+  // Everything started so far, closed in reverse order on stop or on a failed start.
+  const closers: (() => Promise<unknown>)[] = [() => store.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close();
   };
   try {
+    const api =
+      options.api && access ? await startApi(store, options.api, access, options.dataDir, logger) : undefined;
+    if (api) closers.push(() => api.close());
+
+    // The directory, when given, is one writer into the store; xDS always reads from the store.
+    const directory = options.configDir
+      ? {
+          source: new ConfigDirSource({ dir: options.configDir, logger, metrics }),
+          sync: new ConfigDirSync({ writer: api ? apiWriter(api.client) : storeWriter(store), logger }),
+        }
+      : undefined;
     if (directory) {
+      closers.push(() => directory.source.stop());
       await directory.sync.sync(await directory.source.start());
       directory.source.onChange((state) => void directory.sync.sync(state));
     }
-    publish(await source.start());
-  } catch (error) {
-    await closeSources();
-    throw error;
-  }
-  const admin = createAdminServer({
-    metrics,
-    proxies: xds,
-    logger: logger.child({ component: "admin" }),
-    ready: () => {
-      const reasons = [
-        ...(loaded ? [] : ["configuration not loaded yet"]),
-        ...(xds.serving ? [] : ["xDS server not serving"]),
-      ];
-      return { ready: reasons.length === 0, reasons };
-    },
-    configErrors: () => [
-      ...(directory?.source.current().errors ?? []),
-      ...source.current().errors,
-      ...meshIssues.map(issueAsConfigError),
-    ],
-  });
-  const api =
-    options.api && access
-      ? createApiServer({
-          store,
-          logger: logger.child({ component: "api" }),
-          auth: access.tokens ? { tokens: access.tokens } : undefined,
-          tls: access.tls,
-        })
-      : undefined;
-  try {
+
+    const source = new StoreConfigSource({ store, logger });
+    closers.push(() => source.stop());
+    const xds = new XdsServer({
+      cache: new ResourceCache({ metrics }),
+      metrics,
+      logger: logger.child({ component: "xds" }),
+      controlPlaneId: `meshplane@${hostname()}`,
+      jsonRegistry: packedTypesRegistry(),
+    });
+    const pipeline = new Pipeline(xds, options.domain, logger);
+    const debouncer = new Debouncer(options.debounce, () => pipeline.publish(source.current()));
+    closers.push(async () => debouncer.cancel());
+    source.onChange(() => debouncer.trigger());
+    pipeline.publish(await source.start());
+
+    const admin = createAdminServer({
+      metrics,
+      proxies: xds,
+      logger: logger.child({ component: "admin" }),
+      ready: () => {
+        const reasons = xds.serving ? [] : ["xDS server not serving"];
+        return { ready: reasons.length === 0, reasons };
+      },
+      configErrors: () => [
+        ...(directory?.source.current().errors ?? []),
+        ...source.current().errors,
+        ...pipeline.issues.map(issueAsConfigError),
+      ],
+    });
+    closers.push(() => admin.close());
     const xdsAddress = await xds.listen(options.xdsAddress.host, options.xdsAddress.port);
+    let graceMs = 0;
+    closers.push(() => xds.close(graceMs));
     const adminAddress = await admin.listen(options.adminAddress.host, options.adminAddress.port);
-    const apiEndpoint =
-      api && options.api && access
-        ? await startApi(api, options.api, access, options.dataDir, logger)
-        : undefined;
     return {
       xdsAddress,
       adminAddress,
-      api: apiEndpoint,
-      stop: async (graceMs = 2000) => {
-        await Promise.all([xds.close(graceMs), admin.close(), api?.close()]);
-        await closeSources();
+      api: api ? { url: api.url, kubeconfig: api.kubeconfig } : undefined,
+      stop: async (grace = 2000) => {
+        graceMs = grace;
+        await closeAll();
       },
     };
   } catch (error) {
-    await Promise.all([xds.close(0), admin.close(), api?.close()]);
-    await closeSources();
+    await closeAll();
     throw error;
   }
 }
 
-async function startApi(
-  api: ApiServer,
-  options: ApiAccessOptions,
-  access: ApiAccess,
-  dataDir: string,
-  logger: Logger,
-): Promise<{ url: string; kubeconfig: string }> {
-  const { url } = await api.listen(options.address.host, options.address.port);
-  const kubeconfig = resolve(dataDir, "kubeconfig");
-  mkdirSync(dataDir, { recursive: true });
-  // With TLS the server's own certificate is the trust anchor to verify it by.
-  const token = access.tokens?.values().next().value;
-  writeFileSync(kubeconfig, writeKubeconfig({ server: url, token, caData: access.tls?.cert.toString() }), {
-    mode: 0o600,
-  });
-  if (!access.tokens) {
-    logger.warn(
-      { apiAddress: url },
-      "API accepts anonymous requests (local-development default, loopback only); set --api-token-file for real use",
+/** Turns each configuration state into a mesh snapshot for the xDS server. */
+class Pipeline {
+  issues: readonly MeshIssue[] = [];
+  private version = 0;
+  private publishedGeneration = -1;
+  private published: readonly Resource[] | undefined;
+  private readonly xds: XdsServer;
+  private readonly domain: string;
+  private readonly logger: Logger;
+
+  constructor(xds: XdsServer, domain: string, logger: Logger) {
+    this.xds = xds;
+    this.domain = domain;
+    this.logger = logger;
+  }
+
+  publish(state: ConfigState): void {
+    if (state.generation === this.publishedGeneration) return;
+    this.publishedGeneration = state.generation;
+    // Only what the change touches is regenerated; the first snapshot generates everything.
+    const snapshot = meshConfigSnapshot(++this.version, state.resources, this.published, this.domain);
+    this.published = state.resources;
+    logIssueChanges(this.logger, this.issues, snapshot.mesh.issues);
+    this.issues = snapshot.mesh.issues;
+    void this.xds.setSnapshot(snapshot);
+    this.logger.info(
+      { version: this.version, services: snapshot.mesh.services.size, proxies: this.xds.proxies().length },
+      "config snapshot published",
     );
   }
-  return { url, kubeconfig };
 }
 
 /** Mesh-level problems (a missing backend, an unknown parent) are reported like config errors. */

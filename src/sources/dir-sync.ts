@@ -1,14 +1,26 @@
 // Writes the config directory into the resource store (GitOps): objects in the directory are
-// created or updated, and objects this writer created earlier that left the directory are
-// deleted. Objects written by anyone else (kubectl, controllers) are never pruned.
-import { storedKind, type Resource } from "../api/index.ts";
-import { isStoreError, type KubeObject, type ResourceStore, type ResourceType } from "../store/index.ts";
+// applied, and objects this writer applied earlier that left the directory are deleted. Objects
+// written by anyone else (kubectl, controllers) are never pruned. How objects are written is a
+// seam: through the API server (server-side apply with its own field manager, so validation,
+// defaults and managedFields are the same as for kubectl), or straight into the store.
+import { storedKinds, type Resource, type StoredKind } from "../api/index.ts";
+import type { KubeObject } from "../store/index.ts";
 import type { Logger } from "../telemetry/index.ts";
 import type { ConfigState } from "./config-source.ts";
 
 /** Marks objects owned by the config directory, so pruning touches only those. */
 export const managedByLabel = "app.kubernetes.io/managed-by";
 export const managedByValue = "meshplane-config-dir";
+/** The field manager the directory applies as. */
+export const fieldManager = "meshplane-config-dir";
+
+export interface ObjectWriter {
+  /** Makes the stored object match `object` (created when missing). */
+  apply(kind: StoredKind, object: KubeObject): Promise<"created" | "updated" | "unchanged">;
+  /** Objects carrying the directory's label. */
+  listManaged(kind: StoredKind): Promise<KubeObject[]>;
+  delete(kind: StoredKind, namespace: string | undefined, name: string): Promise<void>;
+}
 
 export interface SyncResult {
   readonly created: number;
@@ -18,12 +30,12 @@ export interface SyncResult {
 }
 
 export class ConfigDirSync {
-  private readonly store: ResourceStore;
+  private readonly writer: ObjectWriter;
   private readonly logger: Logger;
   private running: Promise<unknown> = Promise.resolve();
 
-  constructor(options: { store: ResourceStore; logger: Logger }) {
-    this.store = options.store;
+  constructor(options: { writer: ObjectWriter; logger: Logger }) {
+    this.writer = options.writer;
     this.logger = options.logger;
   }
 
@@ -35,74 +47,46 @@ export class ConfigDirSync {
   }
 
   private async apply(resources: readonly Resource[]): Promise<SyncResult> {
-    let created = 0;
-    let updated = 0;
-    let deleted = 0;
+    const counts = { created: 0, updated: 0, unchanged: 0, deleted: 0 };
     const failed: { object: string; message: string }[] = [];
     const wanted = new Set<string>();
     for (const resource of resources) {
-      const type = typeOf(resource.kind);
-      const key = { namespace: resource.metadata.namespace, name: resource.metadata.name };
-      wanted.add(`${resource.kind}/${key.namespace}/${key.name}`);
-      const desired = owned(resource);
+      const kind = storedKinds.find((k) => k.kind === resource.kind) as StoredKind;
+      const ref = `${resource.kind} ${resource.metadata.namespace}/${resource.metadata.name}`;
+      wanted.add(ref);
       try {
-        const current = await this.store
-          .get(type, key)
-          .catch((e: unknown) => (isStoreError(e, "NotFound") ? undefined : Promise.reject(e)));
-        if (!current) {
-          await this.store.create(type, desired);
-          created++;
-        } else if (differs(current, desired)) {
-          const metadata = {
-            ...current.metadata,
-            labels: desired.metadata.labels,
-            annotations: desired.metadata.annotations,
-          };
-          await this.store.update(type, { ...desired, metadata });
-          updated++;
+        counts[await this.writer.apply(kind, owned(resource))]++;
+      } catch (error) {
+        failed.push({ object: ref, message: (error as Error).message });
+      }
+    }
+    for (const kind of storedKinds) {
+      try {
+        for (const item of await this.writer.listManaged(kind)) {
+          const ref = `${kind.kind} ${item.metadata.namespace}/${item.metadata.name}`;
+          if (wanted.has(ref)) continue;
+          try {
+            await this.writer.delete(kind, item.metadata.namespace, item.metadata.name as string);
+            counts.deleted++;
+          } catch (error) {
+            failed.push({ object: ref, message: (error as Error).message });
+          }
         }
       } catch (error) {
-        failed.push({
-          object: `${resource.kind} ${key.namespace}/${key.name}`,
-          message: (error as Error).message,
-        });
+        failed.push({ object: kind.kind, message: `cannot list for pruning: ${(error as Error).message}` });
       }
     }
-    for (const kind of ["Service", "EndpointSlice", "HTTPRoute", "GRPCRoute"]) {
-      const type = typeOf(kind);
-      const { items } = await this.store.list(type, { labelSelector: `${managedByLabel}=${managedByValue}` });
-      for (const item of items) {
-        if (wanted.has(`${kind}/${item.metadata.namespace}/${item.metadata.name}`)) continue;
-        try {
-          await this.store.delete(type, {
-            namespace: item.metadata.namespace,
-            name: item.metadata.name as string,
-          });
-          deleted++;
-        } catch (error) {
-          if (!isStoreError(error, "NotFound"))
-            failed.push({
-              object: `${kind} ${item.metadata.namespace}/${item.metadata.name}`,
-              message: (error as Error).message,
-            });
-        }
-      }
-    }
-    const result = { created, updated, deleted, failed };
-    if (created || updated || deleted || failed.length)
+    const result = { created: counts.created, updated: counts.updated, deleted: counts.deleted, failed };
+    if (counts.created || counts.updated || counts.deleted || failed.length) {
       this.logger.info(result, "config directory synced to the store");
+    }
     for (const failure of failed)
       this.logger.warn(failure, "config directory object not written to the store");
     return result;
   }
 }
 
-function typeOf(kind: string): ResourceType {
-  const stored = storedKind(kind);
-  if (!stored) throw new Error(`no storage for kind ${kind}`);
-  return { group: stored.group, resource: stored.resource, namespaced: stored.namespaced };
-}
-
+/** The directory's object as applied: its own content plus the ownership label. */
 function owned(resource: Resource): KubeObject {
   const {
     uid: _uid,
@@ -115,26 +99,4 @@ function owned(resource: Resource): KubeObject {
     ...(structuredClone(resource) as unknown as KubeObject),
     metadata: { ...metadata, labels: { ...metadata.labels, [managedByLabel]: managedByValue } },
   };
-}
-
-/** Whether the stored object differs from the directory's in anything the directory sets. */
-function differs(current: KubeObject, desired: KubeObject): boolean {
-  const strip = ({ metadata, status: _status, ...rest }: KubeObject) => ({
-    rest,
-    labels: metadata.labels ?? {},
-    annotations: metadata.annotations ?? {},
-  });
-  return JSON.stringify(canonical(strip(current))) !== JSON.stringify(canonical(strip(desired)));
-}
-
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
 }

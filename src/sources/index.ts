@@ -1,4 +1,12 @@
 export type { ConfigError, ConfigSource, ConfigState } from "./config-source.ts";
 export { ConfigDirSource, type ConfigDirSourceOptions } from "./yaml-dir.ts";
 export { StoreConfigSource } from "./store-source.ts";
-export { ConfigDirSync, managedByLabel, managedByValue, type SyncResult } from "./dir-sync.ts";
+export {
+  ConfigDirSync,
+  fieldManager,
+  managedByLabel,
+  managedByValue,
+  type ObjectWriter,
+  type SyncResult,
+} from "./dir-sync.ts";
+export { storeWriter } from "./store-writer.ts";

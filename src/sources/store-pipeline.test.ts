@@ -5,6 +5,7 @@ import { validateResource, type Resource } from "../api/index.ts";
 import { createMemoryStore, type KubeObject } from "../store/index.ts";
 import { silentLogger } from "../telemetry/index.ts";
 import { ConfigDirSync, managedByLabel } from "./dir-sync.ts";
+import { storeWriter } from "./store-writer.ts";
 import { StoreConfigSource } from "./store-source.ts";
 
 const services = { group: "", resource: "services", namespaced: true };
@@ -32,7 +33,7 @@ async function until(check: () => boolean, message: () => string): Promise<void>
 
 test("the directory's objects are created, updated and pruned; foreign objects are left alone", async () => {
   const store = createMemoryStore();
-  const sync = new ConfigDirSync({ store, logger: silentLogger() });
+  const sync = new ConfigDirSync({ writer: storeWriter(store), logger: silentLogger() });
   const byKubectl: KubeObject = {
     apiVersion: "v1",
     kind: "Service",

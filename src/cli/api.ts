@@ -1,0 +1,62 @@
+// The Kubernetes-compatible API as `serve` runs it: listening, the kubeconfig written for its
+// users, and the in-process client the config directory writes through.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { createApiClient, createApiServer, writeKubeconfig, type ApiClient } from "../apiserver/index.ts";
+import { fieldManager, managedByLabel, managedByValue, type ObjectWriter } from "../sources/index.ts";
+import type { ResourceStore } from "../store/index.ts";
+import type { Logger } from "../telemetry/index.ts";
+import type { ApiAccess, ApiAccessOptions } from "./api-access.ts";
+
+export interface RunningApi {
+  readonly url: string;
+  readonly kubeconfig: string;
+  readonly client: ApiClient;
+  close(): Promise<void>;
+}
+
+export async function startApi(
+  store: ResourceStore,
+  options: ApiAccessOptions,
+  access: ApiAccess,
+  dataDir: string,
+  logger: Logger,
+): Promise<RunningApi> {
+  const server = createApiServer({
+    store,
+    logger: logger.child({ component: "api" }),
+    auth: access.tokens ? { tokens: access.tokens } : undefined,
+    tls: access.tls,
+  });
+  const { url } = await server.listen(options.address.host, options.address.port);
+  const token = access.tokens?.values().next().value;
+  // With TLS the server's own certificate is the trust anchor to verify it by.
+  const ca = access.tls?.cert.toString();
+  const kubeconfig = resolve(dataDir, "kubeconfig");
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(kubeconfig, writeKubeconfig({ server: url, token, caData: ca }), { mode: 0o600 });
+  if (!access.tokens) {
+    logger.warn(
+      { apiAddress: url },
+      "API accepts anonymous requests (local-development default, loopback only); set --api-token-file for real use",
+    );
+  }
+  return { url, kubeconfig, client: createApiClient({ url, token, ca }), close: () => server.close() };
+}
+
+/**
+ * The config directory writes through the API with server-side apply as its own field manager,
+ * forcing ownership: the directory is the source of truth for what it declares (GitOps).
+ */
+export function apiWriter(client: ApiClient): ObjectWriter {
+  return {
+    async apply(kind, object) {
+      const before = await client.get(kind, object.metadata.namespace, object.metadata.name as string);
+      const after = await client.apply(kind, object, fieldManager, true);
+      if (!before) return "created";
+      return before.metadata.resourceVersion === after.metadata.resourceVersion ? "unchanged" : "updated";
+    },
+    listManaged: (kind) => client.list(kind, `${managedByLabel}=${managedByValue}`),
+    delete: (kind, namespace, name) => client.delete(kind, namespace, name),
+  };
+}
