@@ -15,10 +15,17 @@ export interface ApiClientOptions {
 }
 
 export interface ApiClient {
-  get(kind: StoredKind, namespace: string | undefined, name: string): Promise<KubeObject | undefined>;
-  apply(kind: StoredKind, object: KubeObject, fieldManager: string, force: boolean): Promise<KubeObject>;
+  /** Server-side apply; `created` when the object did not exist before. */
+  apply(
+    kind: StoredKind,
+    object: KubeObject,
+    fieldManager: string,
+    force: boolean,
+  ): Promise<{ object: KubeObject; created: boolean }>;
   list(kind: StoredKind, labelSelector: string): Promise<KubeObject[]>;
   delete(kind: StoredKind, namespace: string | undefined, name: string): Promise<void>;
+  /** Creates the namespace unless it exists. */
+  ensureNamespace(name: string): Promise<void>;
 }
 
 /** An error reply from the API; `message` is the Status message (field paths included). */
@@ -73,17 +80,15 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     throw new ApiClientError(reply.status, message);
   };
   return {
-    async get(kind, namespace, name) {
-      const reply = await call("GET", objectPath(kind, namespace, name));
-      return reply.status === 404 ? undefined : check(reply);
-    },
     async apply(kind, object, fieldManager, force) {
       const query = `?fieldManager=${encodeURIComponent(fieldManager)}&force=${force}`;
       const path = objectPath(kind, object.metadata.namespace, object.metadata.name as string) + query;
       // JSON is YAML, and what kubectl sends for apply.
-      return check(
-        await call("PATCH", path, { type: "application/apply-patch+yaml", data: JSON.stringify(object) }),
-      );
+      const reply = await call("PATCH", path, {
+        type: "application/apply-patch+yaml",
+        data: JSON.stringify(object),
+      });
+      return { object: check(reply), created: reply.status === 201 };
     },
     async list(kind, labelSelector) {
       const reply = await call(
@@ -91,6 +96,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         `${collectionPath(kind)}?labelSelector=${encodeURIComponent(labelSelector)}`,
       );
       return (check(reply) as unknown as { items: KubeObject[] }).items;
+    },
+    async ensureNamespace(name) {
+      const body = JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+      const reply = await call("POST", "/api/v1/namespaces", { type: "application/json", data: body });
+      if (reply.status !== 409) check(reply);
     },
     async delete(kind, namespace, name) {
       const reply = await call("DELETE", objectPath(kind, namespace, name));

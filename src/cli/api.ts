@@ -51,12 +51,10 @@ export async function startApi(
 export function apiWriter(client: ApiClient): ObjectWriter {
   return {
     async apply(kind, object) {
-      const before = await client.get(kind, object.metadata.namespace, object.metadata.name as string);
-      const after = await client.apply(kind, object, fieldManager, true);
-      if (!before) return "created";
-      return before.metadata.resourceVersion === after.metadata.resourceVersion ? "unchanged" : "updated";
+      return (await client.apply(kind, object, fieldManager, true)).created ? "created" : "updated";
     },
     listManaged: (kind) => client.list(kind, `${managedByLabel}=${managedByValue}`),
     delete: (kind, namespace, name) => client.delete(kind, namespace, name),
+    ensureNamespace: (name) => client.ensureNamespace(name),
   };
 }

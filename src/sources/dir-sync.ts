@@ -20,6 +20,8 @@ export interface ObjectWriter {
   /** Objects carrying the directory's label. */
   listManaged(kind: StoredKind): Promise<KubeObject[]>;
   delete(kind: StoredKind, namespace: string | undefined, name: string): Promise<void>;
+  /** Creates the namespace if it does not exist. */
+  ensureNamespace(name: string): Promise<void>;
 }
 
 export interface SyncResult {
@@ -33,6 +35,9 @@ export class ConfigDirSync {
   private readonly writer: ObjectWriter;
   private readonly logger: Logger;
   private running: Promise<unknown> = Promise.resolve();
+  /** What was applied, by object; undefined until the first sync has reconciled with the store. */
+  private applied: Map<string, Applied> | undefined;
+  private readonly namespaces = new Set<string>();
 
   constructor(options: { writer: ObjectWriter; logger: Logger }) {
     this.writer = options.writer;
@@ -46,36 +51,61 @@ export class ConfigDirSync {
     return run;
   }
 
+  /**
+   * Writes what changed since the last sync and deletes what left the directory. The first sync
+   * also lists the store, to prune objects a previous run applied that are gone from the directory.
+   */
   private async apply(resources: readonly Resource[]): Promise<SyncResult> {
     const counts = { created: 0, updated: 0, unchanged: 0, deleted: 0 };
     const failed: { object: string; message: string }[] = [];
+    const previous = this.applied ?? (await this.listManaged(failed));
+    const applied = new Map<string, Applied>();
     const wanted = new Set<string>();
+    // Namespaces the directory uses are created, never deleted: deleting a namespace would
+    // delete everything in it, including objects created with kubectl.
+    for (const namespace of new Set(resources.map((r) => r.metadata.namespace ?? "default"))) {
+      if (this.namespaces.has(namespace)) continue;
+      try {
+        await this.writer.ensureNamespace(namespace);
+        this.namespaces.add(namespace);
+      } catch (error) {
+        failed.push({ object: `Namespace ${namespace}`, message: (error as Error).message });
+      }
+    }
     for (const resource of resources) {
       const kind = storedKinds.find((k) => k.kind === resource.kind) as StoredKind;
-      const ref = `${resource.kind} ${resource.metadata.namespace}/${resource.metadata.name}`;
+      const object = owned(resource);
+      const ref = `${resource.kind} ${object.metadata.namespace}/${object.metadata.name}`;
       wanted.add(ref);
+      const entry = {
+        kind,
+        namespace: object.metadata.namespace,
+        name: object.metadata.name as string,
+        content: JSON.stringify(object),
+      };
+      if (previous.get(ref)?.content === entry.content) {
+        applied.set(ref, entry);
+        counts.unchanged++;
+        continue;
+      }
       try {
-        counts[await this.writer.apply(kind, owned(resource))]++;
+        counts[await this.writer.apply(kind, object)]++;
+        applied.set(ref, entry);
       } catch (error) {
         failed.push({ object: ref, message: (error as Error).message });
       }
     }
-    for (const kind of storedKinds) {
+    for (const [ref, entry] of previous) {
+      if (applied.has(ref) || wanted.has(ref)) continue;
       try {
-        for (const item of await this.writer.listManaged(kind)) {
-          const ref = `${kind.kind} ${item.metadata.namespace}/${item.metadata.name}`;
-          if (wanted.has(ref)) continue;
-          try {
-            await this.writer.delete(kind, item.metadata.namespace, item.metadata.name as string);
-            counts.deleted++;
-          } catch (error) {
-            failed.push({ object: ref, message: (error as Error).message });
-          }
-        }
+        await this.writer.delete(entry.kind, entry.namespace, entry.name);
+        counts.deleted++;
       } catch (error) {
-        failed.push({ object: kind.kind, message: `cannot list for pruning: ${(error as Error).message}` });
+        failed.push({ object: ref, message: (error as Error).message });
+        applied.set(ref, entry);
       }
     }
+    this.applied = applied;
     const result = { created: counts.created, updated: counts.updated, deleted: counts.deleted, failed };
     if (counts.created || counts.updated || counts.deleted || failed.length) {
       this.logger.info(result, "config directory synced to the store");
@@ -84,6 +114,35 @@ export class ConfigDirSync {
       this.logger.warn(failure, "config directory object not written to the store");
     return result;
   }
+
+  /** Objects in the store carrying the directory's label, with unknown content (so re-applied). */
+  private async listManaged(failed: { object: string; message: string }[]): Promise<Map<string, Applied>> {
+    const managed = new Map<string, Applied>();
+    for (const kind of storedKinds) {
+      try {
+        for (const item of await this.writer.listManaged(kind)) {
+          const name = item.metadata.name as string;
+          managed.set(`${kind.kind} ${item.metadata.namespace}/${name}`, {
+            kind,
+            namespace: item.metadata.namespace,
+            name,
+            content: "",
+          });
+        }
+      } catch (error) {
+        failed.push({ object: kind.kind, message: `cannot list for pruning: ${(error as Error).message}` });
+      }
+    }
+    return managed;
+  }
+}
+
+interface Applied {
+  readonly kind: StoredKind;
+  readonly namespace: string | undefined;
+  readonly name: string;
+  /** The object as applied, serialised; "" when not known. */
+  readonly content: string;
 }
 
 /** The directory's object as applied: its own content plus the ownership label. */

@@ -32,6 +32,8 @@ export function storeWriter(store: ResourceStore): ObjectWriter {
     async listManaged(kind) {
       return (await store.list(typeOf(kind), { labelSelector: `${managedByLabel}=${managedByValue}` })).items;
     },
+    // The store itself has no notion of namespace existence; the API server enforces it.
+    async ensureNamespace() {},
     async delete(kind, namespace, name) {
       await store
         .delete(typeOf(kind), { namespace, name })

@@ -52,6 +52,7 @@ export class ConfigDirSource implements ConfigSource {
   readonly #watchers = new Map<string, { watcher: FSWatcher; inode: string }>();
   #state: ConfigState = Object.freeze({ resources: [], errors: [], generation: 0 });
   #entries: ReadonlyMap<string, Entry> = new Map();
+  readonly #parsed = new Map<string, { text: string; result: FileResult }>();
   #resourcesKey = "[]";
   #errorsKey = "[]";
   #errorKeys = new Set<string>();
@@ -171,6 +172,8 @@ export class ConfigDirSource implements ConfigSource {
       });
     }
     const results: FileResult[] = [];
+    const present = new Set(walk.files);
+    for (const file of this.#parsed.keys()) if (!present.has(file)) this.#parsed.delete(file);
     for (const file of walk.files) {
       const result = await this.#readOne(file);
       if (result) results.push(result);
@@ -195,7 +198,13 @@ export class ConfigDirSource implements ConfigSource {
 
   async #readOne(file: string): Promise<FileResult | undefined> {
     try {
-      return parseConfigFile(file, await readFile(join(this.#dir, file), "utf8"));
+      const text = await readFile(join(this.#dir, file), "utf8");
+      // Parsing and validating is most of a reload; a large directory changes a file at a time.
+      const cached = this.#parsed.get(file);
+      if (cached?.text === text) return cached.result;
+      const result = parseConfigFile(file, text);
+      this.#parsed.set(file, { text, result });
+      return result;
     } catch (error) {
       // Deleted between listing and reading: the file is gone, and so are its objects.
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
