@@ -6,6 +6,7 @@ import { createMemoryStore, type KubeObject } from "../store/index.ts";
 import { silentLogger } from "../telemetry/index.ts";
 import { ConfigDirSync, managedByLabel } from "./dir-sync.ts";
 import { storeWriter } from "./store-writer.ts";
+import type { ObjectWriter } from "./dir-sync.ts";
 import { StoreConfigSource } from "./store-source.ts";
 
 const services = { group: "", resource: "services", namespaced: true };
@@ -107,4 +108,47 @@ test("the store source follows writes and reports objects that do not validate",
     () => JSON.stringify(source.current()),
   );
   assert.equal(source.current().resources.length, 1);
+});
+
+test("the sync creates the namespaces the directory uses and writes only what changed", async () => {
+  const calls: string[] = [];
+  const writer: ObjectWriter = {
+    apply: async (kind, object) => (
+      calls.push(`apply ${kind.kind} ${object.metadata.namespace}/${object.metadata.name}`),
+      "created"
+    ),
+    listManaged: async () => [],
+    delete: async (kind, namespace, name) => void calls.push(`delete ${kind.kind} ${namespace}/${name}`),
+    ensureNamespace: async (name) => void calls.push(`namespace ${name}`),
+  };
+  const sync = new ConfigDirSync({ writer, logger: silentLogger() });
+  const inShop = (name: string, port = 80) => {
+    const result = validateResource({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name, namespace: "shop" },
+      spec: { ports: [{ port }] },
+    });
+    if (!result.ok) throw new Error("invalid");
+    return result.resource;
+  };
+  await sync.sync(state(service("a"), inShop("b")));
+  assert.deepEqual(calls.splice(0), [
+    "namespace default",
+    "namespace shop",
+    "apply Service default/a",
+    "apply Service shop/b",
+  ]);
+  await sync.sync(state(service("a"), inShop("b", 81), inShop("c")));
+  assert.deepEqual(
+    calls.splice(0),
+    ["apply Service shop/b", "apply Service shop/c"],
+    "unchanged objects are skipped",
+  );
+  await sync.sync(state(inShop("b", 81)));
+  assert.deepEqual(
+    calls.splice(0).sort(),
+    ["delete Service default/a", "delete Service shop/c"],
+    "removals by diff",
+  );
 });
