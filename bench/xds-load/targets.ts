@@ -1,0 +1,222 @@
+// The two servers under test behind one interface: meshplane itself (`meshplane serve` on a config
+// directory, changed by editing files) and the transport ceiling (changed over IPC).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import {
+  DeltaDiscoveryRequestSchema,
+  type DeltaDiscoveryRequest,
+} from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
+import { TypeUrl } from "../../src/xds/resource-types.ts";
+import { changeFile, changeObject, type Change } from "./changes.ts";
+import { now, type CeilingReply } from "./ipc.ts";
+import { toYaml, type MeshPlan } from "./mesh-plan.ts";
+import { spawnNode, type NodeChild } from "./procs.ts";
+import { sampleProc, scrapeMetrics, type Metrics, type ProcSample } from "./procstat.ts";
+
+export type TargetName = "meshplane" | "ceiling";
+
+export interface Target {
+  readonly name: TargetName;
+  readonly pid: number;
+  readonly xdsAddress: string;
+  /** Makes the change; resolves with the wall-clock ms at which it became visible to the server. */
+  apply(change: Change): Promise<number>;
+  sample(): ProcSample;
+  metrics(): Promise<Metrics | undefined>;
+  /** Resources the server encoded so far, if it counts them itself (the ceiling). */
+  ownEncodes(): Promise<number | undefined>;
+  alive(): boolean;
+  tail(): string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether this meshplane's `serve` keeps state in a store under --data-dir (newer versions do). */
+function hasDataDir(root: string): boolean {
+  try {
+    const help = execFileSync(process.execPath, [join(root, "src/cli/main.ts"), "serve", "--help"], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    return help.includes("--data-dir");
+  } catch {
+    return false;
+  }
+}
+
+export interface MeshplaneOptions {
+  readonly root: string;
+  readonly configDir: string;
+  /** Same filesystem as configDir: new file contents are written here, then renamed in. */
+  readonly stagingDir: string;
+  readonly plan: MeshPlan;
+  readonly nodeArgs: readonly string[];
+  readonly extraArgs: readonly string[];
+}
+
+export async function startMeshplane(options: MeshplaneOptions): Promise<Target> {
+  // At --log-level warn the "meshplane ready" line (info) is not printed, so the ports are chosen
+  // here rather than bound as port 0 and read back.
+  const [xdsPort, adminPort] = [await freePort(), await freePort()];
+  const xdsAddress = `127.0.0.1:${xdsPort}`;
+  const adminAddress = `127.0.0.1:${adminPort}`;
+  // A fresh store per start, outside the checkout, unless the caller chose one.
+  const own = (flag: string) => options.extraArgs.some((a) => a === flag || a.startsWith(`${flag}=`));
+  const dataDir =
+    !own("--data-dir") && !own("--store") && hasDataDir(options.root)
+      ? mkdtempSync(join(options.stagingDir, "..", "data-"))
+      : undefined;
+  const child = spawnNode(
+    "meshplane",
+    join(options.root, "src/cli/main.ts"),
+    [
+      "serve",
+      "--config-dir",
+      options.configDir,
+      "--xds-address",
+      xdsAddress,
+      "--admin-address",
+      adminAddress,
+      "--log-level",
+      "warn",
+      ...(dataDir ? ["--data-dir", dataDir] : []),
+      ...options.extraArgs,
+    ],
+    { cwd: options.root, nodeArgs: options.nodeArgs, detached: true },
+  );
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (!child.alive()) throw new Error(`meshplane exited before it was ready\n${child.tail()}`);
+    const ok = await fetch(`http://${adminAddress}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) {
+      await child.stop();
+      throw new Error(`meshplane not ready after 120 s\n${child.tail()}`);
+    }
+    await sleep(100);
+  }
+  let staged = 0;
+  return {
+    name: "meshplane",
+    pid: child.pid,
+    xdsAddress,
+    async apply(change) {
+      const { plan } = options;
+      const temp = join(options.stagingDir, `change-${process.pid}-${++staged}.yaml`);
+      writeFileSync(temp, toYaml(changeObject(plan, change)));
+      const at = now();
+      // An atomic replace, as editors and git checkouts do: the watcher never sees half a file.
+      renameSync(temp, join(options.configDir, changeFile(plan, change)));
+      return at;
+    },
+    sample: () => sampleProc(child.pid),
+    metrics: () => scrapeMetrics(adminAddress).catch(() => undefined),
+    ownEncodes: () => Promise.resolve(undefined),
+    alive: child.alive,
+    tail: () => child.tail(),
+    stop: async () => {
+      await child.stop(5000);
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startCeiling(plan: MeshPlan, nodeArgs: readonly string[]): Promise<Target> {
+  const script = join(import.meta.dirname, "ceiling-server.ts");
+  const child: NodeChild = spawnNode("ceiling", script, [JSON.stringify(plan.options)], {
+    ipc: true,
+    nodeArgs,
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`ceiling not ready after 120 s\n${child.tail()}`)),
+      120_000,
+    );
+    child.onEvent((message) => {
+      if (message.ev !== "ready") return;
+      clearTimeout(timer);
+      resolve(message.port as number);
+    });
+    void child.exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`ceiling exited before it was ready\n${child.tail()}`));
+    });
+  });
+  const ask = async (body: unknown): Promise<CeilingReply> => {
+    const reply = await child.request<CeilingReply>(body, 120_000);
+    if ("error" in reply) throw new Error(`ceiling: ${reply.error}`);
+    return reply;
+  };
+  return {
+    name: "ceiling",
+    pid: child.pid,
+    xdsAddress: `127.0.0.1:${port}`,
+    async apply(change) {
+      // All config work happens before the clock starts: the ceiling measures transport only.
+      await ask({ op: "prepare", change, object: changeObject(plan, change) });
+      const at = now();
+      await ask({ op: "push", change });
+      return at;
+    },
+    sample: () => sampleProc(child.pid),
+    metrics: () => Promise.resolve(undefined),
+    async ownEncodes() {
+      const reply = await ask({ op: "stats" });
+      return "stats" in reply ? reply.stats.encodes : undefined;
+    },
+    alive: child.alive,
+    tail: () => child.tail(),
+    stop: () => child.stop(3000),
+  };
+}
+
+/** Whether the server implements DeltaAggregatedResources (UNIMPLEMENTED otherwise). */
+export function supportsDelta(address: string, timeoutMs = 2000): Promise<boolean> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const call = client.makeBidiStreamRequest(
+    "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources",
+    (r: DeltaDiscoveryRequest) => Buffer.from(toBinary(DeltaDiscoveryRequestSchema, r)),
+    (b: Buffer) => b,
+  );
+  return new Promise<boolean>((resolve) => {
+    const done = (supported: boolean) => {
+      clearTimeout(timer);
+      call.removeAllListeners();
+      call.on("error", () => undefined);
+      call.cancel();
+      client.close();
+      resolve(supported);
+    };
+    const timer = setTimeout(() => done(true), timeoutMs);
+    call.on("data", () => done(true));
+    call.on("error", (error: grpc.ServiceError) => done(error.code !== grpc.status.UNIMPLEMENTED));
+    call.write(
+      create(DeltaDiscoveryRequestSchema, {
+        node: { id: "bench-delta-probe", metadata: { NAMESPACE: "default" } },
+        typeUrl: TypeUrl.Listener,
+        resourceNamesSubscribe: ["delta-probe.invalid:1"],
+      }),
+    );
+  });
+}
