@@ -11,7 +11,7 @@ import { HttpConnectionManagerSchema } from "../../src/gen/envoy/extensions/filt
 import { buildMeshSnapshot, type MeshSnapshot } from "../../src/mesh/index.ts";
 import { generateResources, type GeneratedResource } from "../../src/translate/index.ts";
 import { TypeUrl } from "../../src/xds/resource-types.ts";
-import { encodeAny } from "../../src/xds/wire.ts";
+import { encodeAny, encodeDeltaResource } from "../../src/xds/wire.ts";
 import { watchSpec, type Change } from "./changes.ts";
 import { domain, type MeshPlan } from "./mesh-plan.ts";
 
@@ -20,6 +20,8 @@ export interface Prebuilt {
   readonly version: string;
   /** google.protobuf.Any */
   readonly any: Uint8Array;
+  /** The delta Resource wrapper (name, version, Any), encoded once like meshplane does. */
+  readonly deltaResource: Uint8Array;
 }
 
 const profile = { namespace: "default" };
@@ -99,7 +101,13 @@ export class CeilingResources {
     this.encodes++;
     const bytes = toBinary(resource.schema, resource.message);
     const version = createHash("sha256").update(bytes).digest("base64url").slice(0, 16);
-    return { name: resource.name, version, any: encodeAny(typeUrl, bytes) };
+    const any = encodeAny(typeUrl, bytes);
+    return {
+      name: resource.name,
+      version,
+      any,
+      deltaResource: encodeDeltaResource(resource.name, version, any),
+    };
   }
 }
 

@@ -110,7 +110,7 @@ function delta(call: Call<DeltaDiscoveryRequest>): void {
       call.write(
         encodeDeltaDiscoveryResponse({
           systemVersionInfo: String(version),
-          resources: list,
+          resources: list.map((r) => r.deltaResource),
           typeUrl,
           nonce: String(++nonce),
           removed: [],

@@ -153,7 +153,7 @@ class Pipeline {
     this.issues = snapshot.mesh.issues;
     void this.xds.setSnapshot(snapshot);
     this.logger.info(
-      { version: this.version, services: snapshot.mesh.services.size, proxies: this.xds.proxies().length },
+      { version: this.version, services: snapshot.mesh.services.size, proxies: this.xds.streamCount },
       "config snapshot published",
     );
   }

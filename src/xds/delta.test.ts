@@ -121,3 +121,17 @@ test("NACK: the rejected resource is not resent; fixed content is sent; stale no
   assert.deepEqual(names(eds), ["b"]);
   assert.equal(await counterTotal(metrics.staleRequests), 1);
 });
+
+test("resubscribing a missing name reports it missing again", async (t) => {
+  const { open } = await setup(t);
+  const { stream, ack } = open();
+  stream.send({ node, typeUrl: TypeUrl.ClusterLoadAssignment, resourceNamesSubscribe: ["a", "nope"] });
+  const first = await stream.next();
+  assert.deepEqual(first.removedResources, ["nope"]);
+  ack(first);
+  stream.send({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNamesUnsubscribe: ["nope"] });
+  assert.ok(await stream.quiet());
+  stream.send({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNamesSubscribe: ["nope"] });
+  const again = await stream.next();
+  assert.deepEqual(again.removedResources, ["nope"], "the same resolved set, but a new name to answer");
+});

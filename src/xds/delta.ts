@@ -5,7 +5,22 @@ import type { DeltaDiscoveryRequest } from "../gen/envoy/service/discovery/v3/di
 import type { EncodedResource } from "./cache.ts";
 import type { NormalizedRequest, ProtocolAdapter } from "./stream.ts";
 import type { HeldResource, Subscription } from "./subscription.ts";
-import { encodeDeltaDiscoveryResponse } from "./wire.ts";
+import { encodeDeltaDiscoveryResponse, encodeDeltaResource } from "./wire.ts";
+
+/**
+ * Each resource version's delta wrapper (name, version, Any) is encoded once and shared by every
+ * proxy it is sent to, like the Any itself; entries go with the resource version.
+ */
+const encodedWrappers = new WeakMap<EncodedResource, Uint8Array>();
+
+function deltaWrapper(resource: EncodedResource): Uint8Array {
+  let bytes = encodedWrappers.get(resource);
+  if (!bytes) {
+    bytes = encodeDeltaResource(resource.name, resource.hash, resource.any);
+    encodedWrappers.set(resource, bytes);
+  }
+  return bytes;
+}
 
 export function normalizeDeltaRequest(request: DeltaDiscoveryRequest): NormalizedRequest {
   return {
@@ -28,6 +43,10 @@ export const deltaProtocol: ProtocolAdapter = {
   name: "delta",
   namesApplyWhenStale: true,
   respond(subscription, resolved, nonce, controlPlaneId) {
+    // Same resources for the same names as last evaluated: nothing can differ (a NACK clears this).
+    const evaluated = `${resolved.version}|${subscription.wildcard ? "*" : subscription.requestKey}`;
+    if (subscription.lastEvaluated === evaluated) return undefined;
+    subscription.lastEvaluated = evaluated;
     const desired = new Map(resolved.resources.map((r) => [r.name, r]));
     const changed = resolved.resources.filter((r) => needsSending(subscription, r));
     const removed: string[] = [];
@@ -53,7 +72,7 @@ export const deltaProtocol: ProtocolAdapter = {
     return {
       bytes: encodeDeltaDiscoveryResponse({
         systemVersionInfo: resolved.version,
-        resources: changed.map((r) => ({ name: r.name, version: r.hash, any: r.any })),
+        resources: changed.map(deltaWrapper),
         removed,
         typeUrl: subscription.typeUrl,
         nonce,

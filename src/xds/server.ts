@@ -128,6 +128,11 @@ export class XdsServer implements ProxyStatusSource {
     });
   }
 
+  /** Open streams; cheap, unlike building every proxy's status. */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
   proxies(): readonly ProxyStatus[] {
     return [...this.streams.values()].map((s) => s.stream.status());
   }

@@ -150,6 +150,7 @@ export class AdsStream {
     }
     // The proxy keeps running on what it had; remember what it refused so it is not resent.
     inFlight?.revert();
+    subscription.lastEvaluated = undefined;
     for (const [name, version] of inFlight?.carried ?? []) subscription.rejected.set(name, version);
     subscription.nackCount++;
     subscription.lastNack = {

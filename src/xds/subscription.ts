@@ -38,6 +38,8 @@ export class Subscription {
   nackCount = 0;
   /** At most one unanswered response per type (flow control); newer config waits for the answer. */
   inFlight: InFlight | undefined;
+  /** Delta: the resolved set and names last compared with what the proxy holds. */
+  lastEvaluated: string | undefined;
   /** The config changed while a response was in flight: re-evaluate once the proxy answers. */
   pushPending = false;
   private requests = 0;

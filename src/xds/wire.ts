@@ -78,16 +78,19 @@ export function encodeDiscoveryResponse(response: ResponseEnvelope): Uint8Array 
   ]);
 }
 
-export interface DeltaResource {
-  readonly name: string;
-  readonly version: string;
-  /** Encoded google.protobuf.Any. */
-  readonly any: Uint8Array;
+/** envoy.service.discovery.v3.Resource { version = 1; resource = 2 (Any); name = 3 } */
+export function encodeDeltaResource(name: string, version: string, any: Uint8Array): Uint8Array {
+  return message([
+    [1, text(version)],
+    [2, any],
+    [3, text(name)],
+  ]);
 }
 
 export interface DeltaEnvelope {
   readonly systemVersionInfo: string;
-  readonly resources: readonly DeltaResource[];
+  /** Encoded envoy.service.discovery.v3.Resource messages (see encodeDeltaResource). */
+  readonly resources: readonly Uint8Array[];
   readonly removed: readonly string[];
   readonly typeUrl: string;
   readonly nonce: string;
@@ -95,21 +98,13 @@ export interface DeltaEnvelope {
 }
 
 /**
- * envoy.service.discovery.v3.DeltaDiscoveryResponse: system_version_info = 1, resources = 2
- * (Resource { version = 1; resource = 2; name = 3 }), type_url = 4, nonce = 5,
- * removed_resources = 6, control_plane = 7.
+ * envoy.service.discovery.v3.DeltaDiscoveryResponse: system_version_info = 1, resources = 2,
+ * type_url = 4, nonce = 5, removed_resources = 6, control_plane = 7.
  */
 export function encodeDeltaDiscoveryResponse(response: DeltaEnvelope): Uint8Array {
   return message([
     [1, text(response.systemVersionInfo)],
-    ...response.resources.map((r): Field => [
-      2,
-      message([
-        [1, text(r.version)],
-        [2, r.any],
-        [3, text(r.name)],
-      ]),
-    ]),
+    ...response.resources.map((resource): Field => [2, resource]),
     [4, text(response.typeUrl)],
     [5, text(response.nonce)],
     ...response.removed.map((name): Field => [6, text(name)]),
