@@ -10,7 +10,13 @@ import type {
   ResourceStore,
   ResourceType,
 } from "../store/index.ts";
-import { isStoreError, optimisticLockMessage, qualifiedResource, StoreError } from "../store/index.ts";
+import {
+  isStoreError,
+  optimisticLockMessage,
+  qualifiedResource,
+  serverManagedMetadata,
+  StoreError,
+} from "../store/index.ts";
 
 interface DryRunContext {
   readonly store: ResourceStore;
@@ -61,15 +67,6 @@ export async function simulateCreate(
   return { ...rest, metadata } as KubeObject;
 }
 
-const managed = [
-  "uid",
-  "creationTimestamp",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-  "generation",
-  "resourceVersion",
-] as const;
-
 /** The updated object (main resource, or only `status` with `statusOnly`), Conflict on a stale resourceVersion. */
 export function simulateUpdate(
   type: ResourceType,
@@ -85,7 +82,7 @@ export function simulateUpdate(
     return object.status === undefined ? (rest as KubeObject) : { ...rest, status: object.status };
   }
   const metadata = { ...object.metadata };
-  for (const field of managed) {
+  for (const field of serverManagedMetadata) {
     if (current.metadata[field] === undefined) delete metadata[field];
     else (metadata as Record<string, unknown>)[field] = current.metadata[field];
   }

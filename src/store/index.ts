@@ -23,3 +23,4 @@ export {
 export { createMemoryStore, type MemoryStoreOptions } from "./memory.ts";
 export { openSqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
 export { openEtcdStore, type EtcdStoreOptions } from "./etcd.ts";
+export { serverManagedMetadata } from "./objects.ts";

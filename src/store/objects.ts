@@ -248,7 +248,8 @@ function checkPreconditions(
   }
 }
 
-const managedMeta = [
+/** Metadata the server sets; what clients send for these is ignored. */
+export const serverManagedMetadata = [
   "uid",
   "creationTimestamp",
   "deletionTimestamp",
@@ -265,7 +266,7 @@ const managedMeta = [
 export function planUpdate(type: ResourceType, current: KubeObject, object: KubeObject): WritePlan {
   checkPreconditions(type, current, object.metadata.uid, object.metadata.resourceVersion, false);
   const meta = { ...object.metadata };
-  for (const field of managedMeta) {
+  for (const field of serverManagedMetadata) {
     if (current.metadata[field] === undefined) delete meta[field];
     else (meta as Record<string, unknown>)[field] = current.metadata[field];
   }

@@ -3,7 +3,7 @@
 // declares what it holds (initial_resource_versions) and receives only what changed meanwhile.
 import type { DeltaDiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { EncodedResource } from "./cache.ts";
-import type { NormalizedRequest, ProtocolAdapter } from "./stream.ts";
+import { commonRequestFields, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
 import type { HeldResource, Subscription } from "./subscription.ts";
 import { encodeDeltaDiscoveryResponse, encodeDeltaResource } from "./wire.ts";
 
@@ -24,12 +24,7 @@ function deltaWrapper(resource: EncodedResource): Uint8Array {
 
 export function normalizeDeltaRequest(request: DeltaDiscoveryRequest): NormalizedRequest {
   return {
-    node: request.node,
-    typeUrl: request.typeUrl,
-    responseNonce: request.responseNonce,
-    error: request.errorDetail
-      ? { code: request.errorDetail.code, message: request.errorDetail.message }
-      : undefined,
+    ...commonRequestFields(request),
     versionInfo: "",
     updateNames: (subscription, firstForType) => {
       // initial_resource_versions is only meaningful on the first request of a type.

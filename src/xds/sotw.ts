@@ -1,18 +1,13 @@
 // State-of-the-world ADS (StreamAggregatedResources): every response carries the whole set the
 // proxy subscribed to; one version string covers the set.
 import type { DiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
-import type { NormalizedRequest, ProtocolAdapter } from "./stream.ts";
+import { commonRequestFields, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
 import type { HeldResource } from "./subscription.ts";
 import { encodeDiscoveryResponse } from "./wire.ts";
 
 export function normalizeSotwRequest(request: DiscoveryRequest): NormalizedRequest {
   return {
-    node: request.node,
-    typeUrl: request.typeUrl,
-    responseNonce: request.responseNonce,
-    error: request.errorDetail
-      ? { code: request.errorDetail.code, message: request.errorDetail.message }
-      : undefined,
+    ...commonRequestFields(request),
     versionInfo: request.versionInfo,
     updateNames: (subscription) => subscription.replaceNames(request.resourceNames),
   };

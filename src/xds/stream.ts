@@ -22,6 +22,22 @@ export interface NormalizedRequest {
   readonly updateNames: (subscription: Subscription, firstForType: boolean) => void;
 }
 
+/** The fields both request variants share, as the shared logic reads them. */
+export function commonRequestFields(request: {
+  readonly node?: Node | undefined;
+  readonly typeUrl: string;
+  readonly responseNonce: string;
+  readonly errorDetail?: { readonly code: number; readonly message: string } | undefined;
+}): Pick<NormalizedRequest, "node" | "typeUrl" | "responseNonce" | "error"> {
+  const { errorDetail } = request;
+  return {
+    node: request.node,
+    typeUrl: request.typeUrl,
+    responseNonce: request.responseNonce,
+    error: errorDetail ? { code: errorDetail.code, message: errorDetail.message } : undefined,
+  };
+}
+
 export interface ProtocolAdapter {
   readonly name: "sotw" | "delta";
   /**
