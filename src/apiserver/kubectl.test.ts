@@ -62,7 +62,8 @@ spec:
 
 test(
   "kubectl against the API server",
-  { skip: !existsSync(kubectlPath) && "kubectl is not installed" },
+  // A real peer the test needs: skipped locally, a failure in CI, which must have it.
+  { skip: !existsSync(kubectlPath) && !process.env.CI && "kubectl is not installed" },
   async (t) => {
     // Keepalive newlines every 100 ms: kubectl get -w must tolerate them.
     const api = await startTestServer({ watch: { keepaliveMs: 100 } });
