@@ -9,7 +9,7 @@ import { validateResource, type Resource } from "../../src/api/index.ts";
 import type { Listener } from "../../src/gen/envoy/config/listener/v3/listener_pb.js";
 import { HttpConnectionManagerSchema } from "../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { buildMeshSnapshot, type MeshSnapshot } from "../../src/mesh/index.ts";
-import { generateResources, type GeneratedResource } from "../../src/translate/index.ts";
+import { generateResources, type GeneratedResource, type ProxyProfile } from "../../src/translate/index.ts";
 import { TypeUrl } from "../../src/xds/resource-types.ts";
 import { encodeAny, encodeDeltaResource } from "../../src/xds/wire.ts";
 import { watchSpec, type Change } from "./changes.ts";
@@ -24,7 +24,7 @@ export interface Prebuilt {
   readonly deltaResource: Uint8Array;
 }
 
-const profile = { namespace: "default" };
+const profile: ProxyProfile = { flavour: "grpc", instanceIps: [], namespace: "default" };
 
 export class CeilingResources {
   readonly byType = new Map<string, Map<string, Prebuilt>>();

@@ -77,7 +77,9 @@ function toMeshService(service: Service, slices: readonly EndpointSlice[], issue
       port: port.port,
       appProtocol: port.appProtocol,
       endpoints: slices.flatMap((slice) => sliceEndpoints(slice, port.name, issues)),
+      policy: undefined,
     })),
+    policy: undefined,
   };
 }
 
@@ -134,6 +136,9 @@ function toMeshRoute(
           : httpRouteMatches(route.spec.rules?.[index]),
       backends,
       requestTimeoutMs: timeouts?.request === undefined ? undefined : parseDurationMs(timeouts.request),
+      backendRequestTimeoutMs: undefined,
+      filters: [],
+      retry: undefined,
     };
   });
   return {

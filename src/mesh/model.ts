@@ -15,6 +15,8 @@ export interface MeshServicePort {
   readonly appProtocol: string | undefined;
   /** Endpoints of this port across all EndpointSlices of the Service. */
   readonly endpoints: readonly MeshEndpoint[];
+  /** A TrafficPolicy targeting this port (sectionName) overrides the Service-wide one. */
+  readonly policy: ServicePolicy | undefined;
 }
 
 export interface MeshService {
@@ -22,6 +24,59 @@ export interface MeshService {
   readonly name: string;
   readonly clusterIP: string | undefined;
   readonly ports: readonly MeshServicePort[];
+  /** The TrafficPolicy attached to the whole Service, if any (port-scoped ones are on the port). */
+  readonly policy: ServicePolicy | undefined;
+}
+
+export type LoadBalancerPolicy = "RoundRobin" | "LeastRequest" | "RingHash";
+
+/** What a request is hashed on for RingHash (gRFC A42: header, or the channel for affinity). */
+export type HashPolicy =
+  | { readonly type: "Header"; readonly name: string }
+  | { readonly type: "SourceIP" }
+  | { readonly type: "Channel" };
+
+export interface LocalityPolicy {
+  /** Relative traffic weight per zone; zones not listed get weight 1. */
+  readonly weights: ReadonlyMap<string, number>;
+  /**
+   * Failover order: endpoints of the first zone get priority 0, the next priority 1, ...; zones not
+   * listed share the last priority. Empty: every zone has priority 0.
+   */
+  readonly failoverOrder: readonly string[];
+}
+
+export interface OutlierDetectionPolicy {
+  readonly intervalMs: number;
+  readonly baseEjectionTimeMs: number;
+  readonly maxEjectionPercent: number;
+  /** Envoy only: eject after this many consecutive 5xx / gRPC errors. */
+  readonly consecutiveErrors: number | undefined;
+  /** gRFC A50 and Envoy: eject hosts whose failure percentage exceeds `threshold`. */
+  readonly failurePercentage:
+    { readonly threshold: number; readonly minimumHosts: number; readonly requestVolume: number } | undefined;
+}
+
+/** The effective meshplane.dev TrafficPolicy for a Service (or one of its ports). */
+export interface ServicePolicy {
+  /** `TrafficPolicy namespace/name`, for status and messages. */
+  readonly source: string;
+  readonly loadBalancer: LoadBalancerPolicy | undefined;
+  readonly ringHash: { readonly minimumRingSize: number; readonly maximumRingSize: number } | undefined;
+  readonly hashPolicies: readonly HashPolicy[];
+  readonly locality: LocalityPolicy | undefined;
+  readonly circuitBreaker:
+    | {
+        readonly maxRequests: number | undefined;
+        readonly maxConnections: number | undefined;
+        readonly maxPendingRequests: number | undefined;
+        readonly maxRetries: number | undefined;
+      }
+    | undefined;
+  readonly outlierDetection: OutlierDetectionPolicy | undefined;
+  readonly connectTimeoutMs: number | undefined;
+  /** Retry for calls to this Service when the route rule gives none. */
+  readonly retry: RetryPolicy | undefined;
 }
 
 export type PathMatch =
@@ -59,6 +114,72 @@ export interface RouteBackend {
   readonly invalid: string | undefined;
 }
 
+export interface HeaderValue {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** Gateway API HTTPHeaderFilter; header names lower-cased. */
+export interface HeaderModifier {
+  readonly set: readonly HeaderValue[];
+  readonly add: readonly HeaderValue[];
+  readonly remove: readonly string[];
+}
+
+export type PathModifier =
+  | { readonly type: "ReplaceFullPath"; readonly value: string }
+  | { readonly type: "ReplacePrefixMatch"; readonly value: string };
+
+/** Delay and abort, each applied to a percentage of requests (0–100, fractional allowed). */
+export interface MeshFault {
+  /** `Kind namespace/name` of the FaultInjection object. */
+  readonly source: string;
+  readonly delay: { readonly fixedDelayMs: number; readonly percent: number } | undefined;
+  readonly abort:
+    | {
+        /** A gRPC status code (proxyless and Envoy) ... */
+        readonly grpcStatus: number | undefined;
+        /** ... or an HTTP status (Envoy; gRPC maps it to a status code). Exactly one is set. */
+        readonly httpStatus: number | undefined;
+        readonly percent: number;
+      }
+    | undefined;
+}
+
+/** A rule's filters in the order written; filters a data plane cannot apply are reported, not dropped here. */
+export type RouteFilter =
+  | { readonly type: "RequestHeaderModifier"; readonly modifier: HeaderModifier }
+  | { readonly type: "ResponseHeaderModifier"; readonly modifier: HeaderModifier }
+  | { readonly type: "RequestMirror"; readonly backend: RouteBackend; readonly percent: number }
+  | {
+      readonly type: "URLRewrite";
+      readonly hostname: string | undefined;
+      readonly path: PathModifier | undefined;
+    }
+  | {
+      readonly type: "RequestRedirect";
+      readonly scheme: "http" | "https" | undefined;
+      readonly hostname: string | undefined;
+      readonly path: PathModifier | undefined;
+      readonly port: number | undefined;
+      readonly statusCode: number;
+    }
+  | { readonly type: "Fault"; readonly fault: MeshFault };
+
+/**
+ * When and how often a failed attempt is retried. HTTPRoute `retry` gives HTTP codes; a
+ * TrafficPolicy gives gRPC status names (`unavailable`, `resource-exhausted`, ...).
+ */
+export interface RetryPolicy {
+  /** Retries after the first attempt (Gateway API `attempts`), at least 1. */
+  readonly attempts: number;
+  readonly httpCodes: readonly number[];
+  /** gRPC status names as Envoy's `retry_on` spells them: `unavailable`, `cancelled`, ... */
+  readonly grpcCodes: readonly string[];
+  readonly backoffBaseMs: number | undefined;
+  readonly backoffMaxMs: number | undefined;
+}
+
 export interface RouteRule {
   /** Position of the rule in its route, for precedence ties and messages. */
   readonly index: number;
@@ -67,6 +188,11 @@ export interface RouteRule {
   readonly backends: readonly RouteBackend[];
   /** timeouts.request, milliseconds; undefined = the caller's deadline; 0 = disabled. */
   readonly requestTimeoutMs: number | undefined;
+  /** timeouts.backendRequest: per attempt, milliseconds (Envoy per_try_timeout). */
+  readonly backendRequestTimeoutMs: number | undefined;
+  readonly filters: readonly RouteFilter[];
+  /** The rule's own retry (HTTPRoute); unset falls back to the parent Service's TrafficPolicy. */
+  readonly retry: RetryPolicy | undefined;
 }
 
 export type RouteKind = "GRPCRoute" | "HTTPRoute";
@@ -95,7 +221,12 @@ export interface MeshIssue {
   /** Gateway API condition reason: BackendNotFound, NoMatchingParent, UnsupportedValue, ... */
   readonly reason: string;
   readonly message: string;
+  /** Set when only one data-plane flavour is affected (e.g. a match proxyless gRPC cannot express). */
+  readonly flavour?: DataPlaneFlavour;
 }
+
+/** Proxyless gRPC clients and servers, or Envoy sidecars. */
+export type DataPlaneFlavour = "grpc" | "envoy";
 
 export interface MeshSnapshot {
   readonly domain: string;

@@ -2,6 +2,7 @@
 // it is built from; resource names carry the Service they belong to, so most changes touch a
 // handful of resources: an EndpointSlice edit recomputes that Service's endpoints and nothing else.
 import type { ChangeSet } from "../mesh/index.ts";
+import type { ProxyProfile } from "./types.ts";
 import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema } from "../gen/envoy/config/listener/v3/listener_pb.js";
@@ -23,11 +24,14 @@ export const typeDependencies: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * Whether the resource's content depends on who asks. Only listeners do: a short name such as
- * `greeter:50051` resolves in the caller's namespace, and consumer routes depend on it too.
+ * Whether the resource's content depends on who asks. For proxyless gRPC only listeners do: a
+ * short name such as `greeter:50051` resolves in the caller's namespace, and consumer routes
+ * depend on it too (route names carry the consumer namespace). Envoy sidecars also get their
+ * inbound listeners from their own IPs, and per-port route tables that mix producer and
+ * consumer routes for the caller's namespace.
  */
-export function isProfileDependent(typeUrl: string): boolean {
-  return typeUrl === LDS;
+export function isProfileDependent(typeUrl: string, profile: ProxyProfile): boolean {
+  return typeUrl === LDS || (profile.flavour === "envoy" && typeUrl === RDS);
 }
 
 /** The name used for "the list of all resources of this type" (wildcard subscriptions). */

@@ -51,7 +51,11 @@ for (const name of readdirSync(testdata).sort()) {
     const dir = join(testdata, name);
     const { resources, proxy } = loadCase(dir);
     const mesh = buildMeshSnapshot(resources, { domain: "cluster.local" });
-    const view = clientView(mesh, { namespace: proxy.namespace }, proxy.targets);
+    const view = clientView(
+      mesh,
+      { flavour: "grpc", instanceIps: [], namespace: proxy.namespace },
+      proxy.targets,
+    );
     const outputs: Record<string, string> = {
       "lds.json": asJson(view.listeners),
       "rds.json": asJson(view.routeConfigurations),

@@ -10,7 +10,7 @@ export interface MeshConfigSnapshot {
   readonly version: number;
   readonly mesh: MeshSnapshot;
   generate(profile: ProxyProfile, typeUrl: string, request: ResourceRequest): GeneratedResource[];
-  isProfileDependent(typeUrl: string): boolean;
+  isProfileDependent(typeUrl: string, profile: ProxyProfile): boolean;
   /** Absent on the first snapshot: everything is new. */
   readonly isAffected?: (typeUrl: string, name: string) => boolean;
 }

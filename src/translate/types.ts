@@ -1,14 +1,20 @@
 // What translators produce and for whom.
 import type { DescMessage, Message } from "@bufbuild/protobuf";
+import type { DataPlaneFlavour } from "../mesh/index.ts";
 
 /** The proxy attributes generation depends on. Proxies with equal profiles get equal resources. */
 export interface ProxyProfile {
   /** Namespace from node metadata: decides short-name resolution and consumer routes. */
   readonly namespace: string;
+  /** Proxyless gRPC, or an Envoy sidecar (node.user_agent_name "envoy"). */
+  readonly flavour: DataPlaneFlavour;
+  /** The workload's IPs (node metadata INSTANCE_IPS): which Services a sidecar receives for. */
+  readonly instanceIps: readonly string[];
 }
 
 export function profileKey(profile: ProxyProfile): string {
-  return `ns=${profile.namespace}`;
+  const ips = profile.flavour === "envoy" ? `|ips=${profile.instanceIps.join(",")}` : "";
+  return `${profile.flavour}|ns=${profile.namespace}${ips}`;
 }
 
 /** One xDS resource as a typed message, with the schema needed to encode it. */

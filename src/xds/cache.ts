@@ -16,7 +16,7 @@ export interface ConfigSnapshot {
   readonly version: number;
   generate(profile: ProxyProfile, typeUrl: string, request: ResourceRequest): GeneratedResource[];
   /** Whether resources of this type depend on the proxy profile (else all proxies share them). */
-  isProfileDependent(typeUrl: string): boolean;
+  isProfileDependent(typeUrl: string, profile: ProxyProfile): boolean;
   /**
    * Whether resource `name` (or "*", the wildcard name list) may differ from the previous
    * snapshot. Absent: everything may differ.
@@ -93,7 +93,8 @@ export class ResourceCache {
   ): ResolvedResources {
     const snapshot = this.current;
     if (!snapshot) return { version: "", resources: [] };
-    const group = snapshot.isProfileDependent(typeUrl) ? profileKey(profile) : "";
+    // Flavours never share: the same cluster name carries different settings for Envoy and gRPC.
+    const group = snapshot.isProfileDependent(typeUrl, profile) ? profileKey(profile) : profile.flavour;
     const versionKey = `${typeUrl}\t${group}\t${request.wildcard ? "*" : requestKey}`;
     const known = this.versions.get(versionKey);
     if (known) return known;

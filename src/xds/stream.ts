@@ -82,9 +82,11 @@ export function proxyIdentity(node: Node | undefined): ProxyIdentity {
     typeof metadata.NAMESPACE === "string" && metadata.NAMESPACE ? metadata.NAMESPACE : "default";
   const version =
     node?.userAgentVersionType.case === "userAgentVersion" ? node.userAgentVersionType.value : "";
+  const instanceIps =
+    typeof metadata.INSTANCE_IPS === "string" ? metadata.INSTANCE_IPS.split(",").filter(Boolean) : [];
   return {
     nodeId: node?.id ?? "",
-    profile: { namespace },
+    profile: { namespace, flavour: node?.userAgentName === "envoy" ? "envoy" : "grpc", instanceIps },
     userAgent: [node?.userAgentName, version].filter(Boolean).join("/"),
   };
 }
