@@ -1,10 +1,12 @@
 // A plain gRPC Greeter backend (no xDS on the server side): replies with its own --name in
 // `backend`, so a client can count where each call landed.
 //
-//   node examples/quickstart/greeter-server.ts --name v1 --address 127.0.0.1:50061 [--fail-rate 0.1]
+//   node examples/quickstart/greeter-server.ts --name v1 --address 127.0.0.1:50061 [--fail-rate 0.1] [--delay-ms 200]
 //
 // Prints one JSON line {"msg":"greeter listening","name":...,"address":"127.0.0.1:PORT"} once
-// bound (port 0 picks a free port). SIGTERM/SIGINT: graceful shutdown, then exit 0.
+// bound (port 0 picks a free port). SIGUSR1 makes every call fail with UNAVAILABLE (a sick
+// backend, for outlier detection), SIGUSR2 makes it healthy again; each prints a JSON line.
+// SIGTERM/SIGINT: graceful shutdown, then exit 0.
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { greeterService, type HelloReply, type HelloRequest } from "./lib/greeter-proto.ts";
@@ -14,6 +16,7 @@ const { values } = parseArgs({
     name: { type: "string" },
     address: { type: "string", default: "127.0.0.1:0" },
     "fail-rate": { type: "string", default: "0" },
+    "delay-ms": { type: "string", default: "0" },
   },
   strict: true,
 });
@@ -28,12 +31,27 @@ const address = values.address ?? "127.0.0.1:0";
 const failRate = Number(values["fail-rate"]);
 if (!Number.isFinite(failRate) || failRate < 0 || failRate > 1)
   fatal("--fail-rate must be a number in [0, 1]");
+const delayMs = Number(values["delay-ms"]);
+if (!Number.isSafeInteger(delayMs) || delayMs < 0 || delayMs > 60_000)
+  fatal("--delay-ms must be an integer number of milliseconds in [0, 60000]");
+let sick = false;
 const match = /^(127\.0\.0\.1|\[::1\]|localhost):(\d{1,5})$/.exec(address);
 if (!match) fatal("--address must be a loopback HOST:PORT such as 127.0.0.1:50061", { address });
 const host = match[1] ?? "127.0.0.1";
 
 function handler(verb: string): grpc.handleUnaryCall<HelloRequest, HelloReply> {
   return (call, callback) => {
+    if (delayMs > 0) setTimeout(() => answer(call, callback), delayMs);
+    else answer(call, callback);
+  };
+  function answer(
+    call: grpc.ServerUnaryCall<HelloRequest, HelloReply>,
+    callback: grpc.sendUnaryData<HelloReply>,
+  ): void {
+    if (sick) {
+      callback({ code: grpc.status.UNAVAILABLE, details: `${name} is sick (SIGUSR1)` });
+      return;
+    }
     if (failRate > 0 && Math.random() < failRate) {
       callback({
         code: grpc.status.UNAVAILABLE,
@@ -43,7 +61,7 @@ function handler(verb: string): grpc.handleUnaryCall<HelloRequest, HelloReply> {
     }
     const who = call.request.name || "stranger";
     callback(null, { message: `${verb}, ${who}, from ${name}`, backend: name });
-  };
+  }
 }
 
 const server = new grpc.Server();
@@ -51,7 +69,9 @@ server.addService(greeterService, { SayHello: handler("Hello"), SayGoodbye: hand
 
 server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
   if (error) fatal("greeter failed to bind", { name, address, error: error.message });
-  console.log(JSON.stringify({ msg: "greeter listening", name, address: `${host}:${port}`, failRate }));
+  console.log(
+    JSON.stringify({ msg: "greeter listening", name, address: `${host}:${port}`, failRate, delayMs }),
+  );
 });
 
 let stopping = false;
@@ -71,3 +91,11 @@ function shutdown(signal: string): void {
 }
 process.on("SIGTERM", () => shutdown("SIGTERM"));
 process.on("SIGINT", () => shutdown("SIGINT"));
+process.on("SIGUSR1", () => {
+  sick = true;
+  console.log(JSON.stringify({ msg: "greeter sick", name }));
+});
+process.on("SIGUSR2", () => {
+  sick = false;
+  console.log(JSON.stringify({ msg: "greeter healthy", name }));
+});

@@ -2,14 +2,14 @@
 // for those ports, meshplane serving it, and one grpc-js-xds client. Every process is registered
 // with `defer` (t.after or a SuiteScope) as soon as it exists.
 import { tempConfigDir, type TempConfigDir } from "./config.ts";
-import { startGreeter, type Greeter } from "./greeter.ts";
+import { startGreeter, type Greeter, type GreeterOptions } from "./greeter.ts";
 import { startMeshplane, type Meshplane } from "./meshplane.ts";
 import { startXdsClient, type CallResult, type XdsClient } from "./xds-client.ts";
 import { summary } from "./expect.ts";
 
 export interface MeshFixtureOptions {
-  /** Backend names; each becomes a greeter answering with that name. */
-  greeters: readonly string[];
+  /** Backends; each becomes a greeter answering with its name (a bare string is just the name). */
+  greeters: readonly (string | GreeterOptions)[];
   /** The config files (relative path → content), built from the greeters' ports. */
   files: (greeters: Readonly<Record<string, Greeter>>) => Record<string, string>;
   nodeId: string;
@@ -31,7 +31,9 @@ export interface MeshFixture {
 export type Defer = (fn: () => unknown) => void;
 
 export async function startMeshFixture(defer: Defer, options: MeshFixtureOptions): Promise<MeshFixture> {
-  const started = await Promise.all(options.greeters.map((name) => startGreeter({ name })));
+  const started = await Promise.all(
+    options.greeters.map((g) => startGreeter(typeof g === "string" ? { name: g } : g)),
+  );
   for (const greeter of started) defer(() => greeter.stop());
   const greeters = Object.fromEntries(started.map((g) => [g.name, g]));
   const config = await tempConfigDir(options.files(greeters));

@@ -9,6 +9,8 @@ export interface GreeterOptions {
   port?: number;
   /** Probability in [0, 1] of answering UNAVAILABLE. */
   failRate?: number;
+  /** Every reply waits this long. */
+  delayMs?: number;
 }
 
 export interface Greeter {
@@ -17,12 +19,15 @@ export interface Greeter {
   readonly address: string;
   readonly port: number;
   tail(lines?: number): string;
+  /** Sick: every call fails with UNAVAILABLE until healthy again. Resolves once the greeter says so. */
+  setSick(sick: boolean): Promise<void>;
   stop(): Promise<number | null>;
 }
 
 export async function startGreeter(options: GreeterOptions): Promise<Greeter> {
   const args = [greeterServerPath, "--name", options.name, "--address", `127.0.0.1:${options.port ?? 0}`];
   if (options.failRate !== undefined) args.push("--fail-rate", String(options.failRate));
+  if (options.delayMs !== undefined) args.push("--delay-ms", String(options.delayMs));
   const child = spawnChild(`greeter ${options.name}`, args, { cwd: repoRoot });
   try {
     const line = await child.waitForJson(
@@ -37,6 +42,21 @@ export async function startGreeter(options: GreeterOptions): Promise<Greeter> {
       address,
       port,
       tail: (lines) => child.tail(lines),
+      async setSick(sick) {
+        // Only a line printed after the signal counts: earlier toggles printed the same message.
+        const expected = sick ? "greeter sick" : "greeter healthy";
+        let unsubscribe: () => unknown = () => undefined;
+        const said = new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`${expected}: no answer\n${child.tail()}`)), 5_000);
+          unsubscribe = child.onLine((_line, json) => {
+            if (json?.msg !== expected) return;
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        process.kill(child.pid as number, sick ? "SIGUSR1" : "SIGUSR2");
+        await said.finally(() => unsubscribe());
+      },
       stop: () => child.stop(5_000),
     };
   } catch (error) {

@@ -25,6 +25,7 @@ export {
   meshYaml,
   MeshYaml,
   weighted,
+  faultFilter,
   greeterMesh,
   type EndpointSpec,
   type GreeterMeshOptions,

@@ -123,6 +123,28 @@ export class MeshYaml {
     return this;
   }
 
+  /** A meshplane.dev TrafficPolicy attached to one Service. */
+  trafficPolicy(name: string, service: string, spec: Record<string, unknown>, namespace = "default"): this {
+    this.docs.push({
+      apiVersion: "meshplane.dev/v1alpha1",
+      kind: "TrafficPolicy",
+      metadata: { name, namespace },
+      spec: { targetRefs: [{ group: "", kind: "Service", name: service }], ...spec },
+    });
+    return this;
+  }
+
+  /** A meshplane.dev FaultInjection, used from a route rule through `faultFilter(name)`. */
+  faultInjection(name: string, spec: Record<string, unknown>, namespace = "default"): this {
+    this.docs.push({
+      apiVersion: "meshplane.dev/v1alpha1",
+      kind: "FaultInjection",
+      metadata: { name, namespace },
+      spec,
+    });
+    return this;
+  }
+
   /** Any other object, verbatim (e.g. a deliberately invalid one). */
   raw(doc: Record<string, unknown>): this {
     this.docs.push(doc);
@@ -183,4 +205,12 @@ export function greeterMesh(options: GreeterMeshOptions): MeshYaml {
       port,
       rules: [{ backendRefs: weighted({ "greeter-v1": w1, "greeter-v2": w2 }, port) }],
     });
+}
+
+/** A route rule filter that applies the FaultInjection `name` (same namespace as the route). */
+export function faultFilter(name: string): {
+  type: "ExtensionRef";
+  extensionRef: { group: string; kind: string; name: string };
+} {
+  return { type: "ExtensionRef", extensionRef: { group: "meshplane.dev", kind: "FaultInjection", name } };
 }

@@ -1,0 +1,89 @@
+// What each replica tells the leader about its proxies. Every replica serves xDS, but only the
+// leader writes status, so each replica publishes, per config object in its serving snapshot, the
+// generation it serves and how many of its proxies run it; the leader sums the live reports.
+import type { KubeObject, ResourceType } from "../store/index.ts";
+import type { ProgrammedSummary, ProxyRejection } from "./route-status.ts";
+
+export const replicaReportType: ResourceType = {
+  group: "meshplane.dev",
+  resource: "replicareports",
+  namespaced: false,
+};
+
+/** One config object as one replica serves it. */
+export interface ObjectReach {
+  /** `Kind namespace/name` */
+  readonly object: string;
+  /** metadata.generation of the object in the replica's serving snapshot. */
+  readonly generation: number;
+  /** This replica's proxies that use the object and run its current resources. */
+  readonly reached: number;
+  /** This replica's proxies that use the object. */
+  readonly total: number;
+  readonly rejections: readonly ProxyRejection[];
+}
+
+export interface ReplicaReport {
+  readonly replica: string;
+  /** ISO time of the last write: reports older than the liveness window are ignored. */
+  readonly renewTime: string;
+  readonly proxies: number;
+  readonly objects: readonly ObjectReach[];
+}
+
+export function replicaReportObject(report: ReplicaReport, resourceVersion?: string): KubeObject {
+  return {
+    apiVersion: "meshplane.dev/v1alpha1",
+    kind: "ReplicaReport",
+    metadata: { name: report.replica, ...(resourceVersion ? { resourceVersion } : {}) },
+    spec: { ...report },
+  };
+}
+
+export function readReplicaReport(object: KubeObject): ReplicaReport | undefined {
+  const spec = object.spec as Partial<ReplicaReport> | undefined;
+  if (!spec || typeof spec.replica !== "string" || !Array.isArray(spec.objects)) return undefined;
+  return spec as ReplicaReport;
+}
+
+/** Reports of replicas that renewed within `livenessMs` of `now`. */
+export function liveReports(
+  reports: Iterable<ReplicaReport>,
+  now: number,
+  livenessMs: number,
+): ReplicaReport[] {
+  return [...reports].filter((r) => now - Date.parse(r.renewTime) <= livenessMs);
+}
+
+/**
+ * The reach of config objects across live replicas, indexed once per batch of status updates.
+ * A replica serving another generation counts its proxies as not reached, and as behind; a live
+ * replica that does not list the object has not loaded it yet.
+ */
+export class ReachIndex {
+  private readonly replicas: readonly ReadonlyMap<string, ObjectReach>[];
+
+  constructor(reports: readonly ReplicaReport[]) {
+    this.replicas = reports.map((r) => new Map(r.objects.map((o) => [o.object, o])));
+  }
+
+  /** Undefined when no replica is live. */
+  summary(object: string, generation: number): ProgrammedSummary | undefined {
+    if (this.replicas.length === 0) return undefined;
+    let reached = 0;
+    let total = 0;
+    let replicasBehind = 0;
+    const rejections: ProxyRejection[] = [];
+    for (const objects of this.replicas) {
+      const entry = objects.get(object);
+      total += entry?.total ?? 0;
+      if (!entry || entry.generation !== generation) {
+        replicasBehind++;
+        continue;
+      }
+      reached += entry.reached;
+      rejections.push(...entry.rejections);
+    }
+    return { reached, total, rejections, replicasBehind };
+  }
+}
