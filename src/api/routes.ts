@@ -55,10 +55,13 @@ const RequestMirror = Type.Object(
     backendRef: Type.Object(BackendObjectReference, strict),
     percent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
     fraction: Type.Optional(
-      Type.Object({
-        numerator: Type.Integer({ minimum: 0 }),
-        denominator: Type.Optional(Type.Integer({ minimum: 1 })),
-      }),
+      Type.Object(
+        {
+          numerator: Type.Integer({ minimum: 0 }),
+          denominator: Type.Optional(Type.Integer({ minimum: 1 })),
+        },
+        strict,
+      ),
     ),
   },
   strict,

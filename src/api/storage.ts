@@ -34,6 +34,20 @@ export const storedKinds: readonly StoredKind[] = [
     resource: "grpcroutes",
     namespaced: true,
   },
+  {
+    kind: "TrafficPolicy",
+    group: "meshplane.dev",
+    version: "v1alpha1",
+    resource: "trafficpolicies",
+    namespaced: true,
+  },
+  {
+    kind: "FaultInjection",
+    group: "meshplane.dev",
+    version: "v1alpha1",
+    resource: "faultinjections",
+    namespaced: true,
+  },
 ];
 
 export function storedKind(kind: string): StoredKind | undefined {

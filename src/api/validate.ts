@@ -6,16 +6,16 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { TSchema } from "@sinclair/typebox";
 import { EndpointSlice, Service, serviceNameLabel } from "./core.ts";
 import { GRPCRoute, HTTPRoute } from "./routes.ts";
+import { FaultInjection, TrafficPolicy, meshplaneApiVersion } from "./policies.ts";
 import { gvkKey, type GroupVersionKind } from "./meta.ts";
+import type { FieldError } from "./field-error.ts";
+import { grpcRuleErrors, httpRuleErrors, parentRefErrors } from "./validate-routes.ts";
+import { faultInjectionErrors, trafficPolicyErrors } from "./validate-policies.ts";
 
-export type Resource = Service | EndpointSlice | HTTPRoute | GRPCRoute;
+export type { FieldError } from "./field-error.ts";
+
+export type Resource = Service | EndpointSlice | HTTPRoute | GRPCRoute | TrafficPolicy | FaultInjection;
 export type ResourceKind = Resource["kind"];
-
-export interface FieldError {
-  /** Path in Kubernetes notation; "" for the object as a whole. */
-  readonly field: string;
-  readonly message: string;
-}
 
 export type ValidationResult =
   | { readonly ok: true; readonly resource: Resource }
@@ -32,6 +32,8 @@ const schemas: ReadonlyArray<readonly [GroupVersionKind, TSchema]> = [
   [{ apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute" }, HTTPRoute],
   [{ apiVersion: "gateway.networking.k8s.io/v1beta1", kind: "HTTPRoute" }, HTTPRoute],
   [{ apiVersion: "gateway.networking.k8s.io/v1", kind: "GRPCRoute" }, GRPCRoute],
+  [{ apiVersion: meshplaneApiVersion, kind: "TrafficPolicy" }, TrafficPolicy],
+  [{ apiVersion: meshplaneApiVersion, kind: "FaultInjection" }, FaultInjection],
 ];
 
 export const supportedKinds: readonly GroupVersionKind[] = schemas.map(([gvk]) => gvk);
@@ -61,7 +63,10 @@ export function validateResource(input: unknown): ValidationResult {
       { field: "kind", message: `unsupported kind ${object.apiVersion}/${object.kind}; supported: ${known}` },
     ]);
   }
-  if (!validator(object)) return failure(kind, name, collapse((validator.errors ?? []).map(toFieldError)));
+  const reference = object.apiVersion === meshplaneApiVersion ? meshplaneReference : gatewayReference;
+  if (!validator(object)) {
+    return failure(kind, name, collapse((validator.errors ?? []).map((e) => toFieldError(e, reference))));
+  }
   const resource = withDefaults(object as unknown as Resource);
   const semantic = semanticErrors(resource);
   return semantic.length > 0 ? failure(kind, name, semantic) : { ok: true, resource };
@@ -80,7 +85,10 @@ export function toFieldPath(instancePath: string): string {
     .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), "");
 }
 
-function toFieldError(error: ErrorObject): FieldError {
+const gatewayReference = "the Gateway API v1 reference";
+const meshplaneReference = "kubectl explain";
+
+function toFieldError(error: ErrorObject, reference: string): FieldError {
   const field = toFieldPath(error.instancePath);
   const at = (child: string) => (field ? `${field}.${child}` : child);
   switch (error.keyword) {
@@ -89,7 +97,7 @@ function toFieldError(error: ErrorObject): FieldError {
     case "additionalProperties":
       return {
         field: at(String(error.params.additionalProperty)),
-        message: "unknown field; check its spelling against the Gateway API v1 reference",
+        message: `unknown field; check its spelling against ${reference}`,
       };
     case "const":
       return { field, message: `must be ${JSON.stringify(error.params.allowedValue)}` };
@@ -145,6 +153,10 @@ function semanticErrors(resource: Resource): FieldError[] {
       return [...parentRefErrors(resource), ...httpRuleErrors(resource)];
     case "GRPCRoute":
       return [...parentRefErrors(resource), ...grpcRuleErrors(resource)];
+    case "TrafficPolicy":
+      return trafficPolicyErrors(resource);
+    case "FaultInjection":
+      return faultInjectionErrors(resource);
   }
 }
 
@@ -173,86 +185,4 @@ function endpointAddressErrors(slice: EndpointSlice): FieldError[] {
 function isLegacyIPv4(address: string): boolean {
   const parts = address.split(".");
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
-}
-
-function parentRefErrors(route: HTTPRoute | GRPCRoute): FieldError[] {
-  return route.spec.parentRefs.flatMap((ref, i) => {
-    const isService = (ref.group === "" || ref.group === "core") && ref.kind === "Service";
-    return isService
-      ? []
-      : [
-          {
-            field: `spec.parentRefs[${i}]`,
-            message:
-              'meshplane routes attach to Services (GAMMA): set group: "" and kind: Service ' +
-              "(an omitted group defaults to gateway.networking.k8s.io and kind to Gateway)",
-          },
-        ];
-  });
-}
-
-function httpRuleErrors(route: HTTPRoute): FieldError[] {
-  const errors: FieldError[] = [];
-  route.spec.rules?.forEach((rule, r) =>
-    rule.matches?.forEach((match, m) => {
-      const path = match.path;
-      if (
-        path?.value !== undefined &&
-        (path.type ?? "PathPrefix") !== "RegularExpression" &&
-        !path.value.startsWith("/")
-      ) {
-        errors.push({ field: `spec.rules[${r}].matches[${m}].path.value`, message: 'must start with "/"' });
-      }
-      if (path?.type === "RegularExpression") {
-        const problem = regexProblem(path.value ?? "");
-        if (problem) errors.push({ field: `spec.rules[${r}].matches[${m}].path.value`, message: problem });
-      }
-    }),
-  );
-  return errors;
-}
-
-// Gateway API GRPCRoute validation (grpcroute_types.go): an Exact service is a dotted identifier,
-// an Exact method a plain identifier.
-const exactService = /^\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$/i;
-const exactMethod = /^[A-Za-z_][A-Za-z_0-9]*$/;
-
-function grpcRuleErrors(route: GRPCRoute): FieldError[] {
-  const errors: FieldError[] = [];
-  route.spec.rules?.forEach((rule, r) =>
-    rule.matches?.forEach((match, m) => {
-      const method = match.method;
-      if (!method) return;
-      const field = `spec.rules[${r}].matches[${m}].method`;
-      if (method.service === undefined && method.method === undefined) {
-        errors.push({ field, message: "set service, method or both" });
-      }
-      if ((method.type ?? "Exact") === "Exact") {
-        if (method.service !== undefined && !exactService.test(method.service)) {
-          errors.push({
-            field: `${field}.service`,
-            message: "must be a dotted proto name such as helloworld.Greeter",
-          });
-        }
-        if (method.method !== undefined && !exactMethod.test(method.method)) {
-          errors.push({ field: `${field}.method`, message: "must be a proto method name such as SayHello" });
-        }
-      } else {
-        for (const key of ["service", "method"] as const) {
-          const problem = method[key] === undefined ? undefined : regexProblem(method[key]);
-          if (problem) errors.push({ field: `${field}.${key}`, message: problem });
-        }
-      }
-    }),
-  );
-  return errors;
-}
-
-function regexProblem(pattern: string): string | undefined {
-  try {
-    new RegExp(pattern);
-    return undefined;
-  } catch (error) {
-    return `not a valid regular expression: ${(error as Error).message}`;
-  }
 }

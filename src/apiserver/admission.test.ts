@@ -136,6 +136,12 @@ test("the resource table: unique names per group, preferred versions first, shor
   );
   assert.deepEqual(
     groupVersions().map((gv) => `${gv.group}/${gv.version}`),
-    ["/v1", "discovery.k8s.io/v1", "gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"],
+    [
+      "/v1",
+      "discovery.k8s.io/v1",
+      "gateway.networking.k8s.io/v1",
+      "gateway.networking.k8s.io/v1beta1",
+      "meshplane.dev/v1alpha1",
+    ],
   );
 });

@@ -227,3 +227,64 @@ export const routeColumns: readonly PrinterColumn[] = [
   },
   ageColumn("date"),
 ];
+
+export const trafficPolicyColumns: readonly PrinterColumn[] = [
+  {
+    name: "Targets",
+    type: "string",
+    description: "The Services (and ports, after a slash) the policy applies to.",
+    priority: 0,
+    cell: (o) => {
+      const targets = list(record(o.spec).targetRefs).map((t) => {
+        const ref = record(t);
+        return ref.sectionName === undefined
+          ? String(ref.name ?? "")
+          : `${String(ref.name ?? "")}/${String(ref.sectionName)}`;
+      });
+      return targets.length === 0 ? null : firstOf(targets, 3);
+    },
+  },
+  {
+    name: "Load-Balancer",
+    type: "string",
+    description: "The load balancing algorithm.",
+    priority: 0,
+    cell: (o) => {
+      const type = record(record(o.spec).loadBalancer).type;
+      return type === undefined ? null : String(type);
+    },
+  },
+  ageColumn("date"),
+];
+
+export const faultInjectionColumns: readonly PrinterColumn[] = [
+  {
+    name: "Delay",
+    type: "string",
+    description: "The delay injected and the percentage of requests delayed.",
+    priority: 0,
+    cell: (o) => {
+      const delay = record(record(o.spec).delay);
+      return delay.fixedDelay === undefined
+        ? null
+        : `${String(delay.fixedDelay)} (${String(delay.percentage ?? "")}%)`;
+    },
+  },
+  {
+    name: "Abort",
+    type: "string",
+    description: "The status aborted requests get and the percentage of requests aborted.",
+    priority: 0,
+    cell: (o) => {
+      const abort = record(record(o.spec).abort);
+      const status =
+        abort.grpcStatus !== undefined
+          ? `grpc ${String(abort.grpcStatus)}`
+          : abort.httpStatus !== undefined
+            ? `http ${String(abort.httpStatus)}`
+            : undefined;
+      return status === undefined ? null : `${status} (${String(abort.percentage ?? "")}%)`;
+    },
+  },
+  ageColumn("date"),
+];

@@ -64,7 +64,92 @@ const ruleCommon = (route: "HTTPRoute" | "GRPCRoute"): Overlay => ({
   ...backendRefs("spec.rules.backendRefs"),
 });
 
+const trafficPolicy: Overlay = {
+  "": d(
+    "TrafficPolicy sets how callers reach a Service: load balancing, circuit breaking, outlier detection, connect timeout and retries. It attaches to Services in its own namespace through targetRefs; when two policies target the same Service or port, the oldest wins.",
+  ),
+  spec: d("Spec defines the desired traffic behaviour towards the targeted Services."),
+  status: d("Status reports whether the policy was accepted for each target."),
+  "spec.targetRefs": d(
+    "TargetRefs are the Services the policy applies to (1 to 16), in the policy's namespace. A policy for one port (sectionName) overrides a Service-wide policy for that port.",
+  ),
+  "spec.targetRefs.group": d('Group of the target: "" (core).'),
+  "spec.targetRefs.kind": d("Kind of the target: Service."),
+  "spec.targetRefs.name": d("Name of the target Service."),
+  "spec.targetRefs.sectionName": d("Name of a Service port; the policy then applies to that port only."),
+  "spec.loadBalancer": d("How requests are spread over the Service's endpoints."),
+  "spec.loadBalancer.type": d(
+    "RoundRobin, LeastRequest (Envoy only; proxyless gRPC clients use RoundRobin) or RingHash (consistent hashing, see hashPolicies).",
+  ),
+  "spec.loadBalancer.ringHash": d("Ring sizes for RingHash: more entries spread load more evenly."),
+  "spec.loadBalancer.hashPolicies": d(
+    "What RingHash hashes a request on; each entry sets exactly one of header, sourceIP (Envoy only) and channel (one channel sticks to one endpoint).",
+  ),
+  "spec.loadBalancer.locality": d(
+    "Traffic split and failover between zones (EndpointSlice endpoints[].zone).",
+  ),
+  "spec.loadBalancer.locality.weights": d(
+    "Relative weight per zone, 1 to 1,000,000; zones not listed get 1.",
+  ),
+  "spec.loadBalancer.locality.failover": d(
+    "Zones in failover order: traffic goes to the first zone with healthy endpoints; unlisted zones come last.",
+  ),
+  "spec.circuitBreaker": d(
+    "Limits towards the Service; requests over a limit fail fast. Proxyless gRPC clients honour maxRequests only.",
+  ),
+  "spec.circuitBreaker.maxRequests": d("Maximum concurrent requests."),
+  "spec.circuitBreaker.maxConnections": d("Maximum connections (Envoy only)."),
+  "spec.circuitBreaker.maxPendingRequests": d("Maximum requests waiting for a connection (Envoy only)."),
+  "spec.circuitBreaker.maxRetries": d("Maximum concurrent retries (Envoy only)."),
+  "spec.outlierDetection": d(
+    "Temporarily ejects endpoints that fail. Set consecutiveErrors (Envoy only), failurePercentage or both.",
+  ),
+  "spec.outlierDetection.interval": d("How often endpoints are evaluated. Defaults to 10s."),
+  "spec.outlierDetection.baseEjectionTime": d(
+    "How long an endpoint is ejected, multiplied by the times it was ejected before. Defaults to 30s.",
+  ),
+  "spec.outlierDetection.maxEjectionPercent": d(
+    "Most endpoints ejected at once, in percent. Defaults to 10.",
+  ),
+  "spec.outlierDetection.consecutiveErrors": d(
+    "Ejects an endpoint after this many errors in a row (Envoy only).",
+  ),
+  "spec.outlierDetection.failurePercentage": d(
+    "Ejects an endpoint whose share of failed requests exceeds threshold percent, once at least minimumHosts (default 5) endpoints each had requestVolume (default 50) requests in the interval.",
+  ),
+  "spec.connectTimeout": d("Timeout for opening a connection to an endpoint, a duration such as 1s."),
+  "spec.retry": d("Retries for calls to the Service when the route rule defines none."),
+  "spec.retry.attempts": d(
+    "Retries after the first attempt, at least 1. Proxyless gRPC clients retry at most 4 times.",
+  ),
+  "spec.retry.retryOn": d(
+    "gRPC status codes that are retried: cancelled, deadline-exceeded, internal, resource-exhausted, unavailable.",
+  ),
+  "spec.retry.backoff": d(
+    "Exponential backoff between attempts: baseInterval, and maxInterval (default 10 times baseInterval).",
+  ),
+};
+
+const faultInjection: Overlay = {
+  "": d(
+    "FaultInjection delays or aborts a share of requests, for testing how callers cope. A route rule uses it through an ExtensionRef filter (group meshplane.dev, kind FaultInjection) in the route's namespace.",
+  ),
+  spec: d("Spec defines the faults; set delay, abort or both."),
+  status: d("Status of the FaultInjection."),
+  "spec.delay": d("Delays requests before they are forwarded."),
+  "spec.delay.fixedDelay": d("How long to delay, a duration such as 2s."),
+  "spec.delay.percentage": d("Share of requests delayed, 0 to 100 (fractions allowed)."),
+  "spec.abort": d("Answers requests with an error instead of forwarding them; set grpcStatus or httpStatus."),
+  "spec.abort.grpcStatus": d("gRPC status code to answer with, 1 to 16 (14 is UNAVAILABLE)."),
+  "spec.abort.httpStatus": d(
+    "HTTP status to answer with, 200 to 599; gRPC callers see it mapped to a status code.",
+  ),
+  "spec.abort.percentage": d("Share of requests aborted, 0 to 100 (fractions allowed)."),
+};
+
 export const descriptions: Readonly<Record<string, Overlay>> = {
+  TrafficPolicy: trafficPolicy,
+  FaultInjection: faultInjection,
   GRPCRoute: {
     ...ruleCommon("GRPCRoute"),
     "spec.rules.matches.method": d(

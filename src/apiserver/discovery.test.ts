@@ -73,7 +73,7 @@ test("aggregated /api lists the core resources with responseKind and scope", () 
 test("aggregated /apis lists named groups, preferred version first", () => {
   const body = groupsDiscovery("v2") as Json;
   const names = body.items.map((i: Json) => i.metadata.name);
-  assert.deepEqual(names, ["discovery.k8s.io", "gateway.networking.k8s.io"]);
+  assert.deepEqual(names, ["discovery.k8s.io", "gateway.networking.k8s.io", "meshplane.dev"]);
   const gateway = body.items[1];
   assert.deepEqual(
     gateway.versions.map((v: Json) => v.version),

@@ -67,6 +67,7 @@ test("the index names every group-version with a hash", () => {
     "apis/discovery.k8s.io/v1",
     "apis/gateway.networking.k8s.io/v1",
     "apis/gateway.networking.k8s.io/v1beta1",
+    "apis/meshplane.dev/v1alpha1",
   ]);
   const entry = index.paths["apis/gateway.networking.k8s.io/v1"].serverRelativeURL as string;
   assert.match(entry, /^\/openapi\/v3\/apis\/gateway\.networking\.k8s\.io\/v1\?hash=[0-9A-F]{128}$/);

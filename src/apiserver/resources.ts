@@ -2,17 +2,19 @@
 // and the handlers need to know about it. A new kind is one entry here (plus its schema in src/api).
 // Names, short names, categories and printer columns follow upstream: kubernetes
 // pkg/printers/internalversion/printers.go for the core kinds, the Gateway API v1.6.1 CRDs
-// (config/crd/standard/*) for routes.
+// (config/crd/standard/*) for routes; the meshplane.dev kinds are custom resources of our own.
 import type { TSchema } from "@sinclair/typebox";
-import { EndpointSlice, GRPCRoute, HTTPRoute, Service } from "../api/index.ts";
+import { EndpointSlice, FaultInjection, GRPCRoute, HTTPRoute, Service, TrafficPolicy } from "../api/index.ts";
 import type { KubeObject, ResourceType } from "../store/index.ts";
 import { EventSchema, NamespaceSchema } from "./schemas.ts";
 import {
   endpointSliceColumns,
   eventColumns,
+  faultInjectionColumns,
   namespaceColumns,
   routeColumns,
   serviceColumns,
+  trafficPolicyColumns,
 } from "./columns.ts";
 import type { PrinterColumn } from "./columns.ts";
 
@@ -192,6 +194,46 @@ export const resources: readonly ResourceDef[] = [
     createOnUpdate: false,
     validatedBy: "api",
     schemaPackage: "io.k8s.networking.gateway",
+  },
+  {
+    group: "meshplane.dev",
+    versions: ["v1alpha1"],
+    storageVersion: "v1alpha1",
+    kind: "TrafficPolicy",
+    listKind: "TrafficPolicyList",
+    plural: "trafficpolicies",
+    singular: "trafficpolicy",
+    shortNames: ["tp"],
+    categories: ["meshplane"],
+    namespaced: true,
+    verbs: writeVerbs,
+    statusSubresource: true,
+    columns: trafficPolicyColumns,
+    schema: TrafficPolicy,
+    patchKinds: customPatches,
+    createOnUpdate: false,
+    validatedBy: "api",
+    schemaPackage: "dev.meshplane",
+  },
+  {
+    group: "meshplane.dev",
+    versions: ["v1alpha1"],
+    storageVersion: "v1alpha1",
+    kind: "FaultInjection",
+    listKind: "FaultInjectionList",
+    plural: "faultinjections",
+    singular: "faultinjection",
+    shortNames: [],
+    categories: ["meshplane"],
+    namespaced: true,
+    verbs: writeVerbs,
+    statusSubresource: true,
+    columns: faultInjectionColumns,
+    schema: FaultInjection,
+    patchKinds: customPatches,
+    createOnUpdate: false,
+    validatedBy: "api",
+    schemaPackage: "dev.meshplane",
   },
 ];
 

@@ -30,7 +30,8 @@ for (const [ms, text] of durations)
 
 const now = Date.parse("2025-01-01T00:10:00Z");
 const created = "2025-01-01T00:00:00Z";
-const def = (plural: string, group = "") => findResource(group, "v1", plural) ?? assert.fail(plural);
+const def = (plural: string, group = "") =>
+  findResource(group, "v1", plural) ?? findResource(group, "v1alpha1", plural) ?? assert.fail(plural);
 const obj = (rest: object): KubeObject =>
   ({
     apiVersion: "v1",
@@ -92,6 +93,40 @@ const rows: [plural: string, group: string, object: KubeObject, cells: unknown[]
     ["n", '["a.example"]', "10m"],
   ],
   ["httproutes", "gateway.networking.k8s.io", obj({ spec: {} }), ["n", null, "10m"]],
+  [
+    "trafficpolicies",
+    "meshplane.dev",
+    obj({
+      spec: {
+        targetRefs: ["a", "b", "c", "d"].map((name) => ({
+          name,
+          ...(name === "b" ? { sectionName: "grpc" } : {}),
+        })),
+        loadBalancer: { type: "RingHash" },
+      },
+    }),
+    ["n", "a,b/grpc,c + 1 more...", "RingHash", "10m"],
+  ],
+  [
+    "trafficpolicies",
+    "meshplane.dev",
+    obj({ spec: { targetRefs: [{ name: "a" }] } }),
+    ["n", "a", null, "10m"],
+  ],
+  [
+    "faultinjections",
+    "meshplane.dev",
+    obj({
+      spec: { delay: { fixedDelay: "2s", percentage: 10 }, abort: { grpcStatus: 14, percentage: 0.5 } },
+    }),
+    ["n", "2s (10%)", "grpc 14 (0.5%)", "10m"],
+  ],
+  [
+    "faultinjections",
+    "meshplane.dev",
+    obj({ spec: { abort: { httpStatus: 503, percentage: 100 } } }),
+    ["n", null, "http 503 (100%)", "10m"],
+  ],
 ];
 
 for (const [plural, group, object, cells] of rows) {

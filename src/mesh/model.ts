@@ -171,7 +171,10 @@ export type RouteFilter =
  * TrafficPolicy gives gRPC status names (`unavailable`, `resource-exhausted`, ...).
  */
 export interface RetryPolicy {
-  /** Retries after the first attempt (Gateway API `attempts`), at least 1. */
+  /**
+   * Retries after the first attempt (Gateway API `attempts`): 1 when an HTTPRoute retry stanza
+   * leaves it unset; 0 (HTTPRoute only) turns retries off, the TrafficPolicy fallback included.
+   */
   readonly attempts: number;
   readonly httpCodes: readonly number[];
   /** gRPC status names as Envoy's `retry_on` spells them: `unavailable`, `cancelled`, ... */
@@ -239,6 +242,11 @@ export interface MeshSnapshot {
 
 export function serviceKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
+}
+
+/** The TrafficPolicy in force for one port: the port-scoped one, else the Service-wide one. */
+export function effectivePolicy(service: MeshService, port: MeshServicePort): ServicePolicy | undefined {
+  return port.policy ?? service.policy;
 }
 
 export function attachmentKey(namespace: string, name: string, port: number): string {

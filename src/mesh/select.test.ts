@@ -46,7 +46,7 @@ function order(objects: object[], caller = "default"): string[] {
   return (table?.entries ?? []).map((e) => `${e.route.name}:${e.match.path.type}:${e.match.path.value}`);
 }
 
-test("HTTPRoute precedence: exact, regex, longest prefix, method, headers, query params", () => {
+test("HTTPRoute precedence: exact, longest prefix, regex, method, headers, query params", () => {
   const got = order([
     httpRoute("a", [{ path: { type: "PathPrefix", value: "/" } }]),
     httpRoute("b", [{ path: { type: "PathPrefix", value: "/api/v1" } }]),
@@ -55,16 +55,141 @@ test("HTTPRoute precedence: exact, regex, longest prefix, method, headers, query
     httpRoute("e", [{ path: { type: "PathPrefix", value: "/api" }, method: "POST" }]),
     httpRoute("f", [{ path: { type: "RegularExpression", value: "/a.*" } }]),
     httpRoute("g", [{ path: { type: "PathPrefix", value: "/api" } }]),
+    httpRoute("h", [{ path: { type: "RegularExpression", value: "/api/v[0-9]+" } }]),
   ]);
   assert.deepEqual(got, [
     "c:Exact:/api",
-    "f:Regex:/a.*",
     "b:Prefix:/api/v1",
     "e:Prefix:/api",
     "d:Prefix:/api",
     "g:Prefix:/api",
     "a:Prefix:/",
+    "h:Regex:/api/v[0-9]+",
+    "f:Regex:/a.*",
   ]);
+});
+
+// Each row: two matches that tie on everything before the criterion named; the first must win.
+const httpTies: [criterion: string, winner: object, loser: object][] = [
+  ["exact over a longer prefix", { path: { type: "Exact", value: "/a" } }, { path: { value: "/a/b/c" } }],
+  ["longer prefix", { path: { value: "/a/b" } }, { path: { value: "/a" } }],
+  [
+    "a prefix over a regex",
+    { path: { value: "/" } },
+    { path: { type: "RegularExpression", value: "/a/b/c/d" } },
+  ],
+  [
+    "method over headers",
+    { method: "POST" },
+    {
+      headers: [
+        { name: "a", value: "1" },
+        { name: "b", value: "1" },
+      ],
+    },
+  ],
+  [
+    "more headers over query params",
+    {
+      headers: [
+        { name: "a", value: "1" },
+        { name: "b", value: "1" },
+      ],
+    },
+    {
+      headers: [{ name: "a", value: "1" }],
+      queryParams: [
+        { name: "q", value: "1" },
+        { name: "r", value: "1" },
+      ],
+    },
+  ],
+  ["more query params", { queryParams: [{ name: "q", value: "1" }] }, {}],
+  [
+    "header names count once (duplicates: the first wins)",
+    {
+      headers: [
+        { name: "a", value: "1" },
+        { name: "b", value: "1" },
+      ],
+    },
+    {
+      headers: [
+        { name: "a", value: "1" },
+        { name: "A", value: "2" },
+      ],
+    },
+  ],
+];
+
+for (const [criterion, winner, loser] of httpTies) {
+  test(`HTTPRoute precedence: ${criterion}`, () => {
+    // The loser is older and sorts first by name, so only the criterion can make the winner first.
+    const got = order([
+      httpRoute("a-loser", [loser], { created: "2026-01-01T00:00:00Z" }),
+      httpRoute("z-winner", [winner], { created: "2026-02-01T00:00:00Z" }),
+    ]);
+    assert.equal(got[0]?.split(":")[0], "z-winner", JSON.stringify(got));
+  });
+}
+
+test("within one route, rule order and then match order break ties", () => {
+  const route = {
+    ...httpRoute("r", []),
+    spec: {
+      parentRefs: parent(),
+      rules: [
+        {
+          matches: [{ path: { value: "/x" } }, { path: { value: "/y" } }],
+          backendRefs: [{ name: "web", port: 80 }],
+        },
+        { matches: [{ path: { value: "/x" } }], backendRefs: [{ name: "web", port: 80 }] },
+      ],
+    },
+  };
+  const mesh = buildMeshSnapshot(resources(svc("web"), route), { domain: "cluster.local" });
+  const table = selectRoutes(mesh, { namespace: "default", name: "web", port: 80 }, "default");
+  assert.deepEqual(
+    table?.entries.map((e) => `${e.rule.index}:${e.match.path.value}`),
+    ["0:/x", "0:/y", "1:/x"],
+  );
+});
+
+function grpcRoute(name: string, matches: object[], created = "2026-01-01T00:00:00Z") {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "GRPCRoute",
+    metadata: { name, namespace: "default", creationTimestamp: created },
+    spec: { parentRefs: parent(), rules: [{ matches, backendRefs: [{ name: "web", port: 80 }] }] },
+  };
+}
+
+test("GRPCRoute precedence: longest service, then longest method, then most headers, then age", () => {
+  const got = order([
+    grpcRoute("all", []),
+    grpcRoute("method-only", [{ method: { method: "SayHello" } }]),
+    grpcRoute("short-service", [{ method: { service: "a.B" } }]),
+    grpcRoute("long-service", [{ method: { service: "demo.Greeter" } }]),
+    grpcRoute("service-method", [{ method: { service: "demo.Greeter", method: "SayHello" } }]),
+    grpcRoute("service-method-headers", [
+      { method: { service: "demo.Greeter", method: "SayHello" }, headers: [{ name: "x", value: "1" }] },
+    ]),
+    grpcRoute("younger-twin", [{ method: { service: "demo.Greeter" } }], "2026-03-01T00:00:00Z"),
+    grpcRoute("headers-only", [{ headers: [{ name: "x", value: "1" }] }]),
+  ]);
+  assert.deepEqual(
+    got.map((g) => g.split(":")[0]),
+    [
+      "service-method-headers",
+      "service-method",
+      "long-service",
+      "younger-twin",
+      "short-service",
+      "method-only",
+      "headers-only",
+      "all",
+    ],
+  );
 });
 
 test("ties go to the oldest route, then to namespace/name", () => {

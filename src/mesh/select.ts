@@ -59,7 +59,7 @@ export function routeKindConflicts(mesh: Pick<MeshSnapshot, "attachments">): Mes
           object: `HTTPRoute ${route.namespace}/${route.name}`,
           field: "spec.parentRefs",
           reason: "Conflicted",
-          message: `a GRPCRoute is attached to ${key} too; GRPCRoute takes precedence over HTTPRoute on one port`,
+          message: `a GRPCRoute is attached to ${key} too; GRPCRoute takes precedence over HTTPRoute on one port, so this route is not used there; move its rules into the GRPCRoute or attach it to another port`,
         });
       }
     }
@@ -75,7 +75,10 @@ function uniqueRoutes(group: readonly RouteAttachment[]): MeshRoute[] {
   return [...new Set(group.map((a) => a.route))];
 }
 
-/** HTTPRoute precedence: exact path, longest prefix, method, most headers, most query params. */
+/**
+ * HTTPRoute precedence (HTTPRouteRule): exact path, then the longest prefix, then regular
+ * expressions (longest first), then a method match, most header matches, most query param matches.
+ */
 function compareHttp(a: RouteTableEntry, b: RouteTableEntry): number {
   return (
     pathRank(a.match) - pathRank(b.match) ||
@@ -87,10 +90,11 @@ function compareHttp(a: RouteTableEntry, b: RouteTableEntry): number {
   );
 }
 
-// Exact before regular expressions before prefixes; the regex position is implementation-specific
-// in Gateway API, and this is the order Envoy Gateway uses.
+// Where regular expressions rank is implementation-specific in Gateway API. They go after every
+// prefix, as Istio orders them: a prefix says how specific it is, a pattern does not. So a
+// regex rule only sees requests that no PathPrefix match (PathPrefix "/" included) takes.
 function pathRank(match: RouteMatch): number {
-  return match.path.type === "Exact" ? 0 : match.path.type === "Regex" ? 1 : 2;
+  return match.path.type === "Exact" ? 0 : match.path.type === "Prefix" ? 1 : 2;
 }
 
 /** GRPCRoute precedence: most characters in the service, then the method, then most headers. */

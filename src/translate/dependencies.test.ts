@@ -2,8 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { validateResource, type Resource } from "../api/index.ts";
-import { diffResources } from "../mesh/index.ts";
-import { isAffected } from "./dependencies.ts";
+import { diffResources, type ChangeSet } from "../mesh/index.ts";
+import { isAffected, typeDependencies } from "./dependencies.ts";
 import { blackholeCluster } from "./names.ts";
 
 const LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
@@ -114,3 +114,154 @@ for (const [name, next, expected] of cases) {
     }
   });
 }
+
+/** A change set as the mesh layer reports it for policy kinds (see typeDependencies). */
+function changeSet(kind: string, marks: { services?: string[]; routeParents?: string[] }): ChangeSet {
+  return {
+    kinds: new Set([kind]),
+    services: new Set(marks.services ?? []),
+    endpoints: new Set(),
+    routeParents: new Set(marks.routeParents ?? []),
+  };
+}
+
+const policyCases: [name: string, changes: ChangeSet, expected: [string, string, boolean][]][] = [
+  [
+    "a TrafficPolicy on b changes (b marked in services)",
+    changeSet("TrafficPolicy", { services: ["default/b"] }),
+    [
+      [CDS, cluster("b"), true],
+      [EDS, cluster("b"), true],
+      [CDS, cluster("a"), false],
+      [EDS, cluster("a"), false],
+      [CDS, blackholeCluster, false],
+      // Routes to b carry b's hash policies; any route may reach b.
+      [RDS, "a.default.svc.cluster.local:80", true],
+      [RDS, "a.default.svc.cluster.local:80|consumer=web", true],
+      // Listeners name route configurations only.
+      [LDS, "a:80", false],
+      [LDS, "b:80", false],
+      [LDS, "*", false],
+    ],
+  ],
+  [
+    "a FaultInjection used by a route on a changes (a marked in routeParents)",
+    changeSet("FaultInjection", { routeParents: ["default/a"] }),
+    [
+      [RDS, "a.default.svc.cluster.local:80", true],
+      [RDS, "a.default.svc.cluster.local:80|consumer=web", true],
+      [RDS, "b.default.svc.cluster.local:80", false],
+      [LDS, "a:80", false],
+      [CDS, cluster("a"), false],
+      [EDS, cluster("a"), false],
+      [CDS, "*", false],
+    ],
+  ],
+  [
+    "an unused FaultInjection changes (nothing marked)",
+    changeSet("FaultInjection", {}),
+    [
+      [RDS, "a.default.svc.cluster.local:80", false],
+      [LDS, "a:80", false],
+    ],
+  ],
+];
+
+for (const [name, changes, expected] of policyCases) {
+  test(`isAffected: ${name}`, () => {
+    for (const [typeUrl, resource, affected] of expected) {
+      assert.equal(
+        isAffected(typeUrl, resource, changes),
+        affected,
+        `${typeUrl.split(".").at(-1)} ${resource}`,
+      );
+    }
+  });
+}
+
+test("typeDependencies: policies feed clusters, endpoints and routes; faults only routes", () => {
+  assert.deepEqual(
+    Object.fromEntries(
+      Object.entries(typeDependencies).map(([typeUrl, kinds]) => [
+        typeUrl.split(".").at(-1),
+        ["TrafficPolicy", "FaultInjection"].filter((kind) => kinds.includes(kind)),
+      ]),
+    ),
+    {
+      Listener: [],
+      RouteConfiguration: ["TrafficPolicy", "FaultInjection"],
+      Cluster: ["TrafficPolicy"],
+      ClusterLoadAssignment: ["TrafficPolicy"],
+    },
+  );
+});
+
+const trafficPolicy = (target: string, maxRequests: number) => ({
+  apiVersion: "meshplane.dev/v1alpha1",
+  kind: "TrafficPolicy",
+  metadata: { name: `${target}-policy` },
+  spec: { targetRefs: [{ group: "", kind: "Service", name: target }], circuitBreaker: { maxRequests } },
+});
+const faultInjection = (percentage: number) => ({
+  apiVersion: "meshplane.dev/v1alpha1",
+  kind: "FaultInjection",
+  metadata: { name: "flaky" },
+  spec: { abort: { grpcStatus: 14, percentage } },
+});
+const faultyRoute = {
+  ...route("a", 1),
+  spec: {
+    parentRefs: [{ group: "", kind: "Service", name: "a" }],
+    rules: [
+      {
+        filters: [
+          {
+            type: "ExtensionRef",
+            extensionRef: { group: "meshplane.dev", kind: "FaultInjection", name: "flaky" },
+          },
+        ],
+        backendRefs: [{ name: "b", port: 80 }],
+      },
+    ],
+  },
+};
+const withPolicies = (maxRequests: number, percentage: number) => [
+  ...base.filter((o) => o.kind !== "GRPCRoute"),
+  faultyRoute,
+  trafficPolicy("b", maxRequests),
+  faultInjection(percentage),
+];
+
+test("isAffected from a resource diff: a TrafficPolicy edit recomputes its target's clusters and routes", () => {
+  const changes = diffResources(objects(...withPolicies(10, 5)), objects(...withPolicies(20, 5)));
+  for (const [typeUrl, resource, affected] of [
+    [CDS, cluster("b"), true],
+    [EDS, cluster("b"), true],
+    [CDS, cluster("a"), false],
+    [RDS, "a.default.svc.cluster.local:80", true],
+    [LDS, "a:80", false],
+  ] as const) {
+    assert.equal(
+      isAffected(typeUrl, resource, changes),
+      affected,
+      `${typeUrl.split(".").at(-1)} ${resource}`,
+    );
+  }
+});
+
+test("isAffected from a resource diff: a FaultInjection edit recomputes the routes using it, only", () => {
+  const changes = diffResources(objects(...withPolicies(10, 5)), objects(...withPolicies(10, 50)));
+  for (const [typeUrl, resource, affected] of [
+    [RDS, "a.default.svc.cluster.local:80", true],
+    [RDS, "b.default.svc.cluster.local:80", false],
+    [LDS, "a:80", false],
+    [CDS, cluster("b"), false],
+    [EDS, cluster("b"), false],
+  ] as const) {
+    assert.equal(
+      isAffected(typeUrl, resource, changes),
+      affected,
+      `${typeUrl.split(".").at(-1)} ${resource}`,
+    );
+  }
+});

@@ -15,12 +15,18 @@ const RDS = typeUrlOf(RouteConfigurationSchema);
 const CDS = typeUrlOf(ClusterSchema);
 const EDS = typeUrlOf(ClusterLoadAssignmentSchema);
 
-/** The configuration kinds each xDS type is generated from. */
+/**
+ * The configuration kinds each xDS type is generated from. TrafficPolicy shapes clusters (load
+ * balancing, limits), endpoints (locality) and routes (retries, hash keys of the backends); a
+ * FaultInjection only routes. Listeners depend on neither: their fault filter is unconditional.
+ * The mesh layer marks a policy's target Services in `services` and the parents of routes using
+ * a FaultInjection in `routeParents`, which the per-name checks below read.
+ */
 export const typeDependencies: Readonly<Record<string, readonly string[]>> = {
   [LDS]: ["Service", "GRPCRoute", "HTTPRoute"],
-  [RDS]: ["Service", "GRPCRoute", "HTTPRoute"],
-  [CDS]: ["Service"],
-  [EDS]: ["Service", "EndpointSlice"],
+  [RDS]: ["Service", "GRPCRoute", "HTTPRoute", "TrafficPolicy", "FaultInjection"],
+  [CDS]: ["Service", "TrafficPolicy"],
+  [EDS]: ["Service", "EndpointSlice", "TrafficPolicy"],
 };
 
 /**
@@ -55,7 +61,8 @@ export function isAffected(typeUrl: string, name: string, changes: ChangeSet): b
       const service = clusterService(name);
       return service !== undefined && changes.services.has(service);
     }
-    // Routes also depend on whether their backend Services exist, so any Service change counts.
+    // Routes also depend on whether their backend Services exist and on their policies (hash
+    // keys), so any Service change counts.
     case RDS:
       return anyService || changes.routeParents.has(routeService(name) ?? "");
     case LDS:

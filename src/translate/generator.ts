@@ -9,6 +9,7 @@ import { selectRoutes, type MeshSnapshot } from "../mesh/index.ts";
 import { edsCluster } from "./grpc/cluster.ts";
 import { loadAssignment } from "./grpc/endpoint.ts";
 import { grpcClientListener } from "./grpc/listener.ts";
+import { portPolicy } from "./grpc/policy.ts";
 import { grpcRouteConfiguration } from "./grpc/route.ts";
 import {
   blackholeCluster,
@@ -98,17 +99,17 @@ function routeConfigurations(
     const table = selectRoutes(mesh, { namespace, name: serviceName, port: ref.port }, consumer ?? namespace);
     // A consumer name stays valid only while that namespace still has consumer routes.
     if (table?.consumerNamespace !== consumer) return [];
-    return [resource(RouteConfigurationSchema, name, grpcRouteConfiguration(name, ref, table, mesh.domain))];
+    return [resource(RouteConfigurationSchema, name, grpcRouteConfiguration(name, ref, table, mesh))];
   });
 }
 
 function clusters(mesh: MeshSnapshot, _profile: ProxyProfile, request: ResourceRequest): GeneratedResource[] {
   const names = request.wildcard ? allClusterNames(mesh) : request.names;
-  return names.flatMap((name) =>
-    name === blackholeCluster || parseClusterName(mesh, name)
-      ? [resource(ClusterSchema, name, edsCluster(name))]
-      : [],
-  );
+  return names.flatMap((name) => {
+    if (name === blackholeCluster) return [resource(ClusterSchema, name, edsCluster(name, undefined))];
+    const ref = parseClusterName(mesh, name);
+    return ref ? [resource(ClusterSchema, name, edsCluster(name, portPolicy(ref.service, ref.port)))] : [];
+  });
 }
 
 function loadAssignments(
@@ -119,9 +120,11 @@ function loadAssignments(
   const names = request.wildcard ? allClusterNames(mesh) : request.names;
   return names.flatMap((name) => {
     if (name === blackholeCluster)
-      return [resource(ClusterLoadAssignmentSchema, name, loadAssignment(name, []))];
+      return [resource(ClusterLoadAssignmentSchema, name, loadAssignment(name, [], undefined))];
     const ref = parseClusterName(mesh, name);
     const port = ref?.service.ports.find((p) => p.port === ref.port);
-    return port ? [resource(ClusterLoadAssignmentSchema, name, loadAssignment(name, port.endpoints))] : [];
+    if (!ref || !port) return [];
+    const locality = portPolicy(ref.service, ref.port)?.locality;
+    return [resource(ClusterLoadAssignmentSchema, name, loadAssignment(name, port.endpoints, locality))];
   });
 }

@@ -1,6 +1,7 @@
 // Golden tests: each folder in testdata/ holds input.yaml (mesh resources plus one `Proxy`
 // document naming the caller's namespace and dialled targets) and one expected JSON file per xDS
-// type. Regenerate after an intended change with `npm run golden`, then review the diff.
+// type. Regenerate after an intended change with `npm run golden`, then review the diff. Every
+// generated resource must also pass grpc-js-xds's own validation: the client would ACK it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
@@ -10,6 +11,7 @@ import { parseAllDocuments } from "yaml";
 import { validateResource, type Resource } from "../api/index.ts";
 import { buildMeshSnapshot } from "../mesh/index.ts";
 import { clientView } from "./client-chain.ts";
+import { grpcJsXdsErrors } from "./grpc/testing/grpc-js-xds.ts";
 import { packedTypesRegistry } from "./json.ts";
 import type { GeneratedResource } from "./types.ts";
 
@@ -63,6 +65,9 @@ for (const name of readdirSync(testdata).sort()) {
       "eds.json": asJson(view.loadAssignments),
       "issues.json": `${JSON.stringify(mesh.issues, null, 2)}\n`,
     };
+    for (const resource of Object.values(view).flat()) {
+      assert.deepEqual(grpcJsXdsErrors(resource), [], `${name}: grpc-js-xds rejects ${resource.name}`);
+    }
     for (const [file, actual] of Object.entries(outputs)) {
       const path = join(dir, file);
       if (update) writeFileSync(path, actual);

@@ -16,7 +16,12 @@ export function packAny<D extends DescMessage>(schema: D, message: MessageShape<
 }
 
 export function durationMs(ms: number): Duration {
-  return create(DurationSchema, { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 });
+  // Whole nanoseconds: a fractional millisecond must not give a fractional or overflowing nanos.
+  const nanos = Math.round(ms * 1_000_000);
+  return create(DurationSchema, {
+    seconds: BigInt(Math.floor(nanos / 1_000_000_000)),
+    nanos: nanos % 1_000_000_000,
+  });
 }
 
 /** Fetch over the ADS stream the resource came on (xDS: "aggregated discovery service"). */

@@ -1,6 +1,9 @@
 // RDS for proxyless gRPC clients (gRFC A28): one virtual host per Service port, routes in
-// Gateway API precedence order because the client takes the first match.
+// Gateway API precedence order because the client takes the first match. Routes carry what gRPC
+// clients apply: timeouts (A31), retries (A44), faults (A33) and ring-hash keys (A42). Header
+// modifiers, rewrites and mirrors are ignored by them and not emitted; the mesh layer reports them.
 import { create } from "@bufbuild/protobuf";
+import type { Any } from "@bufbuild/protobuf/wkt";
 import {
   RouteConfigurationSchema,
   type RouteConfiguration,
@@ -9,29 +12,45 @@ import type {
   HeaderMatcher,
   Route,
   RouteAction,
+  RouteAction_HashPolicy,
   RouteMatch as EnvoyRouteMatch,
 } from "../../gen/envoy/config/route/v3/route_components_pb.js";
 import {
   HeaderMatcherSchema,
   RouteActionSchema,
+  RouteAction_HashPolicySchema,
   RouteSchema,
 } from "../../gen/envoy/config/route/v3/route_components_pb.js";
 import { RegexMatcherSchema } from "../../gen/envoy/type/matcher/v3/regex_pb.js";
 import { StringMatcherSchema } from "../../gen/envoy/type/matcher/v3/string_pb.js";
-import type { HeaderMatch, RouteBackend, RouteTable, RouteTableEntry } from "../../mesh/index.ts";
+import type {
+  HashPolicy,
+  HeaderMatch,
+  MeshSnapshot,
+  RetryPolicy,
+  RouteBackend,
+  RouteRule,
+  RouteTable,
+  RouteTableEntry,
+} from "../../mesh/index.ts";
 import { blackholeCluster, clusterName, serviceHostForms, type ServicePortRef } from "../names.ts";
 import { durationMs } from "../proto.ts";
+import { faultFilterName, faultOverride } from "./fault.ts";
+import { backendPolicy, portPolicy } from "./policy.ts";
+import { grpcRetryPolicy } from "./retry.ts";
 
 export function grpcRouteConfiguration(
   name: string,
   ref: ServicePortRef,
   table: RouteTable | undefined,
-  domain: string,
+  mesh: MeshSnapshot,
 ): RouteConfiguration {
-  const hosts = serviceHostForms(ref.service, domain);
+  const hosts = serviceHostForms(ref.service, mesh.domain);
+  // A rule without its own retry falls back to the called Service's TrafficPolicy.
+  const serviceRetry = portPolicy(ref.service, ref.port)?.retry;
   const routes = table
-    ? table.entries.flatMap((entry) => entryRoutes(entry, domain))
-    : [defaultRoute(clusterName(ref.service.namespace, ref.service.name, ref.port, domain))];
+    ? table.entries.flatMap((entry) => entryRoutes(entry, serviceRetry, mesh))
+    : [defaultRoute(ref, serviceRetry, mesh)];
   return create(RouteConfigurationSchema, {
     name,
     virtualHosts: [
@@ -45,28 +64,36 @@ export function grpcRouteConfiguration(
   });
 }
 
-function defaultRoute(cluster: string): Route {
+/** Without routes, every call goes to the Service itself. */
+function defaultRoute(ref: ServicePortRef, retry: RetryPolicy | undefined, mesh: MeshSnapshot): Route {
+  const { namespace, name } = ref.service;
+  const self = { namespace, name, port: ref.port, weight: 1, invalid: undefined };
   return create(RouteSchema, {
     name: "default",
     match: { pathSpecifier: { case: "prefix", value: "/" } },
-    action: { case: "route", value: { clusterSpecifier: { case: "cluster", value: cluster } } },
+    action: { case: "route", value: routeAction([self], undefined, retry, mesh) },
   });
 }
 
 /** One table entry as zero, one or two xDS routes. */
-function entryRoutes({ route, rule, match }: RouteTableEntry, domain: string): Route[] {
+function entryRoutes(
+  { route, rule, match }: RouteTableEntry,
+  serviceRetry: RetryPolicy | undefined,
+  mesh: MeshSnapshot,
+): Route[] {
   // Every gRPC call is an HTTP/2 POST: a POST match always holds, any other method never does.
   if (match.method !== undefined && match.method !== "POST") return [];
-  // gRFC A28: query parameter matchers never match a gRPC request.
+  // gRFC A28: query parameter matches never match a gRPC request.
   if (match.queryParams.length > 0) return [];
   const name = `${route.kind}/${route.namespace}/${route.name}/rule/${rule.name ?? rule.index}`;
-  const action = routeAction(rule.backends, rule.requestTimeoutMs, domain);
   const headers = match.headers.map(headerMatcher);
+  const { action, typedPerFilterConfig } = ruleAction(rule, serviceRetry, mesh);
   const make = (pathSpecifier: EnvoyRouteMatch["pathSpecifier"]): Route =>
     create(RouteSchema, {
       name,
       match: { pathSpecifier, headers },
       action: { case: "route", value: action },
+      typedPerFilterConfig,
     });
   const { path } = match;
   switch (path.type) {
@@ -80,6 +107,30 @@ function entryRoutes({ route, rule, match }: RouteTableEntry, domain: string): R
       // Gateway API prefixes match whole path elements: `/a` matches `/a` and `/a/...`, not `/ab`.
       return [make({ case: "path", value: path.value }), make({ case: "prefix", value: `${path.value}/` })];
   }
+}
+
+/**
+ * A redirect answers the call without forwarding it; gRPC clients NACK redirect actions and
+ * cannot follow one, so matching calls fail on the endpoint-less cluster instead of falling
+ * through to a later rule's backends.
+ */
+function ruleAction(
+  rule: RouteRule,
+  serviceRetry: RetryPolicy | undefined,
+  mesh: MeshSnapshot,
+): { action: RouteAction; typedPerFilterConfig: Record<string, Any> } {
+  if (rule.filters.some((f) => f.type === "RequestRedirect")) {
+    return {
+      action: create(RouteActionSchema, { clusterSpecifier: { case: "cluster", value: blackholeCluster } }),
+      typedPerFilterConfig: {},
+    };
+  }
+  const fault = rule.filters.find((f) => f.type === "Fault")?.fault;
+  const override = fault && faultOverride(fault);
+  return {
+    action: routeAction(rule.backends, rule.requestTimeoutMs, rule.retry ?? serviceRetry, mesh),
+    typedPerFilterConfig: override ? { [faultFilterName]: override } : {},
+  };
 }
 
 function headerMatcher(header: HeaderMatch): HeaderMatcher {
@@ -102,31 +153,34 @@ function headerMatcher(header: HeaderMatch): HeaderMatcher {
 function routeAction(
   backends: readonly RouteBackend[],
   timeoutMs: number | undefined,
-  domain: string,
+  retry: RetryPolicy | undefined,
+  mesh: MeshSnapshot,
 ): RouteAction {
+  const live = backends.filter((backend) => backend.weight > 0);
   const weights = new Map<string, number>();
-  for (const backend of backends) {
-    if (backend.weight === 0) continue;
+  for (const backend of live) {
     const cluster = backend.invalid
       ? blackholeCluster
-      : clusterName(backend.namespace, backend.name, backend.port, domain);
+      : clusterName(backend.namespace, backend.name, backend.port, mesh.domain);
     weights.set(cluster, (weights.get(cluster) ?? 0) + backend.weight);
   }
   const clusters = [...weights].map(([name, weight]) => ({ name, weight }));
-  const timeout =
-    timeoutMs === undefined
-      ? {}
-      : {
-          maxStreamDuration: {
-            maxStreamDuration: durationMs(timeoutMs),
-            grpcTimeoutHeaderMax: durationMs(timeoutMs),
-          },
-        };
+  const retryPolicy = grpcRetryPolicy(retry);
+  const common = {
+    ...(timeoutMs !== undefined && {
+      maxStreamDuration: {
+        maxStreamDuration: durationMs(timeoutMs),
+        grpcTimeoutHeaderMax: durationMs(timeoutMs),
+      },
+    }),
+    ...(retryPolicy && { retryPolicy }),
+    hashPolicy: hashPolicies(live, mesh),
+  };
   const only = clusters.length === 1 ? clusters[0] : undefined;
   if (clusters.length === 0 || only) {
     return create(RouteActionSchema, {
       clusterSpecifier: { case: "cluster", value: only?.name ?? blackholeCluster },
-      ...timeout,
+      ...common,
     });
   }
   return create(RouteActionSchema, {
@@ -134,6 +188,42 @@ function routeAction(
       case: "weightedClusters",
       value: { clusters, totalWeight: clusters.reduce((sum, c) => sum + c.weight, 0) },
     },
-    ...timeout,
+    ...common,
   });
+}
+
+/**
+ * What a request hashes on when it reaches a RingHash Service (gRFC A42): a header, or the
+ * channel for per-client affinity. Source IP has no meaning in a proxyless client. Backends of one
+ * route may disagree; their hash keys are combined in backend order, each once.
+ */
+function hashPolicies(backends: readonly RouteBackend[], mesh: MeshSnapshot): RouteAction_HashPolicy[] {
+  const keys = new Map<string, RouteAction_HashPolicy>();
+  for (const backend of backends) {
+    if (backend.invalid) continue;
+    const policy = backendPolicy(mesh, backend.namespace, backend.name, backend.port);
+    if (policy?.loadBalancer !== "RingHash") continue;
+    for (const hash of policy.hashPolicies) {
+      const key = JSON.stringify(hash);
+      const entry = keys.has(key) ? undefined : grpcHashPolicy(hash);
+      if (entry) keys.set(key, entry);
+    }
+  }
+  return [...keys.values()];
+}
+
+function grpcHashPolicy(hash: HashPolicy): RouteAction_HashPolicy | undefined {
+  switch (hash.type) {
+    case "Header":
+      return create(RouteAction_HashPolicySchema, {
+        // gRPC metadata keys are lower-case.
+        policySpecifier: { case: "header", value: { headerName: hash.name.toLowerCase() } },
+      });
+    case "Channel":
+      return create(RouteAction_HashPolicySchema, {
+        policySpecifier: { case: "filterState", value: { key: "io.grpc.channel_id" } },
+      });
+    case "SourceIP":
+      return undefined;
+  }
 }

@@ -1,0 +1,90 @@
+// CDS for gRPC clients: load balancing (A42), circuit breaking (A32), outlier detection (A50).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { toJson } from "@bufbuild/protobuf";
+import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import type { OutlierDetectionPolicy, ServicePolicy } from "../../mesh/index.ts";
+import { edsCluster } from "./cluster.ts";
+import { portPolicy } from "./policy.ts";
+import { policy, service, servicePort } from "./testing/mesh.ts";
+
+const name = "outbound|50051||greeter.default.svc.cluster.local";
+const json = (p: ServicePolicy | undefined) =>
+  toJson(ClusterSchema, edsCluster(name, p)) as Record<string, unknown>;
+
+const outliers = (fields: Partial<OutlierDetectionPolicy> = {}): OutlierDetectionPolicy => ({
+  intervalMs: 10_000,
+  baseEjectionTimeMs: 30_000,
+  maxEjectionPercent: 20,
+  consecutiveErrors: undefined,
+  failurePercentage: { threshold: 60, minimumHosts: 3, requestVolume: 50 },
+  ...fields,
+});
+
+test("without a policy: an ADS-fed EDS cluster, round robin, 5 s connect timeout", () => {
+  assert.deepEqual(json(undefined), {
+    name,
+    type: "EDS",
+    edsClusterConfig: { edsConfig: { ads: {}, resourceApiVersion: "V3" }, serviceName: name },
+    connectTimeout: "5s",
+  });
+});
+
+test("RingHash: RING_HASH with the ring sizes; LeastRequest falls back to ROUND_ROBIN", () => {
+  const ring = json(
+    policy({ loadBalancer: "RingHash", ringHash: { minimumRingSize: 1024, maximumRingSize: 4096 } }),
+  );
+  assert.equal(ring.lbPolicy, "RING_HASH");
+  assert.deepEqual(ring.ringHashLbConfig, { minimumRingSize: "1024", maximumRingSize: "4096" });
+  const defaults = json(policy({ loadBalancer: "RingHash" }));
+  assert.equal(defaults.lbPolicy, "RING_HASH");
+  assert.equal(defaults.ringHashLbConfig, undefined);
+  for (const loadBalancer of ["LeastRequest", "RoundRobin", undefined] as const) {
+    assert.equal(
+      json(policy({ loadBalancer })).lbPolicy,
+      undefined,
+      `${loadBalancer}: ROUND_ROBIN is the default`,
+    );
+  }
+});
+
+test("circuit breaking: the DEFAULT priority's max_requests only", () => {
+  const circuitBreaker = { maxRequests: 100, maxConnections: 10, maxPendingRequests: 5, maxRetries: 3 };
+  assert.deepEqual(json(policy({ circuitBreaker })).circuitBreakers, { thresholds: [{ maxRequests: 100 }] });
+  const withoutRequests = { ...circuitBreaker, maxRequests: undefined };
+  assert.equal(json(policy({ circuitBreaker: withoutRequests })).circuitBreakers, undefined);
+});
+
+test("outlier detection: failure percentage enforced, success rate disabled", () => {
+  assert.deepEqual(json(policy({ outlierDetection: outliers() })).outlierDetection, {
+    interval: "10s",
+    baseEjectionTime: "30s",
+    maxEjectionPercent: 20,
+    enforcingSuccessRate: 0,
+    failurePercentageThreshold: 60,
+    failurePercentageMinimumHosts: 3,
+    failurePercentageRequestVolume: 50,
+    enforcingFailurePercentage: 100,
+  });
+});
+
+test("outlier detection on consecutive errors only is Envoy's: nothing for gRPC", () => {
+  const consecutive = outliers({ consecutiveErrors: 5, failurePercentage: undefined });
+  assert.equal(json(policy({ outlierDetection: consecutive })).outlierDetection, undefined);
+});
+
+test("connect timeout from the policy", () => {
+  assert.equal(json(policy({ connectTimeoutMs: 250 })).connectTimeout, "0.250s");
+});
+
+test("a port's policy replaces the Service's", () => {
+  const servicePolicy = policy({ loadBalancer: "RingHash" });
+  const port81 = policy({ connectTimeoutMs: 1000 });
+  const greeter = service("greeter", {
+    ports: [servicePort(80), servicePort(81, [], port81)],
+    policy: servicePolicy,
+  });
+  assert.equal(portPolicy(greeter, 80), servicePolicy);
+  assert.equal(portPolicy(greeter, 81), port81);
+  assert.equal(portPolicy(service("plain"), 50051), undefined);
+});
