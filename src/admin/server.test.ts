@@ -5,11 +5,23 @@ import { connect } from "node:net";
 import { test, type TestContext } from "node:test";
 import type { ConfigError } from "../sources/config-source.ts";
 import { createLogger, createMetrics, silentLogger, type MeshplaneMetrics } from "../telemetry/index.ts";
-import type { ProxyStatus, ProxyStatusSource } from "../xds/status.ts";
+import type { NackReport, ProxyStatus, ProxyStatusSource, ResourceRejection } from "../xds/status.ts";
 import { createAdminServer, type AdminServerOptions, type Readiness } from "./index.ts";
 
 const LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
 const CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+
+const REVIEWS_CLUSTER_REJECTION: ResourceRejection = {
+  type: "cds",
+  resource: "outbound|8080||reviews.shop",
+  rejectedHash: "h3",
+  keptHash: "h2",
+  error: "cluster reviews: unsupported lb_policy",
+  objects: ["Service shop/reviews", "TrafficPolicy shop/reviews-lb"],
+  since: "2025-01-01T00:00:05.000Z",
+  count: 1,
+  retryAt: "2025-01-01T00:00:05.000Z",
+};
 
 const PROXIES: readonly ProxyStatus[] = [
   {
@@ -37,6 +49,7 @@ const PROXIES: readonly ProxyStatus[] = [
         nackCount: 1,
       },
     ],
+    rejections: [REVIEWS_CLUSTER_REJECTION],
   },
   {
     streamId: 3,
@@ -57,6 +70,7 @@ const PROXIES: readonly ProxyStatus[] = [
         nackCount: 0,
       },
     ],
+    rejections: [],
   },
   // Connected, but its dump vanished (stream closing): listed in syncz, absent from config_dump.
   {
@@ -67,6 +81,7 @@ const PROXIES: readonly ProxyStatus[] = [
     userAgent: "envoy/1.34",
     connectedAt: "2025-01-01T00:00:02.000Z",
     types: [],
+    rejections: [],
   },
 ];
 
@@ -75,9 +90,26 @@ const DUMPS = new Map<number, Record<string, Record<string, unknown>>>([
   [7, { Cluster: { "outbound|8080||reviews.shop": { name: "outbound|8080||reviews.shop" } } }],
 ]);
 
+const reviewsRejection = { nodeId: "reviews-v2", streamId: 7, ...REVIEWS_CLUSTER_REJECTION };
+const unattributedRejection = {
+  ...reviewsRejection,
+  resource: "meshplane|blackhole",
+  objects: [],
+};
+
+const NACKS: NackReport = {
+  objects: [
+    { object: "Service shop/reviews", proxies: 1, rejections: [reviewsRejection] },
+    { object: "TrafficPolicy shop/reviews-lb", proxies: 1, rejections: [reviewsRejection] },
+  ],
+  unattributed: [unattributedRejection],
+};
+
 const fakeProxies: ProxyStatusSource = {
   proxies: () => PROXIES,
   configDump: (streamId) => DUMPS.get(streamId),
+  rejections: () => NACKS,
+  ackedCount: () => ({ subscribed: 0, acked: 0 }),
 };
 
 const CONFIG_ERRORS: readonly ConfigError[] = [
@@ -217,6 +249,22 @@ test("/debug/config_dump returns what was sent per stream; unknown node is 404",
   }
 });
 
+test("/debug/nacks lists rejections by configuration object, filterable by object", async (t) => {
+  const { port } = await start(t);
+  const all = await get(port, "/debug/nacks");
+  assert.equal(all.status, 200);
+  assert.equal(all.headers["content-type"], "application/json");
+  assert.equal(all.body, pretty(NACKS));
+
+  const one = await get(port, `/debug/nacks?object=${encodeURIComponent("TrafficPolicy shop/reviews-lb")}`);
+  assert.deepEqual(JSON.parse(one.body), {
+    objects: [{ object: "TrafficPolicy shop/reviews-lb", proxies: 1, rejections: [reviewsRejection] }],
+    unattributed: [],
+  });
+  const none = await get(port, `/debug/nacks?object=${encodeURIComponent("Service shop/other")}`);
+  assert.deepEqual(JSON.parse(none.body), { objects: [], unattributed: [] });
+});
+
 test("/debug/config_errors lists the rejected files and objects", async (t) => {
   const { port } = await start(t);
   const reply = await get(port, "/debug/config_errors");
@@ -253,6 +301,8 @@ test("a failing collaborator gives 500 JSON and the server keeps serving", async
         throw new Error("boom");
       },
       configDump: () => undefined,
+      rejections: () => ({ objects: [], unattributed: [] }),
+      ackedCount: () => ({ subscribed: 0, acked: 0 }),
     },
   });
   const reply = await get(port, "/debug/syncz");
@@ -346,11 +396,16 @@ function exerciseAll(metrics: MeshplaneMetrics): void {
   metrics.pushDuration.observe(0.042);
   metrics.acks.inc({ type: "Listener" });
   metrics.nacks.inc({ type: "Cluster" });
+  metrics.rejectedResources.set({ type: "cds" }, 1);
   metrics.staleRequests.inc({ type: "RouteConfiguration" });
   metrics.resourceEncodes.inc({ type: "ClusterLoadAssignment" }, 3);
   metrics.configReloads.inc({ result: "applied" });
   metrics.configErrors.inc({ kind: "HTTPRoute" });
   metrics.configObjects.set({ kind: "Service" }, 4);
+  metrics.controllerQueueDepth.set({ controller: "status" }, 1);
+  metrics.controllerReconcileDuration.observe({ controller: "status", result: "success" }, 0.01);
+  metrics.controllerReconcileErrors.inc({ controller: "status" });
+  metrics.controllerRequeues.inc({ controller: "status", reason: "error" });
 }
 
 test("promtool check metrics accepts /metrics (default process metrics included)", async (t) => {

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { ConfigError } from "../sources/config-source.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
-import type { ProxyStatus, ProxyStatusSource } from "../xds/status.ts";
+import type { NackReport, ProxyStatus, ProxyStatusSource } from "../xds/status.ts";
 
 export interface Readiness {
   readonly ready: boolean;
@@ -213,7 +213,18 @@ function buildRoutes(options: AdminServerOptions): ReadonlyMap<string, Handler> 
       },
     ],
     ["/debug/config_errors", () => json(200, { errors: options.configErrors() })],
+    ["/debug/nacks", (query) => json(200, selectRejections(proxies, query.get("object")))],
   ]);
+}
+
+/**
+ * Rejected resources by the configuration objects they are built from (optionally one object,
+ * `Kind namespace/name`); resources built from no known object are listed apart.
+ */
+function selectRejections(source: ProxyStatusSource, object: string | null): NackReport {
+  const report = source.rejections();
+  if (object === null) return report;
+  return { objects: report.objects.filter((o) => o.object === object), unattributed: [] };
 }
 
 /** Connected proxies, optionally only one node id's streams, in a stable order. */

@@ -9,11 +9,17 @@ export interface MeshplaneMetrics {
   readonly pushDuration: Histogram;
   readonly acks: Counter<"type">;
   readonly nacks: Counter<"type">;
+  readonly rejectedResources: Gauge<"type">;
   readonly staleRequests: Counter<"type">;
   readonly resourceEncodes: Counter<"type">;
   readonly configReloads: Counter<"result">;
   readonly configErrors: Counter<"kind">;
   readonly configObjects: Gauge<"kind">;
+  // The controller runtime (src/controller), by controller name.
+  readonly controllerQueueDepth: Gauge<"controller">;
+  readonly controllerReconcileDuration: Histogram<"controller" | "result">;
+  readonly controllerReconcileErrors: Counter<"controller">;
+  readonly controllerRequeues: Counter<"controller" | "reason">;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): MeshplaneMetrics {
@@ -29,6 +35,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Meshp
   const registers = [registry];
   return {
     registry,
+    ...createControllerMetrics(registers),
     connectedProxies: new Gauge({
       name: "meshplane_xds_connected_proxies",
       help: "ADS streams currently open, by protocol variant.",
@@ -56,6 +63,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Meshp
     nacks: new Counter({
       name: "meshplane_xds_nacks_total",
       help: "Responses a proxy rejected (NACK), by resource type; the proxy keeps its last good config.",
+      labelNames: ["type"],
+      registers,
+    }),
+    rejectedResources: new Gauge({
+      name: "meshplane_xds_rejected_resources",
+      help: "Resources held at a proxy's last good version because the proxy rejected the newer one, by type.",
       labelNames: ["type"],
       registers,
     }),
@@ -87,6 +100,41 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Meshp
       name: "meshplane_config_objects",
       help: "Configuration objects currently in force, by kind.",
       labelNames: ["kind"],
+      registers,
+    }),
+  };
+}
+
+type ControllerMetrics = Pick<
+  MeshplaneMetrics,
+  "controllerQueueDepth" | "controllerReconcileDuration" | "controllerReconcileErrors" | "controllerRequeues"
+>;
+
+function createControllerMetrics(registers: Registry[]): ControllerMetrics {
+  return {
+    controllerQueueDepth: new Gauge({
+      name: "meshplane_controller_queue_depth",
+      help: "Keys waiting for a worker, by controller.",
+      labelNames: ["controller"],
+      registers,
+    }),
+    controllerReconcileDuration: new Histogram({
+      name: "meshplane_controller_reconcile_duration_seconds",
+      help: "Time per reconcile, by controller and result (success, requeue_after, error, terminal_error).",
+      labelNames: ["controller", "result"],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    controllerReconcileErrors: new Counter({
+      name: "meshplane_controller_reconcile_errors_total",
+      help: "Reconciles that failed, retried or terminal, by controller.",
+      labelNames: ["controller"],
+      registers,
+    }),
+    controllerRequeues: new Counter({
+      name: "meshplane_controller_requeues_total",
+      help: "Keys queued again by a reconcile, by controller and reason (error, requeue_after).",
+      labelNames: ["controller", "reason"],
       registers,
     }),
   };

@@ -4,3 +4,4 @@ export { blackholeCluster, clusterName, resolveTarget, routeConfigName, serviceH
 export { profileKey, type GeneratedResource, type ProxyProfile, type ResourceRequest } from "./types.ts";
 export { isAffected, isProfileDependent, typeDependencies } from "./dependencies.ts";
 export { meshConfigSnapshot, type MeshConfigSnapshot } from "./snapshot.ts";
+export { provenance, type ProvenanceContext } from "./provenance.ts";

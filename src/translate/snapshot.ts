@@ -4,6 +4,7 @@ import type { Resource } from "../api/index.ts";
 import { buildMeshSnapshot, diffResources, type MeshSnapshot } from "../mesh/index.ts";
 import { isAffected, isProfileDependent } from "./dependencies.ts";
 import { generateResources } from "./generator.ts";
+import { provenance } from "./provenance.ts";
 import type { GeneratedResource, ProxyProfile, ResourceRequest } from "./types.ts";
 
 export interface MeshConfigSnapshot {
@@ -13,6 +14,11 @@ export interface MeshConfigSnapshot {
   isProfileDependent(typeUrl: string, profile: ProxyProfile): boolean;
   /** Absent on the first snapshot: everything is new. */
   readonly isAffected?: (typeUrl: string, name: string) => boolean;
+  /**
+   * The configuration objects (`Kind namespace/name`) resource `name` is built from for
+   * `profile`; `error` (a proxy's complaint about it) narrows the list to what it quotes.
+   */
+  sources(typeUrl: string, name: string, profile: ProxyProfile, error?: string): readonly string[];
 }
 
 export function meshConfigSnapshot(
@@ -28,6 +34,8 @@ export function meshConfigSnapshot(
     mesh,
     generate: (profile, typeUrl, request) => generateResources(mesh, profile, typeUrl, request),
     isProfileDependent,
+    sources: (typeUrl, name, profile, error) =>
+      provenance(mesh, typeUrl, name, { callerNamespace: profile.namespace, resources, error }),
     ...(changes ? { isAffected: (typeUrl: string, name: string) => isAffected(typeUrl, name, changes) } : {}),
   };
 }

@@ -18,11 +18,12 @@ import {
 import type { TestContext } from "node:test";
 import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import { ListenerSchema } from "../gen/envoy/config/listener/v3/listener_pb.js";
 import { createLogger, createMetrics, silentLogger } from "../telemetry/index.ts";
 import { packedTypesRegistry, type GeneratedResource } from "../translate/index.ts";
 import { ResourceCache, type ConfigSnapshot } from "./cache.ts";
 import { TypeUrl } from "./resource-types.ts";
-import { XdsServer } from "./server.ts";
+import { XdsServer, type XdsServerOptions } from "./server.ts";
 
 const path = "/envoy.service.discovery.v3.AggregatedDiscoveryService";
 
@@ -138,8 +139,34 @@ export function clusterSnapshot(version: number, clusters: Record<string, number
   };
 }
 
+/**
+ * A snapshot whose LDS and CDS hold one resource per name in `resources`; the number varies
+ * content. Every resource is built from the object `Service default/<name>`.
+ */
+export function listenerSnapshot(version: number, resources: Record<string, number>): ConfigSnapshot {
+  const clusters = clusterSnapshot(version, resources);
+  return {
+    ...clusters,
+    generate: (profile, typeUrl, request): GeneratedResource[] => {
+      if (typeUrl !== TypeUrl.Listener) return clusters.generate(profile, typeUrl, request);
+      const names = request.wildcard ? Object.keys(resources) : request.names.filter((n) => n in resources);
+      return names.map((name) => ({
+        name,
+        typeUrl,
+        schema: ListenerSchema,
+        message: create(ListenerSchema, { name, statPrefix: `v${resources[name]}` }),
+      }));
+    },
+    sources: (_typeUrl, name) => [`Service default/${name}`],
+  };
+}
+
 /** An XdsServer on 127.0.0.1 with `snapshot`, closed when the test ends. */
-export async function startTestServer(t: TestContext, snapshot: ConfigSnapshot) {
+export async function startTestServer(
+  t: TestContext,
+  snapshot: ConfigSnapshot,
+  options: Partial<Pick<XdsServerOptions, "now" | "timers" | "backoff">> = {},
+) {
   const metrics = createMetrics({ defaultMetrics: false });
   const server = new XdsServer({
     cache: new ResourceCache({ metrics }),
@@ -147,6 +174,7 @@ export async function startTestServer(t: TestContext, snapshot: ConfigSnapshot) 
     logger: process.env.XDS_DEBUG ? createLogger({ level: "debug" }) : silentLogger(),
     controlPlaneId: "test",
     jsonRegistry: packedTypesRegistry(),
+    ...options,
   });
   await server.setSnapshot(snapshot);
   const { port } = await server.listen("127.0.0.1", 0);

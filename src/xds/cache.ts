@@ -22,6 +22,12 @@ export interface ConfigSnapshot {
    * snapshot. Absent: everything may differ.
    */
   isAffected?(typeUrl: string, name: string): boolean;
+  /**
+   * The configuration objects (`Kind namespace/name`) resource `name` is built from for a proxy
+   * with `profile`, so a proxy's rejection can be reported on them; `error`, the proxy's text
+   * about the resource, may narrow them down. Absent: unknown.
+   */
+  sources?(typeUrl: string, name: string, profile: ProxyProfile, error?: string): readonly string[];
 }
 
 export interface EncodedResource {
@@ -156,7 +162,8 @@ function byName(a: EncodedResource, b: EncodedResource): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-function setVersion(resources: readonly EncodedResource[]): string {
+/** The version of a set of resources (sorted by name): equal sets, equal versions. */
+export function setVersion(resources: readonly Pick<EncodedResource, "name" | "hash">[]): string {
   const hash = createHash("sha256");
   for (const resource of resources)
     hash.update(resource.name).update("\0").update(resource.hash).update("\n");

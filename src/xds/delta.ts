@@ -4,7 +4,7 @@
 import type { DeltaDiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { EncodedResource } from "./cache.ts";
 import { commonRequestFields, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
-import type { HeldResource, Subscription } from "./subscription.ts";
+import type { Subscription } from "./subscription.ts";
 import { encodeDeltaDiscoveryResponse, encodeDeltaResource } from "./wire.ts";
 
 /**
@@ -12,6 +12,7 @@ import { encodeDeltaDiscoveryResponse, encodeDeltaResource } from "./wire.ts";
  * proxy it is sent to, like the Any itself; entries go with the resource version.
  */
 const encodedWrappers = new WeakMap<EncodedResource, Uint8Array>();
+const none: ReadonlySet<string> = new Set();
 
 function deltaWrapper(resource: EncodedResource): Uint8Array {
   let bytes = encodedWrappers.get(resource);
@@ -37,13 +38,15 @@ export function normalizeDeltaRequest(request: DeltaDiscoveryRequest): Normalize
 export const deltaProtocol: ProtocolAdapter = {
   name: "delta",
   namesApplyWhenStale: true,
-  respond(subscription, resolved, nonce, controlPlaneId) {
-    // Same resources for the same names as last evaluated: nothing can differ (a NACK clears this).
+  respond(subscription, resolved, offer, nonce, controlPlaneId) {
+    // Same resources for the same names as last evaluated: nothing can differ (a NACK or a
+    // backoff expiring clears this).
     const evaluated = `${resolved.version}|${subscription.wildcard ? "*" : subscription.requestKey}`;
     if (subscription.lastEvaluated === evaluated) return undefined;
     subscription.lastEvaluated = evaluated;
-    const desired = new Map(resolved.resources.map((r) => [r.name, r]));
-    const changed = resolved.resources.filter((r) => needsSending(subscription, r));
+    const desired = new Set(resolved.resources.map((r) => r.name));
+    // A held-back resource is offered at the version the proxy holds, so it is not sent.
+    const changed = (offer?.resources ?? resolved.resources).filter((r) => needsSending(subscription, r));
     const removed: string[] = [];
     for (const [name, held] of subscription.held)
       if (held !== "absent" && !desired.has(name)) removed.push(name);
@@ -53,17 +56,6 @@ export const deltaProtocol: ProtocolAdapter = {
         if (!desired.has(name) && !subscription.held.has(name)) removed.push(name);
     }
     if (changed.length === 0 && removed.length === 0) return undefined;
-
-    const previous = new Map<string, HeldResource | "absent" | undefined>();
-    for (const resource of changed) {
-      previous.set(resource.name, subscription.held.get(resource.name));
-      subscription.held.set(resource.name, { version: resource.hash, resource });
-    }
-    for (const name of removed) {
-      previous.set(name, subscription.held.get(name));
-      if (subscription.names.has(name)) subscription.held.set(name, "absent");
-      else subscription.held.delete(name);
-    }
     return {
       bytes: encodeDeltaDiscoveryResponse({
         systemVersionInfo: resolved.version,
@@ -76,13 +68,10 @@ export const deltaProtocol: ProtocolAdapter = {
       resourceCount: changed.length + removed.length,
       inFlight: {
         version: resolved.version,
-        carried: new Map(changed.map((r) => [r.name, r.hash])),
-        revert: () => {
-          for (const [name, held] of previous) {
-            if (held === undefined) subscription.held.delete(name);
-            else subscription.held.set(name, held);
-          }
-        },
+        resources: changed,
+        removed,
+        replacesSet: false,
+        withheld: offer?.withheld ?? none,
       },
     };
   },
@@ -90,6 +79,5 @@ export const deltaProtocol: ProtocolAdapter = {
 
 function needsSending(subscription: Subscription, resource: EncodedResource): boolean {
   const held = subscription.held.get(resource.name);
-  if (held !== undefined && held !== "absent" && held.version === resource.hash) return false;
-  return subscription.rejected.get(resource.name) !== resource.hash;
+  return held === undefined || held === "absent" || held.version !== resource.hash;
 }

@@ -1,4 +1,16 @@
 export { ResourceCache, type ConfigSnapshot, type EncodedResource, type ResolvedResources } from "./cache.ts";
 export { pushOrder, TypeUrl, typeShortName } from "./resource-types.ts";
 export { XdsServer, type XdsServerOptions } from "./server.ts";
-export type { NackRecord, ProxyStatus, ProxyStatusSource, TypeSyncStatus } from "./status.ts";
+export type {
+  NackRecord,
+  NackReport,
+  ObjectRejection,
+  ProxyRejection,
+  ProxyStatus,
+  ProxyStatusSource,
+  ResourceReach,
+  ResourceRejection,
+  TypeSyncStatus,
+} from "./status.ts";
+export { systemTimers, type Timer, type Timers } from "./timers.ts";
+export type { BackoffPolicy } from "./rejections.ts";

@@ -11,11 +11,14 @@ import {
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import type { ConfigSnapshot, ResourceCache } from "./cache.ts";
 import { deltaProtocol, normalizeDeltaRequest } from "./delta.ts";
+import { ReachIndex } from "./reach.ts";
+import { defaultBackoff, RejectionRegistry, type BackoffPolicy } from "./rejections.ts";
 import { typeShortName } from "./resource-types.ts";
 import { PushScheduler, type SchedulerOptions } from "./scheduler.ts";
 import { normalizeSotwRequest, sotwProtocol } from "./sotw.ts";
-import type { ProxyStatus, ProxyStatusSource } from "./status.ts";
+import type { NackReport, ProxyStatus, ProxyStatusSource, ResourceReach } from "./status.ts";
 import { AdsStream, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
+import { systemTimers, type Timers } from "./timers.ts";
 
 const adsServicePath = "/envoy.service.discovery.v3.AggregatedDiscoveryService";
 
@@ -48,6 +51,10 @@ export interface XdsServerOptions {
   /** Types packed inside resources (Any), for printing them as JSON in the config dump. */
   readonly jsonRegistry: Registry;
   readonly now?: () => Date;
+  /** Timers for backoff retries; tests pass a manual clock (with `now`). */
+  readonly timers?: Timers;
+  /** Backoff before offering a newer version of a resource a proxy keeps rejecting. */
+  readonly backoff?: Partial<BackoffPolicy>;
   readonly scheduling?: Partial<SchedulerOptions>;
   /** Streams beyond this are refused with RESOURCE_EXHAUSTED, bounding memory. */
   readonly maxStreams?: number;
@@ -60,11 +67,16 @@ export class XdsServer implements ProxyStatusSource {
   private readonly streams = new Map<number, { stream: AdsStream; call: Call }>();
   private readonly scheduler: PushScheduler<AdsStream>;
   private readonly options: XdsServerOptions;
+  private readonly rejectionRegistry: RejectionRegistry;
+  private readonly reach = new ReachIndex();
+  private readonly backoff: BackoffPolicy;
   private nextStreamId = 1;
   private listening = false;
 
   constructor(options: XdsServerOptions) {
     this.options = options;
+    this.rejectionRegistry = new RejectionRegistry(options.metrics.rejectedResources);
+    this.backoff = { ...defaultBackoff, ...options.backoff };
     this.scheduler = new PushScheduler({ pushesPerTurn: 200, admissionsPerTurn: 100, ...options.scheduling });
     this.server = new grpc.Server({
       // Detect dead proxies and let idle connections live: a proxy holds its stream for hours.
@@ -137,6 +149,14 @@ export class XdsServer implements ProxyStatusSource {
     return [...this.streams.values()].map((s) => s.stream.status());
   }
 
+  rejections(): NackReport {
+    return this.rejectionRegistry.report();
+  }
+
+  ackedCount(typeUrl: string, name: string): ResourceReach {
+    return this.reach.count(typeUrl, name);
+  }
+
   configDump(streamId: number): Record<string, Record<string, unknown>> | undefined {
     const entry = this.streams.get(streamId);
     if (!entry) return undefined;
@@ -173,6 +193,10 @@ export class XdsServer implements ProxyStatusSource {
     const stream = new AdsStream(id, protocol, {
       ...this.options,
       now: this.options.now ?? (() => new Date()),
+      timers: this.options.timers ?? systemTimers,
+      backoff: this.backoff,
+      rejections: this.rejectionRegistry,
+      reach: this.reach,
       write: (bytes) => call.write(bytes),
     });
     this.streams.set(id, { stream, call });

@@ -1,9 +1,11 @@
 // State-of-the-world ADS (StreamAggregatedResources): every response carries the whole set the
 // proxy subscribed to; one version string covers the set.
 import type { DiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { setVersion } from "./cache.ts";
 import { commonRequestFields, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
-import type { HeldResource } from "./subscription.ts";
 import { encodeDiscoveryResponse } from "./wire.ts";
+
+const none: ReadonlySet<string> = new Set();
 
 export function normalizeSotwRequest(request: DiscoveryRequest): NormalizedRequest {
   return {
@@ -16,31 +18,29 @@ export function normalizeSotwRequest(request: DiscoveryRequest): NormalizedReque
 export const sotwProtocol: ProtocolAdapter = {
   name: "sotw",
   namesApplyWhenStale: false,
-  respond(subscription, resolved, nonce, controlPlaneId) {
-    // Same set as last sent: nothing new (and after a NACK the rejected set is not resent).
-    if (resolved.version === subscription.sentVersion) return undefined;
-    const previous = new Map(subscription.held);
-    subscription.held.clear();
-    for (const resource of resolved.resources) {
-      subscription.held.set(resource.name, { version: resource.hash, resource } satisfies HeldResource);
+  respond(subscription, resolved, offer, nonce, controlPlaneId) {
+    // With resources held back, the set differs from the shared one: its own version.
+    const resources = offer?.substituted ? offer.resources : resolved.resources;
+    const version = offer?.substituted ? setVersion(resources) : resolved.version;
+    // The first response is always sent (an empty LDS/CDS set completes a proxy's start-up);
+    // after that, nothing is sent if the set is the one last sent, or the one a NACK left the
+    // proxy with (its last good versions of what it rejected, and the rest).
+    if (
+      subscription.sentVersion !== null &&
+      (version === subscription.sentVersion || version === subscription.answeredSetVersion)
+    ) {
+      return undefined;
     }
     return {
       bytes: encodeDiscoveryResponse({
-        versionInfo: resolved.version,
-        resources: resolved.resources.map((r) => r.any),
+        versionInfo: version,
+        resources: resources.map((r) => r.any),
         typeUrl: subscription.typeUrl,
         nonce,
         controlPlaneId,
       }),
-      resourceCount: resolved.resources.length,
-      inFlight: {
-        version: resolved.version,
-        carried: new Map(),
-        revert: () => {
-          subscription.held.clear();
-          for (const [name, held] of previous) subscription.held.set(name, held);
-        },
-      },
+      resourceCount: resources.length,
+      inFlight: { version, resources, removed: [], replacesSet: true, withheld: offer?.withheld ?? none },
     };
   },
 };

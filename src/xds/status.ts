@@ -25,6 +25,26 @@ export interface TypeSyncStatus {
   readonly nackCount: number;
 }
 
+/** A resource one proxy rejected and is kept on its last good version of (NACK isolation). */
+export interface ResourceRejection {
+  readonly type: "lds" | "rds" | "cds" | "eds";
+  readonly resource: string;
+  /** Content hash of the version the proxy rejected (the resource's version in delta xDS). */
+  readonly rejectedHash: string;
+  /** Content hash of the version the proxy keeps; null when it never accepted one. */
+  readonly keptHash: string | null;
+  /** The part of the proxy's `error_detail.message` about this resource. */
+  readonly error: string;
+  /** Configuration objects the resource is built from, `Kind namespace/name`. */
+  readonly objects: readonly string[];
+  /** ISO-8601 time of the first rejection in this series (reset when a version is accepted). */
+  readonly since: string;
+  /** Consecutive versions of this resource the proxy rejected. */
+  readonly count: number;
+  /** ISO-8601 time from which a newer version is offered to this proxy (backoff). */
+  readonly retryAt: string;
+}
+
 export interface ProxyStatus {
   readonly streamId: number;
   readonly protocol: "sotw" | "delta";
@@ -34,11 +54,46 @@ export interface ProxyStatus {
   readonly userAgent: string;
   readonly connectedAt: string;
   readonly types: readonly TypeSyncStatus[];
+  /** Resources this proxy rejected and is served the last good version of, until they change. */
+  readonly rejections: readonly ResourceRejection[];
+}
+
+/** One proxy's rejection, as listed across proxies. */
+export interface ProxyRejection extends ResourceRejection {
+  readonly nodeId: string;
+  readonly streamId: number;
+}
+
+/** The rejections of resources built from one configuration object: what its status reports. */
+export interface ObjectRejection {
+  /** `Kind namespace/name` */
+  readonly object: string;
+  /** Connected proxies (ADS streams) that rejected something built from the object. */
+  readonly proxies: number;
+  readonly rejections: readonly ProxyRejection[];
+}
+
+export interface NackReport {
+  readonly objects: readonly ObjectRejection[];
+  /** Rejected resources built from no known configuration object. */
+  readonly unattributed: readonly ProxyRejection[];
+}
+
+/** How far one resource reached: the basis of "ACKed by N of M proxies". */
+export interface ResourceReach {
+  /** Connected proxies the resource is currently meant for (subscribed, and it exists for them). */
+  readonly subscribed: number;
+  /** Of those, the proxies that ACKed the version currently meant for them. */
+  readonly acked: number;
 }
 
 /** What the xDS server exposes to the admin server: state, never control. */
 export interface ProxyStatusSource {
   proxies(): readonly ProxyStatus[];
-  /** Resources as last sent to the proxy, as proto JSON, keyed by short type name then resource name. */
+  /** Resources as the proxy holds them (accepted), as proto JSON, keyed by short type name then name. */
   configDump(streamId: number): Record<string, Record<string, unknown>> | undefined;
+  /** Current rejections, by the configuration objects the rejected resources are built from. */
+  rejections(): NackReport;
+  /** How many connected proxies are meant to hold resource `name` of `typeUrl`, and hold it ACKed. */
+  ackedCount(typeUrl: string, name: string): ResourceReach;
 }

@@ -6,9 +6,14 @@ import type { Node } from "../gen/envoy/config/core/v3/base_pb.js";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import type { ProxyProfile } from "../translate/index.ts";
 import type { ResolvedResources, ResourceCache } from "./cache.ts";
+import { planOffer, type Offer } from "./isolation.ts";
+import { attributeNack } from "./nack-attribution.ts";
+import type { ReachIndex } from "./reach.ts";
+import { nextRejection, type BackoffPolicy, type RejectionRegistry } from "./rejections.ts";
 import { isKnownTypeUrl, pushOrder, typeShortName, type TypeUrl } from "./resource-types.ts";
 import type { ProxyStatus } from "./status.ts";
-import { Subscription, type InFlight } from "./subscription.ts";
+import { Subscription, type InFlight, type SubscriptionObserver } from "./subscription.ts";
+import type { Timer, Timers } from "./timers.ts";
 
 /** A request of either variant, reduced to what the shared logic needs. */
 export interface NormalizedRequest {
@@ -45,10 +50,14 @@ export interface ProtocolAdapter {
    * a stale SotW request is ignored entirely.
    */
   readonly namesApplyWhenStale: boolean;
-  /** Builds the response for `subscription`, or undefined when the proxy already has it all. */
+  /**
+   * Builds the response for `subscription`, or undefined when the proxy already has it all.
+   * `offer` is set when the proxy rejected some of the resources: what it may be given instead.
+   */
   respond(
     subscription: Subscription,
     resolved: ResolvedResources,
+    offer: Offer | undefined,
     nonce: string,
     controlPlaneId: string,
   ): Response | undefined;
@@ -66,6 +75,11 @@ export interface StreamDependencies {
   readonly logger: Logger;
   readonly controlPlaneId: string;
   readonly now: () => Date;
+  readonly timers: Timers;
+  /** How long to wait before offering a newer version of a resource the proxy keeps rejecting. */
+  readonly backoff: BackoffPolicy;
+  readonly rejections: RejectionRegistry;
+  readonly reach: ReachIndex;
   readonly write: (bytes: Uint8Array) => void;
 }
 
@@ -97,6 +111,9 @@ export class AdsStream {
   readonly connectedAt: Date;
   private identity: ProxyIdentity | undefined;
   private readonly subscriptions = new Map<TypeUrl, Subscription>();
+  /** Per type, the pending re-evaluation for a resource waiting out its backoff. */
+  private readonly retries = new Map<TypeUrl, { readonly at: number; readonly timer: Timer }>();
+  private readonly observer: SubscriptionObserver;
   private nonce = 0;
   private closed = false;
   private readonly deps: StreamDependencies;
@@ -108,6 +125,11 @@ export class AdsStream {
     this.deps = deps;
     this.connectedAt = deps.now();
     this.log = deps.logger.child({ stream: id, protocol: protocol.name });
+    this.observer = {
+      reachChanged: (typeUrl, name, from, to) => deps.reach.move(typeUrl, name, from, to),
+      rejectionChanged: (typeUrl, name, rejection) =>
+        deps.rejections.set({ id, nodeId: this.identity?.nodeId ?? "" }, typeUrl, name, rejection),
+    };
   }
 
   get nodeId(): string | undefined {
@@ -138,7 +160,7 @@ export class AdsStream {
     let subscription = this.subscriptions.get(typeUrl);
     const firstForType = !subscription;
     if (!subscription) {
-      subscription = new Subscription(typeUrl);
+      subscription = new Subscription(typeUrl, this.observer);
       this.subscriptions.set(typeUrl, subscription);
     }
     if (request.responseNonce !== "") {
@@ -158,21 +180,26 @@ export class AdsStream {
 
   private answer(subscription: Subscription, request: NormalizedRequest): void {
     const inFlight = subscription.inFlight;
+    // Already answered: grpc-js-xds repeats its last answer (nonce and error) whenever it
+    // changes its subscription, and that request only changes names.
+    if (!inFlight) return;
     subscription.inFlight = undefined;
     const type = typeShortName[subscription.typeUrl];
     if (!request.error) {
-      subscription.ackedVersion = inFlight?.version ?? request.versionInfo;
+      subscription.accept(inFlight, new Set());
+      // An accepted newer version ends a rejection series (and its backoff).
+      for (const resource of inFlight.resources)
+        if (!inFlight.withheld.has(resource.name)) subscription.clearRejection(resource.name);
+      subscription.ackedVersion = inFlight.version;
       this.deps.metrics.acks.inc({ type });
-      this.log.debug({ node: this.identity?.nodeId, type, version: subscription.ackedVersion }, "ACK");
+      this.log.debug({ node: this.identity?.nodeId, type, version: inFlight.version }, "ACK");
       return;
     }
-    // The proxy keeps running on what it had; remember what it refused so it is not resent.
-    inFlight?.revert();
+    const rejected = this.isolate(subscription, inFlight, request.error.message);
     subscription.lastEvaluated = undefined;
-    for (const [name, version] of inFlight?.carried ?? []) subscription.rejected.set(name, version);
     subscription.nackCount++;
     subscription.lastNack = {
-      rejectedVersion: inFlight?.version ?? "",
+      rejectedVersion: inFlight.version,
       nonce: request.responseNonce,
       message: request.error.message,
       code: request.error.code,
@@ -183,12 +210,60 @@ export class AdsStream {
       {
         node: this.identity?.nodeId,
         type,
-        rejectedVersion: inFlight?.version,
+        rejectedVersion: inFlight.version,
         keptVersion: subscription.ackedVersion,
+        resources: rejected.map((r) => r.name),
+        objects: [...new Set(rejected.flatMap((r) => r.objects))],
         error: request.error.message,
       },
       "proxy rejected configuration (NACK)",
     );
+  }
+
+  /**
+   * Works out which resources of the rejected response the proxy refused, records them (they
+   * are not offered again until their content changes, see isolation.ts) and takes the rest as
+   * accepted, as clients apply the valid resources of a rejected response.
+   */
+  private isolate(
+    subscription: Subscription,
+    inFlight: InFlight,
+    message: string,
+  ): { name: string; objects: readonly string[] }[] {
+    const held = subscription.held;
+    const heldHash = (name: string) => {
+      const h = held.get(name);
+      return h === undefined || h === "absent" ? null : h.version;
+    };
+    const attribution = attributeNack(
+      message,
+      inFlight.resources.map((r) => ({ name: r.name, changed: heldHash(r.name) !== r.hash })),
+    );
+    const kept = new Map([...attribution.errors.keys()].map((name) => [name, heldHash(name)]));
+    subscription.accept(inFlight, new Set(attribution.errors.keys()));
+    for (const resource of inFlight.resources) {
+      if (!attribution.errors.has(resource.name) && !inFlight.withheld.has(resource.name))
+        subscription.clearRejection(resource.name);
+    }
+    const at = this.deps.now();
+    const sources = this.deps.cache.snapshot?.sources?.bind(this.deps.cache.snapshot);
+    const profile = this.identity?.profile;
+    return inFlight.resources.flatMap((resource) => {
+      const error = attribution.errors.get(resource.name);
+      if (error === undefined) return [];
+      const previous = subscription.rejections.get(resource.name);
+      // A last good version sent in place of a rejected one was refused too: the series goes on
+      // against the version that is wanted.
+      const rejectedHash =
+        inFlight.withheld.has(resource.name) && previous ? previous.rejectedHash : resource.hash;
+      const objects = (profile && sources?.(subscription.typeUrl, resource.name, profile, error)) || [];
+      const keptHash = kept.get(resource.name) ?? null;
+      subscription.reject(
+        resource.name,
+        nextRejection(previous, { rejectedHash, keptHash, error, objects }, at, this.deps.backoff),
+      );
+      return [{ name: resource.name, objects }];
+    });
   }
 
   /** Re-evaluates every subscription against the current snapshot, in make-before-break order. */
@@ -212,8 +287,10 @@ export class AdsStream {
       subscription.request(),
       subscription.requestKey,
     );
+    subscription.setTargets(resolved);
+    const offer = this.offer(subscription, resolved);
     const nonce = String(this.nonce + 1);
-    const response = this.protocol.respond(subscription, resolved, nonce, this.deps.controlPlaneId);
+    const response = this.protocol.respond(subscription, resolved, offer, nonce, this.deps.controlPlaneId);
     if (!response) return;
     this.nonce++;
     subscription.sentVersion = response.inFlight.version;
@@ -228,8 +305,40 @@ export class AdsStream {
     this.deps.write(response.bytes);
   }
 
+  /** What the proxy may be given, when it rejected some resources; undefined when it rejected none. */
+  private offer(subscription: Subscription, resolved: ResolvedResources): Offer | undefined {
+    if (subscription.rejections.size === 0) return undefined;
+    const offer = planOffer(
+      resolved.resources,
+      subscription.held,
+      subscription.rejections,
+      this.deps.now().getTime(),
+    );
+    for (const name of offer.settled) subscription.clearRejection(name);
+    if (offer.retryAt !== undefined) this.retryAt(subscription, offer.retryAt);
+    return offer;
+  }
+
+  /** Re-evaluates `subscription` at `at`, when a held-back newer version may be offered. */
+  private retryAt(subscription: Subscription, at: number): void {
+    const typeUrl = subscription.typeUrl;
+    const pending = this.retries.get(typeUrl);
+    if (pending && pending.at <= at) return;
+    pending?.timer.cancel();
+    const timer = this.deps.timers.after(at - this.deps.now().getTime(), () => {
+      this.retries.delete(typeUrl);
+      subscription.lastEvaluated = undefined;
+      this.sendIfChanged(subscription);
+    });
+    this.retries.set(typeUrl, { at, timer });
+  }
+
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    for (const { timer } of this.retries.values()) timer.cancel();
+    this.retries.clear();
+    for (const subscription of this.subscriptions.values()) subscription.release();
   }
 
   status(): ProxyStatus {
@@ -241,6 +350,7 @@ export class AdsStream {
       userAgent: this.identity?.userAgent ?? "",
       connectedAt: this.connectedAt.toISOString(),
       types: pushOrder.flatMap((t) => this.subscriptions.get(t)?.status() ?? []),
+      rejections: pushOrder.flatMap((t) => this.subscriptions.get(t)?.rejectionStatus() ?? []),
     };
   }
 

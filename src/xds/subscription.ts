@@ -1,10 +1,12 @@
-// What one stream subscribed to for one type, what the proxy holds, and where the protocol
-// stands. One model for state-of-the-world and delta; only the request and response adapters
-// (sotw.ts, delta.ts) differ.
+// What one stream subscribed to for one type, what the proxy holds, what it rejected, and where
+// the protocol stands. One model for state-of-the-world and delta; only the request and response
+// adapters (sotw.ts, delta.ts) differ.
 import type { ResourceRequest } from "../translate/index.ts";
-import type { EncodedResource } from "./cache.ts";
+import { setVersion, type EncodedResource, type ResolvedResources } from "./cache.ts";
+import type { Reach } from "./reach.ts";
+import { describeRejection, type Rejection } from "./rejections.ts";
 import { requiresFullState, type TypeUrl } from "./resource-types.ts";
-import type { NackRecord, TypeSyncStatus } from "./status.ts";
+import type { NackRecord, ResourceRejection, TypeSyncStatus } from "./status.ts";
 
 /** A resource as the proxy holds it. `resource` is absent when only its version is known (resume). */
 export interface HeldResource {
@@ -16,10 +18,20 @@ export interface HeldResource {
 export interface InFlight {
   readonly nonce: string;
   readonly version: string;
-  /** Undoes the bookkeeping of this response if the proxy rejects it. */
-  readonly revert: () => void;
-  /** Resource versions this response carried, so they are not resent if rejected. */
-  readonly carried: ReadonlyMap<string, string>;
+  /** The resources carried, in response order: clients cite positions when they reject some. */
+  readonly resources: readonly EncodedResource[];
+  /** Delta: names this response removes. */
+  readonly removed: readonly string[];
+  /** State of the world: the response is the proxy's whole set of this type. */
+  readonly replacesSet: boolean;
+  /** Names carried (or left out) at their last good version instead of the wanted one. */
+  readonly withheld: ReadonlySet<string>;
+}
+
+/** Where a subscription reports changes that server-wide views count. */
+export interface SubscriptionObserver {
+  reachChanged(typeUrl: TypeUrl, name: string, from: Reach, to: Reach): void;
+  rejectionChanged(typeUrl: TypeUrl, name: string, rejection: Rejection | undefined): void;
 }
 
 export class Subscription {
@@ -27,12 +39,21 @@ export class Subscription {
   wildcard = false;
   private subscribed = new Set<string>();
   private key: string | undefined;
-  /** What the proxy holds by name; absent names it was told do not exist are `absent`. */
-  readonly held = new Map<string, HeldResource | "absent">();
-  /** Resource versions the proxy rejected: not sent again until their content changes. */
-  readonly rejected = new Map<string, string>();
+  /** What the proxy accepted, by name; names it was told do not exist are `absent` (delta). */
+  private readonly accepted = new Map<string, HeldResource | "absent">();
+  /**
+   * State of the world: the version of the set the proxy was left with by its last answer (after
+   * a NACK, the set it kept, which no response may have carried).
+   */
+  answeredSetVersion: string | null = null;
+  private readonly rejected = new Map<string, Rejection>();
+  /** The version of each resource the proxy should have, as of the last evaluation. */
+  private targets = new Map<string, string>();
+  private targetVersion: string | undefined;
+  private readonly observer: SubscriptionObserver;
   sentVersion: string | null = null;
   sentNonce: string | null = null;
+  /** The version of the last response the proxy accepted whole. */
   ackedVersion: string | null = null;
   lastNack: NackRecord | null = null;
   nackCount = 0;
@@ -44,12 +65,22 @@ export class Subscription {
   pushPending = false;
   private requests = 0;
 
-  constructor(typeUrl: TypeUrl) {
+  constructor(typeUrl: TypeUrl, observer: SubscriptionObserver) {
     this.typeUrl = typeUrl;
+    this.observer = observer;
   }
 
   get names(): ReadonlySet<string> {
     return this.subscribed;
+  }
+
+  /** What the proxy holds: every version it accepted, less what it was told is gone. */
+  get held(): ReadonlyMap<string, HeldResource | "absent"> {
+    return this.accepted;
+  }
+
+  get rejections(): ReadonlyMap<string, Rejection> {
+    return this.rejected;
   }
 
   /**
@@ -62,9 +93,10 @@ export class Subscription {
       names.includes("*") ||
       (names.length === 0 && requiresFullState(this.typeUrl) && (first || this.wildcard));
     this.setNames(names.filter((n) => n !== "*"));
-    for (const name of [...this.held.keys()]) {
-      if (!this.wildcard && !this.subscribed.has(name)) this.held.delete(name);
-    }
+    if (this.wildcard) return;
+    for (const name of [...this.accepted.keys()])
+      if (!this.subscribed.has(name)) this.setHeld(name, undefined);
+    for (const name of [...this.rejected.keys()]) if (!this.subscribed.has(name)) this.clearRejection(name);
   }
 
   /** Delta: names are added and removed; an empty first subscription of LDS/CDS is a wildcard. */
@@ -78,8 +110,8 @@ export class Subscription {
     for (const name of unsubscribe) {
       names.delete(name);
       // An unsubscribed resource is forgotten: resubscribing must send it again.
-      this.held.delete(name);
-      this.rejected.delete(name);
+      this.setHeld(name, undefined);
+      this.clearRejection(name);
     }
     this.setNames([...names]);
   }
@@ -87,7 +119,7 @@ export class Subscription {
   /** Delta resume: what the proxy already holds from an earlier stream (initial_resource_versions). */
   seedHeld(versions: Readonly<Record<string, string>>): void {
     for (const [name, version] of Object.entries(versions))
-      this.held.set(name, { version, resource: undefined });
+      this.setHeld(name, { version, resource: undefined });
   }
 
   private setNames(names: string[]): void {
@@ -108,6 +140,102 @@ export class Subscription {
     return this.key;
   }
 
+  /** Records the versions the proxy should have now (the evaluated set), for reach counting. */
+  setTargets(resolved: ResolvedResources): void {
+    // The set version covers every name and content hash: equal versions, nothing to do.
+    if (resolved.version === this.targetVersion) return;
+    this.targetVersion = resolved.version;
+    const previous = this.targets;
+    const next = new Map<string, string>();
+    for (const resource of resolved.resources) {
+      next.set(resource.name, resource.hash);
+      const before = previous.get(resource.name);
+      if (before === resource.hash) continue;
+      this.report(
+        resource.name,
+        this.reachFor(resource.name, before),
+        this.reachFor(resource.name, resource.hash),
+      );
+    }
+    for (const [name, hash] of previous) {
+      if (!next.has(name)) this.report(name, this.reachFor(name, hash), 0);
+    }
+    this.targets = next;
+  }
+
+  /**
+   * Applies the proxy's answer to `inFlight`: it now holds what the response carried, except the
+   * `rejected` resources, of which it keeps what it had (clients validate each resource and apply
+   * the valid ones of a rejected response, gRFC A46 / Envoy).
+   */
+  accept(inFlight: InFlight, rejected: ReadonlySet<string>): void {
+    if (inFlight.replacesSet) {
+      const next = new Map<string, HeldResource>();
+      for (const resource of inFlight.resources) {
+        const before = this.accepted.get(resource.name);
+        const last = before === undefined || before === "absent" ? undefined : before;
+        if (rejected.has(resource.name)) {
+          if (last) next.set(resource.name, last);
+        } else {
+          next.set(resource.name, last?.resource === resource ? last : heldOf(resource));
+        }
+      }
+      for (const name of [...this.accepted.keys()]) if (!next.has(name)) this.setHeld(name, undefined);
+      for (const [name, held] of next) if (this.accepted.get(name) !== held) this.setHeld(name, held);
+      this.answeredSetVersion =
+        rejected.size === 0
+          ? inFlight.version
+          : setVersion([...next].map(([name, held]) => ({ name, hash: held.version })).sort(byName));
+      return;
+    }
+    for (const resource of inFlight.resources) {
+      if (rejected.has(resource.name)) continue;
+      // Unsubscribed while the response was in flight: the proxy drops it.
+      if (!this.wildcard && !this.subscribed.has(resource.name)) continue;
+      this.setHeld(resource.name, heldOf(resource));
+    }
+    for (const name of inFlight.removed) this.setHeld(name, this.subscribed.has(name) ? "absent" : undefined);
+  }
+
+  reject(name: string, rejection: Rejection): void {
+    this.rejected.set(name, rejection);
+    this.observer.rejectionChanged(this.typeUrl, name, rejection);
+  }
+
+  clearRejection(name: string): void {
+    if (!this.rejected.delete(name)) return;
+    this.observer.rejectionChanged(this.typeUrl, name, undefined);
+  }
+
+  /** The stream closed: withdraws everything this subscription counted in server-wide views. */
+  release(): void {
+    for (const [name, hash] of this.targets) this.report(name, this.reachFor(name, hash), 0);
+    this.targets = new Map();
+    this.targetVersion = undefined;
+    for (const name of [...this.rejected.keys()]) this.clearRejection(name);
+  }
+
+  private setHeld(name: string, held: HeldResource | "absent" | undefined): void {
+    const target = this.targets.get(name);
+    const before = target === undefined ? 0 : this.reachFor(name, target);
+    if (held === undefined) {
+      if (!this.accepted.delete(name)) return;
+    } else {
+      this.accepted.set(name, held);
+    }
+    if (target !== undefined) this.report(name, before, this.reachFor(name, target));
+  }
+
+  private reachFor(name: string, target: string | undefined): Reach {
+    if (target === undefined) return 0;
+    const held = this.accepted.get(name);
+    return held !== undefined && held !== "absent" && held.version === target ? 2 : 1;
+  }
+
+  private report(name: string, from: Reach, to: Reach): void {
+    if (from !== to) this.observer.reachChanged(this.typeUrl, name, from, to);
+  }
+
   status(): TypeSyncStatus {
     return {
       typeUrl: this.typeUrl,
@@ -121,8 +249,22 @@ export class Subscription {
     };
   }
 
+  rejectionStatus(): ResourceRejection[] {
+    return [...this.rejected]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, rejection]) => describeRejection(this.typeUrl, name, rejection));
+  }
+
   /** The resources the proxy holds, for the config dump. */
   heldResources(): EncodedResource[] {
-    return [...this.held.values()].flatMap((h) => (h === "absent" || !h.resource ? [] : [h.resource]));
+    return [...this.accepted.values()].flatMap((h) => (h === "absent" || !h.resource ? [] : [h.resource]));
   }
+}
+
+function byName(a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function heldOf(resource: EncodedResource): HeldResource {
+  return { version: resource.hash, resource };
 }
