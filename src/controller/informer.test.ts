@@ -8,6 +8,7 @@ import {
   type ResourceType,
 } from "../store/index.ts";
 import { silentLogger } from "../telemetry/index.ts";
+import { UnknownIndexError, namespaceIndex, type IndexFunction } from "./indexed-cache.ts";
 import { Informer, type InformerEvent } from "./informer.ts";
 
 const services: ResourceType = { group: "", resource: "services", namespaced: true };
@@ -87,4 +88,72 @@ test("an expired watch relists and reports what vanished meanwhile", async (t) =
   // And it follows live events after the relist.
   await store.delete(services, { namespace: "default", name: "keep" });
   await until(() => events.length === 5, `events ${events.join(", ")}`);
+});
+
+const routes: ResourceType = { group: "gateway.networking.k8s.io", resource: "httproutes", namespaced: true };
+const route = (name: string, namespace: string, parents: string[]): KubeObject => ({
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "HTTPRoute",
+  metadata: { name, namespace },
+  spec: { parentRefs: parents.map((p) => ({ kind: "Service", name: p })) },
+});
+/** `namespace/name` of every parent Service of a route. */
+const parentServices: IndexFunction = (object) => {
+  const refs = (object.spec as { parentRefs?: { name: string }[] } | undefined)?.parentRefs ?? [];
+  return refs.map((ref) => `${object.metadata.namespace}/${ref.name}`);
+};
+
+test("indexes: byIndex follows adds, updates and deletes, and the cache is current when listeners run", async (t) => {
+  const store = createMemoryStore();
+  await store.create(routes, route("r1", "default", ["web"]));
+  await store.create(routes, route("r2", "default", ["web", "api"]));
+  await store.create(routes, route("r3", "other", ["web"]));
+  const informer = new Informer({
+    store,
+    type: routes,
+    logger: silentLogger(),
+    indexers: { namespace: namespaceIndex, parent: parentServices },
+  });
+  t.after(() => informer.stop());
+  const names = (objects: KubeObject[]) => objects.map((o) => o.metadata.name).sort();
+  const seen: string[] = [];
+  informer.onEvent((e) => {
+    // What a handler reads from the index already includes the event it is told about.
+    seen.push(
+      `${e.type} ${e.object.metadata.name}: ${names(informer.byIndex("parent", "default/web")).join(",")}`,
+    );
+  });
+  await informer.start();
+  assert.deepEqual(names(informer.byIndex("parent", "default/web")), ["r1", "r2"]);
+  assert.deepEqual(names(informer.byIndex("parent", "default/api")), ["r2"]);
+  assert.deepEqual(names(informer.byIndex("namespace", "other")), ["r3"]);
+  assert.deepEqual(informer.byIndex("parent", "default/none"), []);
+  assert.throws(() => informer.byIndex("owner", "x"), UnknownIndexError);
+
+  const r1 = await store.get(routes, { namespace: "default", name: "r1" });
+  await store.update(routes, { ...r1, spec: { parentRefs: [{ kind: "Service", name: "api" }] } });
+  await store.delete(routes, { namespace: "default", name: "r2" });
+  await until(() => seen.length === 5, `events ${seen.join("; ")}`);
+  assert.deepEqual(seen.slice(3), ["MODIFIED r1: r2", "DELETED r2: "]);
+  assert.deepEqual(names(informer.byIndex("parent", "default/api")), ["r1"]);
+  assert.deepEqual(informer.byIndex("parent", "default/web"), []);
+  assert.equal(informer.get("default/r2"), undefined);
+  assert.equal(informer.get("other/r3")?.metadata.name, "r3");
+});
+
+test("MODIFIED events carry the object the cache held before", async (t) => {
+  const store = createMemoryStore();
+  await store.create(services, svc("a", 80));
+  const informer = new Informer({ store, type: services, logger: silentLogger() });
+  t.after(() => informer.stop());
+  const changes: string[] = [];
+  informer.onEvent((e) => {
+    if (e.type === "MODIFIED")
+      changes.push(`${JSON.stringify(e.oldObject.spec)} -> ${JSON.stringify(e.object.spec)}`);
+  });
+  await informer.start();
+  const a = await store.get(services, { namespace: "default", name: "a" });
+  await store.update(services, { ...a, spec: { ports: [{ port: 81 }] } });
+  await until(() => changes.length === 1, "a MODIFIED event");
+  assert.deepEqual(changes, ['{"ports":[{"port":80}]} -> {"ports":[{"port":81}]}']);
 });

@@ -1,7 +1,8 @@
 // A cache of one resource type kept current by list-then-watch (kube-rs watcher/reflector,
 // client-go reflector). Recovery: a dropped watch resumes from the last seen resourceVersion; an
 // expired one relists and reports objects that vanished meanwhile as deletions. `synced`
-// resolves once the first list is in, so consumers never act on a half-loaded cache.
+// resolves once the first list is in, so consumers never act on a half-loaded cache. The cache is
+// indexed (indexed-cache.ts) and updated before listeners hear of a change.
 import type { Logger } from "../telemetry/index.ts";
 import {
   isStoreError,
@@ -10,9 +11,12 @@ import {
   type ResourceType,
   type Watch,
 } from "../store/index.ts";
+import { IndexedCache, type IndexFunction } from "./indexed-cache.ts";
 
+/** ADDED and MODIFIED follow the cache: an object the cache did not hold is ADDED. */
 export type InformerEvent =
-  | { readonly type: "ADDED" | "MODIFIED"; readonly object: KubeObject }
+  | { readonly type: "ADDED"; readonly object: KubeObject }
+  | { readonly type: "MODIFIED"; readonly object: KubeObject; readonly oldObject: KubeObject }
   | { readonly type: "DELETED"; readonly object: KubeObject };
 
 export interface InformerOptions {
@@ -21,6 +25,8 @@ export interface InformerOptions {
   readonly logger: Logger;
   readonly namespace?: string;
   readonly labelSelector?: string;
+  /** Named indexes of the cache, queried with `byIndex`. */
+  readonly indexers?: Readonly<Record<string, IndexFunction>>;
   /** Backoff after a failed list or watch: starts here, doubles, capped at maxBackoffMs. */
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -33,7 +39,7 @@ export function objectKey(object: KubeObject): string {
 }
 
 export class Informer {
-  private readonly cache = new Map<string, KubeObject>();
+  private readonly cache: IndexedCache;
   private readonly listeners: ((event: InformerEvent) => void)[] = [];
   private readonly options: InformerOptions;
   private resourceVersion: string | undefined;
@@ -47,6 +53,7 @@ export class Informer {
 
   constructor(options: InformerOptions) {
     this.options = options;
+    this.cache = new IndexedCache(options.indexers);
     this.synced = new Promise((resolve) => (this.markSynced = resolve));
   }
 
@@ -56,11 +63,17 @@ export class Informer {
 
   /** Every cached object; a snapshot, safe to keep. */
   list(): KubeObject[] {
-    return [...this.cache.values()];
+    return this.cache.list();
   }
 
+  /** The cached object with key `namespace/name` (or `name`). */
   get(key: string): KubeObject | undefined {
     return this.cache.get(key);
+  }
+
+  /** Cached objects filed under `value` in the index `name` (see InformerOptions.indexers). */
+  byIndex(name: string, value: string): KubeObject[] {
+    return this.cache.byIndex(name, value);
   }
 
   onEvent(listener: (event: InformerEvent) => void): void {
@@ -114,7 +127,8 @@ export class Informer {
     });
     const fresh = new Map(listed.items.map((o) => [objectKey(o), o]));
     // Replace the cache in one step, reporting what the relist changed.
-    for (const [key, old] of this.cache) {
+    for (const old of this.cache.list()) {
+      const key = objectKey(old);
       if (!fresh.has(key)) {
         this.cache.delete(key);
         this.emit({ type: "DELETED", object: old });
@@ -122,10 +136,9 @@ export class Informer {
     }
     for (const [key, object] of fresh) {
       const old = this.cache.get(key);
+      if (old?.metadata.resourceVersion === object.metadata.resourceVersion) continue;
       this.cache.set(key, object);
-      if (!old) this.emit({ type: "ADDED", object });
-      else if (old.metadata.resourceVersion !== object.metadata.resourceVersion)
-        this.emit({ type: "MODIFIED", object });
+      this.emit(old ? { type: "MODIFIED", object, oldObject: old } : { type: "ADDED", object });
     }
     this.resourceVersion = listed.resourceVersion;
     if (!this.isSynced) {
@@ -145,10 +158,18 @@ export class Informer {
     for await (const event of this.watch) {
       onProgress();
       const key = objectKey(event.object);
-      if (event.type === "DELETED") this.cache.delete(key);
-      else this.cache.set(key, event.object);
       this.resourceVersion = event.object.metadata.resourceVersion ?? this.resourceVersion;
-      this.emit(event);
+      if (event.type === "DELETED") {
+        this.cache.delete(key);
+        this.emit({ type: "DELETED", object: event.object });
+        continue;
+      }
+      const old = this.cache.set(key, event.object);
+      this.emit(
+        old
+          ? { type: "MODIFIED", object: event.object, oldObject: old }
+          : { type: "ADDED", object: event.object },
+      );
     }
   }
 
