@@ -265,3 +265,35 @@ test("isAffected from a resource diff: a FaultInjection edit recomputes the rout
     );
   }
 });
+
+test("isAffected for Envoy names: inbound listener and cluster list follow endpoints, route tables follow routes", () => {
+  const endpointsOnly: ChangeSet = {
+    kinds: new Set(["EndpointSlice"]),
+    services: new Set(),
+    endpoints: new Set(["default/a"]),
+    routeParents: new Set(),
+  };
+  const routesOnly: ChangeSet = {
+    kinds: new Set(["GRPCRoute"]),
+    services: new Set(),
+    endpoints: new Set(),
+    routeParents: new Set(["default/a"]),
+  };
+  const cases: [typeUrl: string, name: string, changes: ChangeSet, affected: boolean][] = [
+    [LDS, "virtualInbound", endpointsOnly, true],
+    [LDS, "0.0.0.0_80", endpointsOnly, false],
+    [LDS, "virtualOutbound", routesOnly, false],
+    [CDS, "*", endpointsOnly, true],
+    [CDS, "inbound|8080||", endpointsOnly, false],
+    [CDS, "outbound|80||a.default.svc.cluster.local", endpointsOnly, false],
+    [EDS, "outbound|80||a.default.svc.cluster.local", endpointsOnly, true],
+    [RDS, "80", routesOnly, true],
+    [RDS, "80", endpointsOnly, false],
+  ];
+  for (const [typeUrl, name, changes, affected] of cases) {
+    assert.equal(isAffected(typeUrl, name, changes, "envoy"), affected, `${typeUrl} ${name}`);
+  }
+  // The same endpoint change leaves proxyless listeners and the cluster list alone.
+  assert.equal(isAffected(CDS, "*", endpointsOnly, "grpc"), false);
+  assert.equal(isAffected(LDS, "greeter:80", endpointsOnly, "grpc"), false);
+});

@@ -1,7 +1,7 @@
 // Which generated resources a configuration change can affect. Each xDS type declares the kinds
 // it is built from; resource names carry the Service they belong to, so most changes touch a
 // handful of resources: an EndpointSlice edit recomputes that Service's endpoints and nothing else.
-import type { ChangeSet } from "../mesh/index.ts";
+import type { ChangeSet, DataPlaneFlavour } from "../mesh/index.ts";
 import type { ProxyProfile } from "./types.ts";
 import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
@@ -30,6 +30,16 @@ export const typeDependencies: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
+ * Envoy sidecars also depend on endpoints for listeners and clusters: the inbound listener's
+ * chains and the inbound clusters follow the ports the mesh's endpoints serve on.
+ */
+const envoyTypeDependencies: Readonly<Record<string, readonly string[]>> = {
+  ...typeDependencies,
+  [LDS]: [...(typeDependencies[LDS] ?? []), "EndpointSlice"],
+  [CDS]: [...(typeDependencies[CDS] ?? []), "EndpointSlice"],
+};
+
+/**
  * Whether the resource's content depends on who asks. For proxyless gRPC only listeners do: a
  * short name such as `greeter:50051` resolves in the caller's namespace, and consumer routes
  * depend on it too (route names carry the consumer namespace). Envoy sidecars also get their
@@ -47,9 +57,20 @@ export const wildcardList = "*";
  * Whether resource `name` of `typeUrl` (or, for `wildcardList`, the set of names) may differ after
  * `changes`. Errs on the side of true: a false here means the previous bytes are served as is.
  */
-export function isAffected(typeUrl: string, name: string, changes: ChangeSet): boolean {
-  const kinds = typeDependencies[typeUrl];
+export function isAffected(
+  typeUrl: string,
+  name: string,
+  changes: ChangeSet,
+  flavour: DataPlaneFlavour = "grpc",
+): boolean {
+  const kinds = (flavour === "envoy" ? envoyTypeDependencies : typeDependencies)[typeUrl];
   if (kinds && !kinds.some((kind) => changes.kinds.has(kind))) return false;
+  return flavour === "envoy"
+    ? isAffectedForEnvoy(typeUrl, name, changes)
+    : isAffectedForGrpc(typeUrl, name, changes);
+}
+
+function isAffectedForGrpc(typeUrl: string, name: string, changes: ChangeSet): boolean {
   const anyService = changes.services.size > 0;
   if (name === wildcardList) return anyService;
   switch (typeUrl) {
@@ -69,6 +90,29 @@ export function isAffected(typeUrl: string, name: string, changes: ChangeSet): b
       return anyService || listenerMayName(name, changes.routeParents);
     default:
       return true;
+  }
+}
+
+/**
+ * Envoy names (src/translate/envoy): listeners `0.0.0.0_<port>` (content fixed by the port),
+ * `virtualOutbound`, `virtualInbound` (chains per endpoint port of this proxy); route tables
+ * `<port>` mixing every Service on the port; outbound clusters named as for gRPC, and fixed
+ * inbound, passthrough and blackhole clusters.
+ */
+function isAffectedForEnvoy(typeUrl: string, name: string, changes: ChangeSet): boolean {
+  const anyService = changes.services.size > 0;
+  const anyEndpoints = changes.endpoints.size > 0;
+  switch (typeUrl) {
+    case LDS:
+      if (name === wildcardList) return anyService;
+      return name === "virtualInbound" && (anyService || anyEndpoints);
+    case RDS:
+      return name === wildcardList || anyService || changes.routeParents.size > 0;
+    case CDS:
+      if (name === wildcardList) return anyService || anyEndpoints;
+      return name.startsWith("outbound|") && isAffectedForGrpc(typeUrl, name, changes);
+    default:
+      return isAffectedForGrpc(typeUrl, name, changes);
   }
 }
 

@@ -1,6 +1,7 @@
 // Resources for one proxy profile and request, from one mesh snapshot. Pure: the xDS layer calls
 // it and caches the result per snapshot version.
 import type { Message } from "@bufbuild/protobuf";
+import { generateEnvoyResources } from "./envoy/generator.ts";
 import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema } from "../gen/envoy/config/listener/v3/listener_pb.js";
@@ -46,6 +47,7 @@ export function generateResources(
   typeUrl: string,
   request: ResourceRequest,
 ): GeneratedResource[] {
+  if (profile.flavour === "envoy") return generateEnvoyResources(mesh, profile, typeUrl, request);
   return generators.get(typeUrl)?.(mesh, profile, request) ?? [];
 }
 

@@ -1,7 +1,7 @@
 // A config snapshot for the xDS layer: the mesh built from resources, the generators over it, and
 // which resources the change from the previous resources can affect.
 import type { Resource } from "../api/index.ts";
-import { buildMeshSnapshot, diffResources, type MeshSnapshot } from "../mesh/index.ts";
+import { buildMeshSnapshot, diffResources, type DataPlaneFlavour, type MeshSnapshot } from "../mesh/index.ts";
 import { isAffected, isProfileDependent } from "./dependencies.ts";
 import { generateResources } from "./generator.ts";
 import { provenance } from "./provenance.ts";
@@ -13,7 +13,7 @@ export interface MeshConfigSnapshot {
   generate(profile: ProxyProfile, typeUrl: string, request: ResourceRequest): GeneratedResource[];
   isProfileDependent(typeUrl: string, profile: ProxyProfile): boolean;
   /** Absent on the first snapshot: everything is new. */
-  readonly isAffected?: (typeUrl: string, name: string) => boolean;
+  readonly isAffected?: (typeUrl: string, name: string, flavour: DataPlaneFlavour) => boolean;
   /**
    * The configuration objects (`Kind namespace/name`) resource `name` is built from for
    * `profile`; `error` (a proxy's complaint about it) narrows the list to what it quotes.
@@ -36,6 +36,11 @@ export function meshConfigSnapshot(
     isProfileDependent,
     sources: (typeUrl, name, profile, error) =>
       provenance(mesh, typeUrl, name, { callerNamespace: profile.namespace, resources, error }),
-    ...(changes ? { isAffected: (typeUrl: string, name: string) => isAffected(typeUrl, name, changes) } : {}),
+    ...(changes
+      ? {
+          isAffected: (typeUrl: string, name: string, flavour: DataPlaneFlavour) =>
+            isAffected(typeUrl, name, changes, flavour),
+        }
+      : {}),
   };
 }

@@ -21,7 +21,7 @@ export interface ConfigSnapshot {
    * Whether resource `name` (or "*", the wildcard name list) may differ from the previous
    * snapshot. Absent: everything may differ.
    */
-  isAffected?(typeUrl: string, name: string): boolean;
+  isAffected?(typeUrl: string, name: string, flavour: ProxyProfile["flavour"]): boolean;
   /**
    * The configuration objects (`Kind namespace/name`) resource `name` is built from for a proxy
    * with `profile`, so a proxy's rejection can be reported on them; `error`, the proxy's text
@@ -47,6 +47,8 @@ export interface ResolvedResources {
 
 /** Per type and profile group: resources by name (null: known not to exist), and the wildcard list. */
 interface TypeMemo {
+  /** Which data plane the group's resources are for: names mean different things per flavour. */
+  readonly flavour: ProxyProfile["flavour"];
   readonly resources: Map<string, EncodedResource | null>;
   wildcard: readonly string[] | undefined;
   /** Entries the last change invalidated: a regenerated resource with equal bytes reuses them. */
@@ -77,10 +79,10 @@ export class ResourceCache {
         this.memos.delete(key);
         continue;
       }
-      if (memo.wildcard && isAffected(typeUrl, "*")) memo.wildcard = undefined;
+      if (memo.wildcard && isAffected(typeUrl, "*", memo.flavour)) memo.wildcard = undefined;
       memo.stale = new Map();
       for (const [name, resource] of memo.resources) {
-        if (!isAffected(typeUrl, name)) continue;
+        if (!isAffected(typeUrl, name, memo.flavour)) continue;
         memo.resources.delete(name);
         if (resource) memo.stale.set(name, resource);
       }
@@ -104,7 +106,7 @@ export class ResourceCache {
     const versionKey = `${typeUrl}\t${group}\t${request.wildcard ? "*" : requestKey}`;
     const known = this.versions.get(versionKey);
     if (known) return known;
-    const memo = this.memo(typeUrl, group);
+    const memo = this.memo(typeUrl, group, profile.flavour);
     const names = request.wildcard ? this.wildcardNames(memo, snapshot, profile, typeUrl) : request.names;
     const missing = names.filter((name) => !memo.resources.has(name));
     if (missing.length > 0) {
@@ -119,11 +121,11 @@ export class ResourceCache {
     return resolved;
   }
 
-  private memo(typeUrl: string, group: string): TypeMemo {
+  private memo(typeUrl: string, group: string, flavour: ProxyProfile["flavour"]): TypeMemo {
     const key = `${typeUrl}\t${group}`;
     let memo = this.memos.get(key);
     if (!memo) {
-      memo = { resources: new Map(), wildcard: undefined, stale: new Map() };
+      memo = { flavour, resources: new Map(), wildcard: undefined, stale: new Map() };
       this.memos.set(key, memo);
     }
     return memo;
