@@ -1,8 +1,19 @@
 // The gRPC xDS bootstrap (gRFC A27, grpc-js-xds xds-bootstrap.ts): where the control plane is
 // and who this workload is. An application points GRPC_XDS_BOOTSTRAP at the file.
+//
+// Several meshplane replicas: grpc-js-xds 1.14 talks only to `xds_servers[0]` (no gRFC A71
+// fallback), so the replicas go into that one server_uri as a grpc target listing every address,
+// `ipv4:10.0.0.1:15010,10.0.0.2:15010` (grpc-js and C-core resolve the `ipv4:`/`ipv6:` schemes). The
+// channel's default pick_first policy connects to the first address that answers and, when that
+// connection drops, to the next one; the ADS stream then restarts on it and resubscribes. Other
+// clients (grpc-go, grpc-java) lack those schemes: give them one DNS name that resolves to every
+// replica instead.
 
 export interface BootstrapOptions {
-  /** host:port of meshplane's xDS server. */
+  /**
+   * host:port of meshplane's xDS server, or several IP literal addresses separated by commas
+   * (`127.0.0.1:15010,127.0.0.1:15020`), one per replica.
+   */
   readonly xdsAddress: string;
   readonly nodeId: string;
   /** The workload's namespace: decides short names and consumer routes. */
@@ -19,14 +30,11 @@ export interface GrpcBootstrap {
 }
 
 export function grpcBootstrap(options: BootstrapOptions): GrpcBootstrap {
-  if (!/^[^\s:]+:\d+$/.test(options.xdsAddress) && !/^\[[0-9a-fA-F:]+\]:\d+$/.test(options.xdsAddress)) {
-    throw new Error(`--xds-address must be host:port, got "${options.xdsAddress}"`);
-  }
   if (!options.nodeId) throw new Error("--node-id must not be empty");
   return {
     xds_servers: [
       {
-        server_uri: options.xdsAddress,
+        server_uri: xdsServerUri(options.xdsAddress),
         channel_creds: [{ type: "insecure" }],
         // xDS v3 transport; "ignore_resource_deletion" is left off so deletes take effect.
         server_features: ["xds_v3"],
@@ -41,4 +49,41 @@ export function grpcBootstrap(options: BootstrapOptions): GrpcBootstrap {
     },
     server_listener_resource_name_template: "grpc/server?xds.resource.listening_address=%s",
   };
+}
+
+const hostPort = /^[^\s:,[\]]+:\d{1,5}$/;
+const ipv4Port = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):\d{1,5}$/;
+const ipv6Port = /^\[[0-9a-fA-F:.]+\]:\d{1,5}$/;
+
+/**
+ * One address stays as it is (`host:port`, any client resolves it). Several become one grpc
+ * target of the address family they share: `ipv4:a:p,b:p` or `ipv6:[a]:p,[b]:p`.
+ */
+export function xdsServerUri(xdsAddress: string): string {
+  const addresses = xdsAddress.split(",").map((a) => a.trim());
+  for (const address of addresses) {
+    const port = Number(address.slice(address.lastIndexOf(":") + 1));
+    if ((!hostPort.test(address) && !ipv6Port.test(address)) || port < 1 || port > 65535) {
+      throw new Error(`--xds-address must be host:port[,host:port...], got "${xdsAddress}"`);
+    }
+  }
+  if (addresses.length === 1) return addresses[0] as string;
+  if (new Set(addresses).size !== addresses.length) {
+    throw new Error(`--xds-address lists an address twice: "${xdsAddress}"`);
+  }
+  if (
+    addresses.every((a) =>
+      ipv4Port
+        .exec(a)
+        ?.slice(1, 5)
+        .every((octet) => Number(octet) <= 255),
+    )
+  ) {
+    return `ipv4:${addresses.join(",")}`;
+  }
+  if (addresses.every((a) => ipv6Port.test(a))) return `ipv6:${addresses.join(",")}`;
+  throw new Error(
+    `--xds-address with several replicas takes IP addresses of one family (grpc target ipv4:/ipv6:), got "${xdsAddress}"; ` +
+      "for host names give one DNS name that resolves to every replica",
+  );
 }

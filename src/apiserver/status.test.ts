@@ -135,6 +135,12 @@ test("NotFound details name the resource plural; unknown failures are 500s", () 
     details: { name: "x", group: "gateway.networking.k8s.io", kind: "grpcroutes" },
     code: 404,
   });
+  // A store that cannot serve is a 503 wherever it fails, also outside a resource's handler.
+  const noQuorum = toApiError(new StoreError("Unavailable", "etcd has no quorum: no leader"));
+  assert.deepEqual(
+    [noQuorum.code, noQuorum.reason, noQuorum.message],
+    [503, "ServiceUnavailable", "etcd has no quorum: no leader"],
+  );
   const internal = toApiError(new TypeError("boom"));
   assert.ok(internal instanceof ApiError);
   assert.equal(internal.code, 500);

@@ -249,8 +249,17 @@ export function fromStoreError(error: StoreError, def: ResourceDef): ApiError {
       );
     }
     case "Unavailable":
-      return new ApiError(503, "ServiceUnavailable", error.message, { retryAfterSeconds: 1 });
+      return serviceUnavailable(error);
   }
+}
+
+/**
+ * 503 with the store's own words (e.g. "etcd has no quorum: ...; writes are refused; reads serve
+ * the last known state"), as kubectl prints them. No Retry-After header: client-go would retry
+ * silently up to ten times, while the caller should learn at once that writes are refused.
+ */
+function serviceUnavailable(error: StoreError): ApiError {
+  return new ApiError(503, "ServiceUnavailable", error.message, { retryAfterSeconds: 1 });
 }
 
 /** Any failure as an ApiError: typed errors keep their meaning, the rest become 500 InternalError. */
@@ -259,6 +268,7 @@ export function toApiError(error: unknown, def?: ResourceDef): ApiError {
   if (isStoreError(error) && def !== undefined) return fromStoreError(error, def);
   if (isStoreError(error) && error.code === "Invalid") return badRequest(error.message);
   if (isStoreError(error) && error.code === "Expired") return expired(error.message);
+  if (isStoreError(error) && error.code === "Unavailable") return serviceUnavailable(error);
   const message = error instanceof Error ? error.message : String(error);
   return new ApiError(500, "InternalError", `Internal error occurred: ${message}`, {
     causes: [{ reason: "InternalError", message }],

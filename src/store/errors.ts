@@ -93,6 +93,27 @@ export function badRequest(message: string): StoreError {
   return new StoreError("Invalid", message);
 }
 
-export function unavailable(message: string, cause?: unknown): StoreError {
-  return new StoreError("Unavailable", message, {}, cause);
+/**
+ * Why a store cannot serve a request, when the backend can tell: etcd without a leader (NoQuorum),
+ * no answer within the request bound (Timeout), or no member reachable at all (Unreachable).
+ */
+export type UnavailableReason = "NoQuorum" | "Timeout" | "Unreachable";
+
+/** The store cannot serve now; retrying later may succeed. Code `Unavailable`. */
+export class StoreUnavailableError extends StoreError {
+  readonly reason: UnavailableReason | undefined;
+
+  constructor(message: string, reason?: UnavailableReason, cause?: unknown) {
+    super("Unavailable", message, {}, cause);
+    this.name = "StoreUnavailableError";
+    this.reason = reason;
+  }
+}
+
+export function unavailable(
+  message: string,
+  cause?: unknown,
+  reason?: UnavailableReason,
+): StoreUnavailableError {
+  return new StoreUnavailableError(message, reason, cause);
 }

@@ -11,10 +11,40 @@ export function isCompacted(error: unknown): boolean {
   return error instanceof Error && /required revision has been compacted/.test(error.message);
 }
 
-/** Client failures become Unavailable; StoreErrors pass through. */
+/**
+ * The member answered but has no leader (etcd's `hasleader` check, which the client asks for on
+ * every linearizable request and watch): the cluster lacks quorum, or is electing a leader.
+ */
+export function isNoLeader(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    /etcdserver: no leader|leader changed|previous leader failure/.test(error.message)
+  );
+}
+
+/** A request that ran out of its deadline (etcd3's GRPCDeadlineExceededError, status 4). */
+export function isDeadlineExceeded(error: unknown): boolean {
+  return error instanceof Error && /DEADLINE_EXCEEDED|deadline exceeded/i.test(error.message);
+}
+
+/** The part of the unavailable messages that tells kubectl users what still works. */
+export const degradedSuffix = "writes are refused; reads serve the last known state";
+
+/** Client failures become Unavailable, with the reason when the error tells it; StoreErrors pass through. */
 export function wrap(error: unknown): StoreError {
   if (error instanceof StoreError) return error;
-  return unavailable(`etcd: ${error instanceof Error ? error.message : String(error)}`, error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (isNoLeader(error)) {
+    return unavailable(
+      `etcd has no quorum: no member has a leader (${message}); ${degradedSuffix}`,
+      error,
+      "NoQuorum",
+    );
+  }
+  if (/ECONNREFUSED|No connection established|failed to connect|ECONNRESET/.test(message)) {
+    return unavailable(`etcd is unreachable: ${message}`, error, "Unreachable");
+  }
+  return unavailable(`etcd: ${message}`, error);
 }
 
 /** The stored JSON with the key's mod_revision (or `rv`) as resourceVersion. */
@@ -64,12 +94,21 @@ export interface EtcdWatchParams {
   readonly startRev: number;
   readonly filter: ObjectFilter;
   readonly stream: WatchStream;
+  /** How long etcd may take to accept the watch; past it the watch fails Unavailable. */
+  readonly connectTimeoutMs: number;
   readonly logger?: StoreLogger | undefined;
 }
 
 /**
  * Starts an etcd watcher feeding `stream` and resolves once etcd accepted it (or the stream ended);
  * rejects with the StoreError that ended the stream before that. Returns how to cancel it.
+ *
+ * The etcd3 client re-creates the watcher after a disconnection (another member, backoff) from
+ * the revision after the last response header. That header is etcd's current revision, not the
+ * last event delivered: a watcher catching up receives its history in batches of 1,000 revisions
+ * under the current header, so a disconnection between batches would skip the rest. The watcher
+ * therefore resumes from the revision after the last event it delivered (or after a progress
+ * notification, which etcd only sends to watchers that have caught up): nothing lost, nothing twice.
  */
 export async function attachEtcdWatcher(params: EtcdWatchParams): Promise<() => void> {
   const { client, stream, filter } = params;
@@ -79,6 +118,10 @@ export async function attachEtcdWatcher(params: EtcdWatchParams): Promise<() => 
     .startRevision(String(params.startRev))
     .withPreviousKV()
     .watcher();
+  let next = params.startRev;
+  // Runs after the client's own listeners (registered when the watcher was built) and overrides them.
+  const resumeFromNext = () => (watcher.request.start_revision = String(next));
+  watcher.on("connected", resumeFromNext);
   const cancel = () => {
     watcher
       .cancel()
@@ -88,6 +131,10 @@ export async function attachEtcdWatcher(params: EtcdWatchParams): Promise<() => 
   const failed = new Promise<StoreError>((resolve) => (reportFailure = resolve));
   const connected = new Promise<undefined>((resolve) => watcher.once("connected", () => resolve(undefined)));
   watcher.on("data", (response: IWatchResponse) => {
+    const last = response.events.at(-1);
+    if (last) next = Number(last.kv.mod_revision) + 1;
+    else next = Math.max(next, Number(response.header.revision) + 1);
+    resumeFromNext();
     for (const event of response.events) {
       const projected = project(filter, toChange(params.storePrefix, event));
       if (projected) stream.push(projected);
@@ -96,17 +143,31 @@ export async function attachEtcdWatcher(params: EtcdWatchParams): Promise<() => 
   // etcd cancels a watch whose next revision was compacted (at the start, or when the client
   // resumes it after a disconnection); the client reports that as an error without details.
   watcher.on("error", (error: Error) => {
-    const resumeAt = Number(watcher.lastRevision() ?? params.startRev);
     const fail = (storeError: StoreError) => {
       stream.fail(storeError);
       reportFailure(storeError);
     };
-    compactedAt(client, `${params.storePrefix}/`, resumeAt).then(
-      (compacted) => fail(compacted ? expired(String(resumeAt - 1)) : wrap(error)),
+    compactedAt(client, `${params.storePrefix}/`, next).then(
+      (compacted) => fail(compacted ? expired(String(next - 1)) : wrap(error)),
       () => fail(wrap(error)),
     );
   });
-  const failure = await Promise.race([connected, failed, stream.ended.then(() => undefined)]);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<StoreError>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve(
+          unavailable(
+            `etcd did not accept the watch within ${params.connectTimeoutMs} ms (no quorum or no member reachable)`,
+            undefined,
+            "Timeout",
+          ),
+        ),
+      params.connectTimeoutMs,
+    );
+  });
+  const failure = await Promise.race([connected, failed, timedOut, stream.ended.then(() => undefined)]);
+  clearTimeout(timer);
   if (failure) {
     cancel();
     throw failure;

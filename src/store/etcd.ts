@@ -4,8 +4,26 @@
 // Mod == the revision read); lists and later pages read at one revision; watches are etcd watches
 // from a revision, with the previous value for selector transitions. A compacted revision is an
 // Expired error. Keys: <prefix>/<group or "core">/<resource>/[<namespace>/]<name>.
-import { Etcd3, type IKeyValue, type IOptions, type IRangeResponse } from "etcd3";
-import { attachEtcdWatcher, compactedAt, decodeKv, isCompacted, wrap } from "./etcd-watch.ts";
+//
+// Faults (several members): every request goes to a member picked at random, another one on a
+// transport failure; a member that keeps failing is skipped for a second. Requests ask etcd to
+// refuse them without a leader (`hasleader`) instead of queueing, so: writes wait out a leader
+// election and fail Unavailable (NoQuorum) when none comes within the request bound; reads that
+// cannot be linearized fall back to a member's local state (serializable), i.e. the last state
+// it applied; watches resume on another member from the revision after the last event delivered.
+// Every operation is bounded by `requestTimeoutMs`. A write resolves only after etcd committed it.
+import type { Etcd3, IKeyValue, IRangeResponse, ITxnResponse } from "etcd3";
+import { createEtcdClient } from "./etcd-client.ts";
+import {
+  attachEtcdWatcher,
+  compactedAt,
+  decodeKv,
+  degradedSuffix,
+  isCompacted,
+  isDeadlineExceeded,
+  isNoLeader,
+  wrap,
+} from "./etcd-watch.ts";
 import {
   alreadyExists,
   conflict,
@@ -14,6 +32,8 @@ import {
   isStoreError,
   notFound,
   unavailable,
+  type StoreError,
+  type StoreUnavailableError,
 } from "./errors.ts";
 import {
   checkKey,
@@ -66,7 +86,10 @@ export interface EtcdStoreOptions {
   readonly maxPendingEvents?: number;
   /** Milliseconds to wait for etcd when opening. Default 5,000. */
   readonly dialTimeoutMs?: number;
-  /** Deadline of each request (not of watches); past it the operation fails Unavailable. Default 10,000. */
+  /**
+   * Bound of each operation (a write with its leader wait, a read with its fallback, opening a
+   * watch); past it the operation fails Unavailable. Default 4,000.
+   */
   readonly requestTimeoutMs?: number;
 }
 
@@ -78,14 +101,9 @@ const minBatch = 100;
 /** Connects and checks that etcd answers; Unavailable otherwise. */
 export async function openEtcdStore(options: EtcdStoreOptions): Promise<ResourceStore> {
   const dialTimeout = options.dialTimeoutMs ?? 5000;
-  const requestTimeout = options.requestTimeoutMs ?? 10_000;
-  const client = new Etcd3({
-    hosts: options.hosts,
-    dialTimeout,
-    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeout }),
-    faultHandling: { watchBackoff: watchBackoff(100) },
-  });
-  const store = new EtcdStore(client, options);
+  const requestTimeout = options.requestTimeoutMs ?? 4000;
+  const client = createEtcdClient(options.hosts, requestTimeout);
+  const store = new EtcdStore(client, { ...options, requestTimeoutMs: requestTimeout });
   try {
     await withTimeout(store.currentResourceVersion(), dialTimeout, "etcd did not answer");
   } catch (error) {
@@ -95,23 +113,18 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Resource
   return store;
 }
 
-type Backoff = NonNullable<NonNullable<IOptions["faultHandling"]>["watchBackoff"]>;
-
-/**
- * Watch reconnects back off from 100 ms to at most 2 s (the client's default grows to 30 s), so
- * watches resume from their last revision soon after etcd is back.
- */
-function watchBackoff(duration: number): Backoff {
-  return { duration, next: () => watchBackoff(Math.min(duration * 2, 2000)) };
-}
-
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(unavailable(`${message} within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(unavailable(`${message} within ${ms} ms`, undefined, "Timeout")), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Pause between write attempts while etcd elects a leader. */
+const leaderPollMs = 150;
 
 class EtcdStore implements ResourceStore {
   private readonly client: Etcd3;
@@ -120,9 +133,19 @@ class EtcdStore implements ResourceStore {
   private readonly logger: StoreLogger | undefined;
   private readonly retain: number | undefined;
   private readonly maxPending: number;
+  private readonly requestTimeout: number;
+  /** Bound of one attempt of a write: a third of the request bound. */
+  private readonly attemptMs: number;
+  /**
+   * How long a linearizable read may take before the member's local state is read instead: short,
+   * since a request often reads before it writes and both bounds add up.
+   */
+  private readonly linearizableReadMs: number;
   private readonly streams = new Set<WatchStream>();
   private lastCompacted = 0;
   private closed = false;
+  /** Reads are served from a member's local state because linearizable ones fail. */
+  private degraded = false;
 
   constructor(client: Etcd3, options: EtcdStoreOptions) {
     this.client = client;
@@ -131,6 +154,9 @@ class EtcdStore implements ResourceStore {
     this.logger = options.logger;
     this.retain = options.compaction?.retainRevisions;
     this.maxPending = options.maxPendingEvents ?? 10_000;
+    this.requestTimeout = options.requestTimeoutMs ?? 4000;
+    this.attemptMs = Math.ceil(this.requestTimeout / 3);
+    this.linearizableReadMs = Math.min(500, Math.ceil(this.requestTimeout / 4));
   }
 
   private typePrefix(type: ResourceType): string {
@@ -142,37 +168,111 @@ class EtcdStore implements ResourceStore {
     return JSON.stringify({ ...object, metadata });
   }
 
+  /**
+   * Runs one operation within the request bound. `run` gets the deadline so that loops inside it
+   * can stop with their own, more telling error first.
+   */
+  private async bounded<T>(kind: "read" | "write", run: (deadline: number) => Promise<T>): Promise<T> {
+    this.checkOpen();
+    const ms = this.requestTimeout;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timedOut(kind, ms)), ms);
+    });
+    try {
+      return await Promise.race([
+        run(Date.now() + ms).catch((error: unknown) => {
+          throw kind === "write" ? refusedWrite(wrap(error)) : wrap(error);
+        }),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * A read, linearizable while etcd has a leader; otherwise (no leader, no answer within
+   * `linearizableReadMs`) from the local state of a member that answers: the last state it applied.
+   */
+  private async consistentRead<T>(read: (serializable: boolean, deadline: number) => Promise<T>): Promise<T> {
+    try {
+      const value = await read(false, Date.now() + this.linearizableReadMs);
+      if (this.degraded) {
+        this.degraded = false;
+        this.logger?.warn({}, "etcd answers linearizable reads again");
+      }
+      return value;
+    } catch (error) {
+      const wrapped = wrap(error);
+      if (wrapped.code !== "Unavailable") throw wrapped;
+      const value = await read(true, Date.now() + this.requestTimeout);
+      if (!this.degraded) {
+        this.degraded = true;
+        this.logger?.warn(
+          { err: wrapped },
+          "etcd cannot serve linearizable reads: serving a member's last applied state",
+        );
+      }
+      return value;
+    }
+  }
+
+  /**
+   * Runs a write transaction until `deadline`, each attempt bounded by a third of the request
+   * bound, and tries again while etcd elects a leader: "no leader", or no answer because the
+   * member still forwards to a leader that died. Trying again is safe: every transaction compares
+   * a revision, and a write whose earlier attempt landed is recognised (see create, ownWriteRevision).
+   */
+  private async commit(
+    txn: (attemptDeadline: number) => Promise<ITxnResponse>,
+    deadline: number,
+  ): Promise<ITxnResponse> {
+    for (;;) {
+      try {
+        return await txn(Math.min(deadline, Date.now() + this.attemptMs));
+      } catch (error) {
+        const electing = isNoLeader(error) || isDeadlineExceeded(error);
+        if (!electing || Date.now() + leaderPollMs >= deadline) {
+          throw isDeadlineExceeded(error) ? timedOut("write", this.requestTimeout) : wrap(error);
+        }
+        if (isNoLeader(error)) await sleep(leaderPollMs);
+      }
+    }
+  }
+
   async get(type: ResourceType, key: ObjectKey): Promise<KubeObject> {
     this.checkOpen();
     checkType(type);
     checkKey(type, key);
-    const kv = await this.read(this.typePrefix(type) + objectKey(type, key));
+    const kv = await this.bounded("read", () => this.read(this.typePrefix(type) + objectKey(type, key)));
     if (!kv) throw notFound(type, key.name);
     return decodeKv(kv);
   }
 
   private async read(key: string): Promise<IKeyValue | undefined> {
-    try {
-      return (await this.client.get(key).exec()).kvs[0];
-    } catch (error) {
-      throw wrap(error);
-    }
+    const response = await this.consistentRead((serializable, deadline) =>
+      this.client.get(key).serializable(serializable).options({ deadline }).exec(),
+    );
+    return response.kvs[0];
   }
 
-  private async range(
+  private range(
     start: string,
     end: string,
     rv: number | undefined,
     limit: number | undefined,
   ): Promise<IRangeResponse> {
-    let builder = this.client.getAll().inRange({ start, end });
-    if (rv !== undefined) builder = builder.revision(String(rv));
-    if (limit !== undefined) builder = builder.limit(limit);
-    try {
-      return await builder.exec();
-    } catch (error) {
-      throw isCompacted(error) ? continueExpired() : wrap(error);
-    }
+    return this.consistentRead(async (serializable, deadline) => {
+      let builder = this.client.getAll().inRange({ start, end }).serializable(serializable);
+      if (rv !== undefined) builder = builder.revision(String(rv));
+      if (limit !== undefined) builder = builder.limit(limit);
+      try {
+        return await builder.options({ deadline }).exec();
+      } catch (error) {
+        throw isCompacted(error) ? continueExpired() : wrap(error);
+      }
+    });
   }
 
   async list(type: ResourceType, options: ListOptions = {}): Promise<ListResult> {
@@ -194,22 +294,25 @@ class EtcdStore implements ResourceStore {
     const batch = limit === undefined ? undefined : Math.max(limit + 1, minBatch);
     const items: { key: string; value: KubeObject }[] = [];
     let matched = 0;
-    for (;;) {
-      const response = await this.range(start, end, rv, batch);
-      rv ??= Number(response.header.revision);
-      for (const kv of response.kvs) {
-        const value = decodeKv(kv);
-        items.push({ key: kv.key.toString("utf8").slice(prefix.length), value });
-        if (filter.matches(value)) matched++;
+    const readRv = await this.bounded("read", async () => {
+      let at = rv;
+      for (;;) {
+        const response = await this.range(start, end, at, batch);
+        at ??= Number(response.header.revision);
+        for (const kv of response.kvs) {
+          const value = decodeKv(kv);
+          items.push({ key: kv.key.toString("utf8").slice(prefix.length), value });
+          if (filter.matches(value)) matched++;
+        }
+        const last = response.kvs.at(-1);
+        if (!response.more || last === undefined || (limit !== undefined && matched > limit)) return at;
+        start = after(last.key.toString("utf8"));
       }
-      const last = response.kvs.at(-1);
-      if (!response.more || last === undefined || (limit !== undefined && matched > limit)) break;
-      start = after(last.key.toString("utf8"));
-    }
+    });
     const page = takePage(items, (o) => filter.matches(o), limit);
-    const result: ListResult = { items: page.values, resourceVersion: String(rv) };
+    const result: ListResult = { items: page.values, resourceVersion: String(readRv) };
     return page.more && page.lastKey !== undefined
-      ? { ...result, continue: encodeContinue({ rv, start: page.lastKey }) }
+      ? { ...result, continue: encodeContinue({ rv: readRv, start: page.lastKey }) }
       : result;
   }
 
@@ -218,17 +321,25 @@ class EtcdStore implements ResourceStore {
     checkType(type);
     const object = prepareCreate(type, input, this.clock.now());
     const key = this.typePrefix(type) + objectKey(type, object.metadata as ObjectKey);
-    let rv: number;
-    try {
-      const response = await this.client
-        .if(key, "Create", "==", 0)
-        .then(this.client.put(key).value(this.encode(object)))
-        .commit();
-      if (!response.succeeded) throw alreadyExists(type, object.metadata.name ?? "");
-      rv = Number(response.header.revision);
-    } catch (error) {
-      throw wrap(error);
-    }
+    const rv = await this.bounded("write", async (deadline) => {
+      const response = await this.commit(
+        (attemptDeadline) =>
+          this.client
+            .if(key, "Create", "==", 0)
+            .then(this.client.put(key).value(this.encode(object)))
+            .else(this.client.get(key))
+            .options({ deadline: attemptDeadline })
+            .commit(),
+        deadline,
+      );
+      if (response.succeeded) return Number(response.header.revision);
+      // The client retries a request whose answer was lost (a member died): the object found may
+      // be the one this create wrote, recognisable by its uid.
+      const existing = response.responses[0]?.response_range?.kvs[0];
+      if (existing && decodeKv(existing).metadata.uid === object.metadata.uid)
+        return Number(existing.mod_revision);
+      throw alreadyExists(type, object.metadata.name ?? "");
+    });
     await this.maybeCompact(rv);
     return withResourceVersion(object, rv);
   }
@@ -271,30 +382,36 @@ class EtcdStore implements ResourceStore {
     plan: (current: KubeObject) => WritePlan,
   ): Promise<DeleteResult> {
     const key = this.typePrefix(type) + objectKey(type, ref);
-    for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
-      const kv = await this.read(key);
-      if (!kv) throw notFound(type, ref.name);
-      const current = decodeKv(kv);
-      const decision = plan(current);
-      if (decision.action === "noop") return { object: current, deleted: false };
-      const write =
-        decision.action === "put"
-          ? this.client.put(key).value(this.encode(decision.object))
-          : this.client.delete().key(key);
-      let response;
-      try {
-        response = await this.client.if(key, "Mod", "==", kv.mod_revision).then(write).commit();
-      } catch (error) {
-        throw wrap(error);
+    const result = await this.bounded("write", async (deadline) => {
+      for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
+        const kv = await this.read(key);
+        if (!kv) throw notFound(type, ref.name);
+        const current = decodeKv(kv);
+        const decision = plan(current);
+        if (decision.action === "noop") return { rv: undefined, object: current, deleted: false };
+        const value = decision.action === "put" ? this.encode(decision.object) : undefined;
+        const response = await this.commit(
+          (attemptDeadline) =>
+            this.client
+              .if(key, "Mod", "==", kv.mod_revision)
+              .then(value === undefined ? this.client.delete().key(key) : this.client.put(key).value(value))
+              .else(this.client.get(key))
+              .options({ deadline: attemptDeadline })
+              .commit(),
+          deadline,
+        );
+        const landed = response.succeeded
+          ? Number(response.header.revision)
+          : ownWriteRevision(response, kv, value);
+        if (landed === undefined) continue;
+        return decision.action === "put"
+          ? { rv: landed, object: withResourceVersion(decision.object, landed), deleted: false }
+          : { rv: landed, object: withResourceVersion(current, landed), deleted: true };
       }
-      if (!response.succeeded) continue;
-      const rv = Number(response.header.revision);
-      await this.maybeCompact(rv);
-      return decision.action === "put"
-        ? { object: withResourceVersion(decision.object, rv), deleted: false }
-        : { object: withResourceVersion(current, rv), deleted: true };
-    }
-    throw conflict(type, ref.name);
+      throw conflict(type, ref.name);
+    });
+    if (result.rv !== undefined) await this.maybeCompact(result.rv);
+    return { object: result.object, deleted: result.deleted };
   }
 
   private async maybeCompact(rv: number): Promise<void> {
@@ -336,31 +453,34 @@ class EtcdStore implements ResourceStore {
     });
     let startRev = fromRv + 1;
     if (fromRv === 0) {
-      const response = await this.range(start, end, undefined, undefined);
+      const response = await this.bounded("read", () => this.range(start, end, undefined, undefined));
       for (const kv of response.kvs) {
         const object = deepFreeze(decodeKv(kv));
         if (filter.matches(object)) stream.pushInitial({ type: "ADDED", object });
       }
       startRev = Number(response.header.revision) + 1;
-    } else if (await compactedAt(this.client, `${this.prefix}/`, startRev)) {
+    } else if (await this.bounded("read", () => compactedAt(this.client, `${this.prefix}/`, startRev))) {
       throw expired(String(fromRv));
     }
     this.checkOpen();
     this.streams.add(stream);
     const params = { client: this.client, storePrefix: this.prefix, start, end, startRev, filter, stream };
-    handle.cancel = await attachEtcdWatcher({ ...params, logger: this.logger });
+    handle.cancel = await attachEtcdWatcher({
+      ...params,
+      connectTimeoutMs: this.requestTimeout,
+      logger: this.logger,
+    });
     if (!stream.open) handle.cancel();
     return stream;
   }
 
   async currentResourceVersion(): Promise<string> {
-    this.checkOpen();
-    try {
-      const response = await this.client.get(`${this.prefix}/`).exec();
-      return response.header.revision;
-    } catch (error) {
-      throw wrap(error);
-    }
+    const response = await this.bounded("read", () =>
+      this.consistentRead((serializable, deadline) =>
+        this.client.get(`${this.prefix}/`).serializable(serializable).options({ deadline }).exec(),
+      ),
+    );
+    return response.header.revision;
   }
 
   async close(): Promise<void> {
@@ -373,6 +493,46 @@ class EtcdStore implements ResourceStore {
   private checkOpen(): void {
     if (this.closed) throw unavailable("the store is closed");
   }
+}
+
+/**
+ * The revision of a write that the client retried after losing its answer and that etcd had
+ * applied: the key now holds exactly the value written (or is gone, for a delete), newer than the
+ * revision the write compared against. Undefined when someone else changed the key.
+ */
+function ownWriteRevision(
+  response: ITxnResponse,
+  read: IKeyValue,
+  value: string | undefined,
+): number | undefined {
+  const now = response.responses[0]?.response_range?.kvs[0];
+  if (value === undefined) return now === undefined ? Number(response.header.revision) : undefined;
+  if (now === undefined || Number(now.mod_revision) <= Number(read.mod_revision)) return undefined;
+  return now.value.toString("utf8") === value ? Number(now.mod_revision) : undefined;
+}
+
+/**
+ * A write that failed because etcd is unavailable, whichever step found out (the read before the
+ * transaction, a skipped member): say what that means for the user, once.
+ */
+function refusedWrite(error: StoreError): StoreError {
+  if (error.code !== "Unavailable" || error.message.includes(degradedSuffix)) return error;
+  return unavailable(
+    `etcd has no quorum or is unreachable: ${error.message.replace(/^etcd( is unreachable)?: /, "")}; ${degradedSuffix}`,
+    error,
+    (error as StoreUnavailableError).reason,
+  );
+}
+
+/** The Unavailable error of an operation that ran out of time. */
+function timedOut(kind: "read" | "write", ms: number) {
+  return kind === "write"
+    ? unavailable(
+        `etcd has no quorum or is overloaded: the write was not committed within ${ms} ms (it may still be applied later); ${degradedSuffix}`,
+        undefined,
+        "Timeout",
+      )
+    : unavailable(`etcd did not answer within ${ms} ms`, undefined, "Timeout");
 }
 
 /** The end of the key range that holds every key starting with `prefix` (etcd's prefix end). */

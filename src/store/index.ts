@@ -2,10 +2,12 @@ export type * from "./types.ts";
 export { systemClock } from "./types.ts";
 export {
   StoreError,
+  StoreUnavailableError,
   isStoreError,
   qualifiedResource,
   optimisticLockMessage,
   type StoreErrorCode,
+  type UnavailableReason,
   type StoreErrorDetails,
   type FieldCause,
 } from "./errors.ts";

@@ -8,7 +8,8 @@ import { parseJsonLine, spawnChild, type JsonLine } from "../../../examples/quic
 import { cliPath, repoRoot } from "./paths.ts";
 
 export interface MeshplaneOptions {
-  configDir: string;
+  /** The `--config-dir`; without it the store is written only through the API. */
+  configDir?: string;
   /** Extra `serve` flags; `--xds-address`/`--admin-address` here replace the port-0 defaults. */
   args?: string[];
   env?: NodeJS.ProcessEnv;
@@ -21,6 +22,8 @@ export interface Meshplane {
   readonly adminAddress: string;
   /** The API's kubeconfig, when the API runs (KUBECONFIG for kubectl). */
   readonly kubeconfig: string | undefined;
+  /** The API's base URL, when the API runs (`http://127.0.0.1:PORT`). */
+  readonly apiUrl: string | undefined;
   readonly pid: number | undefined;
   /** stdout lines that are JSON (pino), oldest first. */
   logs(): JsonLine[];
@@ -28,6 +31,8 @@ export interface Meshplane {
   tail(lines?: number): string;
   /** Waits for a log line matching `predicate` (already logged or future). */
   waitForLog(predicate: (line: JsonLine) => boolean, timeoutMs?: number, what?: string): Promise<JsonLine>;
+  /** kill -9 (a crashed replica: no shutdown at all); resolves once the process is gone. */
+  kill(): Promise<void>;
   /** SIGTERM, SIGKILL after 5 s; resolves with the exit code (null when killed by a signal). */
   stop(): Promise<number | null>;
 }
@@ -35,10 +40,9 @@ export interface Meshplane {
 export async function startMeshplane(options: MeshplaneOptions): Promise<Meshplane> {
   const extra = options.args ?? [];
   const has = (flag: string) => extra.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
-  const args = [cliPath, "serve", "--config-dir", options.configDir];
-  // Each instance gets its own state unless the test chooses one: the sqlite store is single-owner.
-  const dataDir =
-    has("--data-dir") || has("--store") ? undefined : await mkdtemp(join(tmpdir(), "meshplane-e2e-data-"));
+  const args = [cliPath, "serve", ...(options.configDir ? ["--config-dir", options.configDir] : [])];
+  // Each instance gets its own state (sqlite store, kubeconfig) unless the test chooses a directory.
+  const dataDir = has("--data-dir") ? undefined : await mkdtemp(join(tmpdir(), "meshplane-e2e-data-"));
   if (dataDir) args.push("--data-dir", dataDir);
   if (!has("--xds-address")) args.push("--xds-address", "127.0.0.1:0");
   if (!has("--admin-address")) args.push("--admin-address", "127.0.0.1:0");
@@ -66,11 +70,22 @@ export async function startMeshplane(options: MeshplaneOptions): Promise<Meshpla
     xdsAddress,
     adminAddress,
     kubeconfig: typeof ready.kubeconfig === "string" ? ready.kubeconfig : undefined,
+    apiUrl: typeof ready.apiUrl === "string" ? ready.apiUrl : undefined,
     pid: child.pid,
     logs: () => child.jsonLines(),
     tail: (lines) => child.tail(lines),
     waitForLog: (predicate, timeoutMs = 10_000, what = "a matching log line") =>
       child.waitForJson(predicate, timeoutMs, what),
+    kill: async () => {
+      if (child.pid !== undefined) {
+        try {
+          process.kill(child.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      await child.exited;
+    },
     stop: async () => {
       const code = await child.stop(5_000);
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
