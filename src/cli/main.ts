@@ -5,6 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { grpcBootstrap } from "../agent/index.ts";
 import { createLogger, createMetrics } from "../telemetry/index.ts";
+import { registerExplain } from "./explain.ts";
 import { startControlPlane, type HostPort } from "./serve.ts";
 import { defaultStoreUrl, parseStoreUrl } from "./store-url.ts";
 
@@ -211,5 +212,7 @@ program
       process.exitCode = 1;
     }
   });
+
+registerExplain(program);
 
 await program.parseAsync(process.argv);

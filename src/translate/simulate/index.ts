@@ -1,0 +1,7 @@
+// Traffic simulation over generated xDS: which listener, virtual host, route and clusters a
+// request hits, and why.
+export { simulateRequest } from "./simulate.ts";
+export { explainText, routeLabel } from "./explain.ts";
+export { collectResources, type GenerateResources } from "./resources.ts";
+export { routeOrigin } from "./routes.ts";
+export type * from "./types.ts";
