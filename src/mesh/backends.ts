@@ -17,9 +17,13 @@ export interface ResolvedBackend {
   readonly reason: "InvalidKind" | "BackendNotFound" | "UnsupportedValue" | undefined;
 }
 
-/** Mesh routes may name backends in any namespace without a ReferenceGrant (GEP-1294). */
+/**
+ * Mesh routes may name backends in any namespace without a ReferenceGrant (GEP-1294). `field` is
+ * where the reference is written, so that messages can name what to fix.
+ */
 export function resolveBackend(
   ref: BackendReference,
+  field: string,
   routeNamespace: string,
   services: ReadonlyMap<string, MeshService>,
 ): ResolvedBackend {
@@ -37,12 +41,21 @@ export function resolveBackend(
     );
   }
   const service = services.get(serviceKey(namespace, ref.name));
-  if (!service) return invalid("BackendNotFound", `Service ${namespace}/${ref.name} does not exist`);
+  if (!service) {
+    const names = ref.namespace === undefined ? "name" : "name or namespace";
+    return invalid(
+      "BackendNotFound",
+      `Service ${namespace}/${ref.name} does not exist: create it or fix ${field}.${names}`,
+    );
+  }
   if (ref.port === undefined) {
-    return invalid("UnsupportedValue", "port is required when the backend is a Service");
+    return invalid("UnsupportedValue", `port is required when the backend is a Service: set ${field}.port`);
   }
   if (!service.ports.some((p) => p.port === ref.port)) {
-    return invalid("BackendNotFound", `Service ${namespace}/${ref.name} has no port ${ref.port}`);
+    return invalid(
+      "BackendNotFound",
+      `Service ${namespace}/${ref.name} has no port ${ref.port}: set ${field}.port to one of its ports (${service.ports.map((p) => p.port).join(", ")})`,
+    );
   }
   return { backend: { namespace, name: ref.name, port, weight, invalid: undefined }, reason: undefined };
 }

@@ -369,3 +369,22 @@ test("every issue of a failed rule names the fix and the consequence", () => {
     "a GRPCRoute is attached to default/web:80 too; GRPCRoute takes precedence over HTTPRoute on one port, so this route is not used there; move its rules into the GRPCRoute or attach it to another port",
   ]);
 });
+
+test("proxyless gRPC callers are told what happens to calls a RequestRedirect rule matches", () => {
+  const mesh = build(
+    web,
+    route("HTTPRoute", "r", [
+      { filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https" } }] },
+    ]),
+  );
+  assert.deepEqual(
+    mesh.issues.map((i) => [i.field, i.flavour, i.message]),
+    [
+      [
+        "spec.rules[0].filters[0]",
+        "grpc",
+        "calls matching this rule fail with UNAVAILABLE for proxyless gRPC clients, because gRPC clients cannot follow redirects; route gRPC calls with a more specific rule that has backendRefs",
+      ],
+    ],
+  );
+});

@@ -188,7 +188,12 @@ function mirrorFilter(
   at: string,
   scope: FilterScope,
 ): RouteFilter | undefined {
-  const { backend, reason } = resolveBackend(mirror.backendRef, scope.namespace, scope.services);
+  const { backend, reason } = resolveBackend(
+    mirror.backendRef,
+    `${at}.backendRef`,
+    scope.namespace,
+    scope.services,
+  );
   if (reason) {
     scope.issues.push({
       object: scope.ref,

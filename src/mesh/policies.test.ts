@@ -257,3 +257,44 @@ test("what proxyless gRPC clients cannot apply is reported with flavour grpc", (
     { type: "SourceIP" },
   ]);
 });
+
+// grpc-js-xds 1.14.1 misreads every back-off interval of 1s or more (1.5s as 10.5s).
+const backoffCases: readonly { backoff: object; issues: readonly string[] }[] = [
+  { backoff: { baseInterval: "25ms", maxInterval: "999ms" }, issues: [] },
+  {
+    backoff: { baseInterval: "100ms", maxInterval: "1500ms" },
+    issues: ["spec.retry.backoff.maxInterval: a back-off of 1500ms as 10.5s"],
+  },
+  {
+    backoff: { baseInterval: "1s" },
+    issues: ["spec.retry.backoff.baseInterval: a back-off of 1s as 10s"],
+  },
+  {
+    backoff: { baseInterval: "1s", maxInterval: "2s" },
+    issues: [
+      "spec.retry.backoff.baseInterval: a back-off of 1s as 10s",
+      "spec.retry.backoff.maxInterval: a back-off of 2s as 20s",
+    ],
+  },
+];
+
+for (const c of backoffCases) {
+  test(`TrafficPolicy retry backoff ${JSON.stringify(c.backoff)} for proxyless gRPC`, () => {
+    const mesh = build(
+      greeter,
+      trafficPolicy("p", {
+        targetRefs: [target("greeter")],
+        retry: { attempts: 2, retryOn: ["unavailable"], backoff: c.backoff },
+      }),
+    );
+    for (const i of mesh.issues) {
+      assert.equal(i.reason, "UnsupportedValue");
+      assert.equal(i.flavour, "grpc");
+      assert.match(i.message, /^grpc-js-xds 1\.14\.1 clients read .*; use an interval under 1s$/);
+    }
+    assert.deepEqual(
+      mesh.issues.map((i) => `${i.field}: ${i.message.match(/a back-off of \S+ as \S+/)?.[0]}`),
+      c.issues,
+    );
+  });
+}

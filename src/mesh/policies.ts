@@ -43,7 +43,7 @@ export function attachTrafficPolicies(
       if (!service) {
         return report(
           "TargetNotFound",
-          `Service ${namespace}/${target.name} does not exist; a TrafficPolicy targets Services in its own namespace`,
+          `Service ${namespace}/${target.name} does not exist: create it or fix ${field}.name (a TrafficPolicy targets Services in its own namespace)`,
         );
       }
       const port = target.sectionName && service.ports.find((p) => p.name === target.sectionName);

@@ -83,11 +83,12 @@ function commonRule(
 ): Pick<RouteRule, "index" | "name" | "matches" | "backends" | "filters"> {
   const field = `spec.rules[${index}]`;
   const backends = (rule.backendRefs ?? []).map((ref, b) => {
-    const { backend, reason } = resolveBackend(ref, scope.namespace, scope.services);
+    const at = `${field}.backendRefs[${b}]`;
+    const { backend, reason } = resolveBackend(ref, at, scope.namespace, scope.services);
     if (reason) {
       scope.issues.push({
         object: scope.ref,
-        field: `${field}.backendRefs[${b}]`,
+        field: at,
         reason,
         message: backend.invalid ?? reason,
       });
@@ -147,21 +148,34 @@ export function resolveParents(
   route.spec.parentRefs.forEach((parent, i) => {
     const namespace = parent.namespace ?? meshRoute.namespace;
     const service = services.get(serviceKey(namespace, parent.name));
+    const field = `spec.parentRefs[${i}]`;
     const issue = (message: string) =>
       issues.push({
         object: objectRef(route.kind, route.metadata),
-        field: `spec.parentRefs[${i}]`,
+        field,
         reason: "NoMatchingParent",
         message,
       });
-    if (!service) return issue(`parent Service ${namespace}/${parent.name} does not exist`);
+    const what = `parent Service ${namespace}/${parent.name}`;
+    if (!service) {
+      const names = parent.namespace === undefined ? "name" : "name or namespace";
+      return issue(`${what} does not exist: create it or fix ${field}.${names}`);
+    }
     const ports = service.ports.filter(
       (p) =>
         (parent.port === undefined || p.port === parent.port) &&
         (parent.sectionName === undefined || p.name === parent.sectionName),
     );
     if (ports.length === 0) {
-      return issue(`parent Service ${namespace}/${parent.name} has no port matching port/sectionName`);
+      // Only port and sectionName narrow the ports, and a Service has at least one.
+      const written = [
+        ...(parent.port === undefined ? [] : [["port", `${parent.port}`]]),
+        ...(parent.sectionName === undefined ? [] : [["sectionName", parent.sectionName]]),
+      ];
+      const available = service.ports.map((p) => (p.name ? `${p.port} (${p.name})` : `${p.port}`));
+      return issue(
+        `${what} has no port matching ${written.map(([key, value]) => `${key} ${value}`).join(" and ")}: its ports are ${available.join(", ")}; fix ${written.map(([key]) => `${field}.${key}`).join(" or ")}`,
+      );
     }
     for (const port of ports) {
       attachments.push({

@@ -63,7 +63,8 @@ function sliceEndpoints(
       object: objectRef("EndpointSlice", slice.metadata),
       field: "addressType",
       reason: "UnsupportedValue",
-      message: "FQDN endpoints are skipped: xDS endpoints for gRPC clients must be IP addresses",
+      message:
+        "FQDN endpoints are skipped: xDS endpoints for gRPC clients must be IP addresses; list the endpoints' IP addresses in an EndpointSlice with addressType IPv4 or IPv6",
     });
     return [];
   }
