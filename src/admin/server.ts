@@ -18,9 +18,18 @@ export interface AdminServerOptions {
   readonly proxies: ProxyStatusSource;
   readonly ready: () => Readiness;
   readonly configErrors: () => readonly ConfigError[];
+  /** This replica and the lease holder (which replica writes status), for /debug/replica. */
+  readonly replica?: () => ReplicaInfo;
   readonly logger: Logger;
   /** How long close() lets in-flight requests finish before cutting connections; 2 s by default. */
   readonly closeGraceMs?: number;
+}
+
+export interface ReplicaInfo {
+  readonly replica: string;
+  readonly leader: boolean;
+  /** The lease as last seen (coordination.k8s.io/v1 Lease spec fields); absent when unknown. */
+  readonly lease: unknown;
 }
 
 export interface AdminAddress {
@@ -214,6 +223,10 @@ function buildRoutes(options: AdminServerOptions): ReadonlyMap<string, Handler> 
     ],
     ["/debug/config_errors", () => json(200, { errors: options.configErrors() })],
     ["/debug/nacks", (query) => json(200, selectRejections(proxies, query.get("object")))],
+    [
+      "/debug/replica",
+      () => (options.replica ? json(200, options.replica()) : json(404, { error: "no replica information" })),
+    ],
   ]);
 }
 

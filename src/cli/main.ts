@@ -26,6 +26,13 @@ function milliseconds(value: string): number {
   return n;
 }
 
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 3600)
+    throw new InvalidArgumentError(`expected a whole number of seconds from 1 to 3600, got "${value}"`);
+  return n;
+}
+
 function label(value: string, previous: Record<string, string>): Record<string, string> {
   const at = value.indexOf("=");
   if (at <= 0) throw new InvalidArgumentError(`expected KEY=VALUE, got "${value}"`);
@@ -81,6 +88,13 @@ program
   )
   .option("--debounce-ms <ms>", "quiet period before a config change is pushed", milliseconds, 100)
   .option("--max-debounce-ms <ms>", "longest a config change waits to be pushed", milliseconds, 1000)
+  .option("--replica-id <id>", "names this replica in its lease and proxy report (default: hostname_uuid)")
+  .option(
+    "--lease-duration <seconds>",
+    "TTL of the controllers' lease on etcd: how long a crashed leader blocks a successor",
+    seconds,
+    15,
+  )
   .action(
     async (opts: {
       configDir?: string;
@@ -96,6 +110,8 @@ program
       logLevel: string;
       debounceMs: number;
       maxDebounceMs: number;
+      replicaId?: string;
+      leaseDuration: number;
     }) => {
       const logger = createLogger({ level: opts.logLevel });
       // grpc-js writes its own diagnostics to stderr as plain text; keep every line JSON.
@@ -123,6 +139,8 @@ program
           debounce: { quietMs: opts.debounceMs, maxWaitMs: Math.max(opts.maxDebounceMs, opts.debounceMs) },
           logger,
           metrics: createMetrics(),
+          ...(opts.replicaId ? { replicaId: opts.replicaId } : {}),
+          leaseDurationSeconds: opts.leaseDuration,
         });
       } catch (error) {
         logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
@@ -171,8 +189,8 @@ program
   .command("bootstrap")
   .description("write the gRPC xDS bootstrap for a workload (point GRPC_XDS_BOOTSTRAP at it)")
   .option(
-    "--xds-address <host:port>",
-    "meshplane's xDS address as the workload reaches it",
+    "--xds-address <host:port[,host:port...]>",
+    "meshplane's xDS address as the workload reaches it; several replicas: the client fails over in order",
     "127.0.0.1:15010",
   )
   .requiredOption("--node-id <id>", "unique id of this workload instance, e.g. pod name")

@@ -4,7 +4,14 @@
 import { hostname } from "node:os";
 import { createAdminServer } from "../admin/index.ts";
 import type { Resource } from "../api/index.ts";
-import type { MeshIssue } from "../mesh/index.ts";
+import {
+  EtcdLeaderElector,
+  LocalLeaderElector,
+  defaultIdentity,
+  type LeaderElector,
+} from "../controller/index.ts";
+import { diffResources, type MeshIssue, type MeshSnapshot } from "../mesh/index.ts";
+import { ReplicaReporter, StatusController } from "../status/index.ts";
 import {
   ConfigDirSource,
   ConfigDirSync,
@@ -35,6 +42,10 @@ export interface ServeOptions {
   readonly debounce: { readonly quietMs: number; readonly maxWaitMs: number };
   readonly logger: Logger;
   readonly metrics: MeshplaneMetrics;
+  /** Names this replica in its report and its lease; default `hostname_uuid`. */
+  readonly replicaId?: string;
+  /** TTL of the controllers' lease on etcd: how long a crashed leader blocks a successor. */
+  readonly leaseDurationSeconds?: number;
 }
 
 export interface HostPort {
@@ -88,10 +99,35 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       jsonRegistry: packedTypesRegistry(),
     });
     const pipeline = new Pipeline(xds, options.domain, logger);
+    const replica = options.replicaId ?? defaultIdentity();
     const debouncer = new Debouncer(options.debounce, () => pipeline.publish(source.current()));
     closers.push(async () => debouncer.cancel());
     source.onChange(() => debouncer.trigger());
     pipeline.publish(await source.start());
+
+    // Every replica reports what its proxies run; the lease holder turns reports into status.
+    const reporter = new ReplicaReporter({
+      store,
+      replica,
+      xds,
+      logger: logger.child({ component: "replica-report" }),
+      serving: () => pipeline.serving,
+    });
+    reporter.start();
+    closers.push(() => reporter.stop());
+    const elector = leaderElector(options, replica, logger.child({ component: "leader-election" }));
+    const status = new StatusController({
+      store,
+      metrics,
+      logger,
+      mesh: () => pipeline.serving?.mesh,
+      onMeshChange: (listener) => pipeline.onPublish(listener),
+    });
+    void elector.run({
+      onStartedLeading: (signal) => status.run(signal),
+      onStoppedLeading: () => logger.info({ replica }, "controllers stopped: lease not held"),
+    });
+    closers.push(() => elector.stop());
 
     const admin = createAdminServer({
       metrics,
@@ -106,6 +142,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
         ...source.current().errors,
         ...pipeline.issues.map(issueAsConfigError),
       ],
+      replica: () => ({ replica, leader: elector.isLeader, lease: elector.holder() }),
     });
     closers.push(() => admin.close());
     const xdsAddress = await xds.listen(options.xdsAddress.host, options.xdsAddress.port);
@@ -127,9 +164,23 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
   }
 }
 
+function leaderElector(options: ServeOptions, identity: string, logger: Logger): LeaderElector {
+  if (options.store.kind !== "etcd") return new LocalLeaderElector({ identity, logger });
+  return new EtcdLeaderElector({
+    hosts: options.store.hosts.map((h) => `http://${h}`),
+    name: "meshplane-controllers",
+    identity,
+    logger,
+    ...(options.leaseDurationSeconds ? { leaseDurationSeconds: options.leaseDurationSeconds } : {}),
+  });
+}
+
 /** Turns each configuration state into a mesh snapshot for the xDS server. */
 class Pipeline {
   issues: readonly MeshIssue[] = [];
+  /** The configuration the xDS server serves: the mesh and the resources it was built from. */
+  serving: { readonly mesh: MeshSnapshot; readonly resources: readonly Resource[] } | undefined;
+  private readonly listeners: (() => void)[] = [];
   private version = 0;
   private publishedGeneration = -1;
   private published: readonly Resource[] | undefined;
@@ -143,15 +194,23 @@ class Pipeline {
     this.logger = logger;
   }
 
+  onPublish(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
   publish(state: ConfigState): void {
     if (state.generation === this.publishedGeneration) return;
     this.publishedGeneration = state.generation;
+    // Status writes change objects but not what they configure: nothing to rebuild.
+    if (this.published && diffResources(this.published, state.resources).kinds.size === 0) return;
     // Only what the change touches is regenerated; the first snapshot generates everything.
     const snapshot = meshConfigSnapshot(++this.version, state.resources, this.published, this.domain);
     this.published = state.resources;
     logIssueChanges(this.logger, this.issues, snapshot.mesh.issues);
     this.issues = snapshot.mesh.issues;
+    this.serving = { mesh: snapshot.mesh, resources: state.resources };
     void this.xds.setSnapshot(snapshot);
+    for (const listener of this.listeners) listener();
     this.logger.info(
       { version: this.version, services: snapshot.mesh.services.size, proxies: this.xds.streamCount },
       "config snapshot published",

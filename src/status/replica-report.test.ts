@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   liveReports,
-  ReachIndex,
+  ReportIndex,
   readReplicaReport,
   replicaReportObject,
   type ReplicaReport,
@@ -31,7 +31,7 @@ const report = (
 });
 
 test("reach sums live replicas serving the generation; others are behind", () => {
-  const index = new ReachIndex([
+  const index = new ReportIndex([
     report("a", "2026-11-21T12:00:00Z", 3, 5, 5),
     report("b", "2026-11-21T12:00:00Z", 3, 3, 4),
     report("c", "2026-11-21T12:00:00Z", 2, 6, 6),
@@ -49,7 +49,7 @@ test("reach sums live replicas serving the generation; others are behind", () =>
     replicasBehind: 3,
     rejections: [],
   });
-  assert.equal(new ReachIndex([]).summary(route, 3), undefined);
+  assert.equal(new ReportIndex([]).summary(route, 3), undefined);
 });
 
 test("stale reports (a replica killed without cleanup) are ignored", () => {

@@ -60,7 +60,7 @@ export function liveReports(
  * A replica serving another generation counts its proxies as not reached, and as behind; a live
  * replica that does not list the object has not loaded it yet.
  */
-export class ReachIndex {
+export class ReportIndex {
   private readonly replicas: readonly ReadonlyMap<string, ObjectReach>[];
 
   constructor(reports: readonly ReplicaReport[]) {

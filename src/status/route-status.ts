@@ -161,7 +161,10 @@ function parentConditions(
   ];
 }
 
-function programmedCondition(accepted: boolean, summary: ProgrammedSummary | undefined): DesiredCondition {
+export function programmedCondition(
+  accepted: boolean,
+  summary: ProgrammedSummary | undefined,
+): DesiredCondition {
   const type = "Programmed";
   if (!accepted)
     return { type, status: "False", reason: "Invalid", message: "not accepted, so not programmed" };
@@ -195,7 +198,7 @@ function programmedCondition(accepted: boolean, summary: ProgrammedSummary | und
   return { type, status: "True", reason: "Programmed", message: reach };
 }
 
-function flavourName(issue: MeshIssue): string {
+export function flavourName(issue: MeshIssue): string {
   return issue.flavour === "grpc" ? "proxyless gRPC" : "Envoy";
 }
 

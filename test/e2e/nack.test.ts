@@ -8,7 +8,9 @@ import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   TypeUrls,
+  adminJson,
   adminText,
+  assertAllOn,
   assertNoErrors,
   configErrors,
   meshYaml,
@@ -25,6 +27,7 @@ import {
   waitForConfigError,
   waitForNack,
   warmUp,
+  weighted,
   type CallResult,
   type MeshFixture,
 } from "./support/index.ts";
@@ -32,6 +35,31 @@ import {
 const port = 50051;
 const target = `xds:///greeter:${port}`;
 const extraFile = "10-greeter-v3-slice.yaml";
+const otherRouteFile = "20-other-route.yaml";
+const otherTarget = `xds:///other:${port}`;
+
+function otherRoute(backend: string): string {
+  return meshYaml()
+    .grpcRoute("other", { parent: "other", port, rules: [{ backendRefs: weighted({ [backend]: 1 }) }] })
+    .render();
+}
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
+/** The object's conditions as the API serves them (`status.conditions`, or a route's first parent's). */
+async function conditions(mesh: MeshFixture, path: string): Promise<Record<string, Condition>> {
+  const response = await fetch(`${mesh.meshplane.apiUrl}${path}`);
+  const object = (await response.json()) as {
+    status?: { conditions?: Condition[]; parents?: { conditions: Condition[] }[] };
+  };
+  const list = object.status?.conditions ?? object.status?.parents?.[0]?.conditions ?? [];
+  return Object.fromEntries(list.map((c) => [c.type, c]));
+}
 
 describe("NACK", { timeout: 120_000 }, () => {
   const scope = suiteScope();
@@ -61,11 +89,16 @@ describe("NACK", { timeout: 120_000 }, () => {
       nodeId: "default/nack-client",
       files: ({ v1, v2, v3 }) => {
         v3Port = v3!.port;
-        // No route: calls to greeter go round robin over greeter's own endpoints.
+        // No route: calls to greeter go round robin over greeter's own endpoints. `other` is
+        // routed, and must keep taking config while greeter's endpoints are rejected.
         return {
           "00-greeter.yaml": meshYaml()
             .service("greeter", port, [{ port: v1!.port }, { port: v2!.port }])
+            .service("other", port, [{ port: v1!.port }, { port: v2!.port }])
+            .service("greeter-v1", port, [{ port: v1!.port }])
+            .service("greeter-v2", port, [{ port: v2!.port }])
             .render(),
+          [otherRouteFile]: otherRoute("greeter-v1"),
         };
       },
     });
@@ -172,6 +205,55 @@ describe("NACK", { timeout: 120_000 }, () => {
     );
   });
 
+  test("the rejection is isolated: other config keeps flowing, and the blamed objects say why", async () => {
+    await warmUp(mesh.client, otherTarget);
+    const nacks = await adminJson<{ objects: { object: string; rejections: { error: string }[] }[] }>(
+      mesh.admin,
+      "/debug/nacks",
+    );
+    assert.deepEqual(
+      nacks.objects.map((o) => o.object).sort(),
+      ["EndpointSlice default/greeter-3", "Service default/greeter"],
+      `the NACK is traced to the Service and the slice with the address: ${JSON.stringify(nacks)}`,
+    );
+
+    // Another route changes while greeter's endpoints are held back: the client gets it.
+    assertAllOn(await mesh.client.call({ target: otherTarget, calls: 20 }), "v1", "other before its edit");
+    await mesh.config.write(otherRouteFile, otherRoute("greeter-v2"));
+    await waitFor(
+      async () => {
+        const r = await mesh.client.call({ target: otherTarget, calls: 20 });
+        return r.counts.v2 === 20;
+      },
+      { timeoutMs: 15_000, message: "the edited route of another Service to reach the client" },
+    );
+
+    // Status: the blamed Service says which proxy refused it and why; the healthy route is programmed.
+    const service = await waitFor(
+      async () => {
+        const c = await conditions(mesh, "/api/v1/namespaces/default/services/greeter");
+        return c.Programmed?.status === "False" ? c : undefined;
+      },
+      { timeoutMs: 15_000, message: "Programmed=False on Service default/greeter" },
+    );
+    assert.equal(service.Programmed?.reason, "Invalid", JSON.stringify(service));
+    assert.match(
+      service.Programmed?.message ?? "",
+      /rejected by 1: default\/nack-client: .*127\.000\.000\.001/,
+    );
+    const route = await waitFor(
+      async () => {
+        const c = await conditions(
+          mesh,
+          "/apis/gateway.networking.k8s.io/v1/namespaces/default/grpcroutes/other",
+        );
+        return c.Programmed?.status === "True" ? c : undefined;
+      },
+      { timeoutMs: 15_000, message: "Programmed=True on GRPCRoute default/other" },
+    );
+    assert.match(route.Programmed?.message ?? "", /reached 1 of 1 connected proxies/);
+  });
+
   test("fixing the address gets a new version ACKed, and v3 receives calls", async () => {
     const before = await eds();
     assert.ok(before?.lastNack, `still NACKed before the fix: ${JSON.stringify(before)}`);
@@ -203,5 +285,12 @@ describe("NACK", { timeout: 120_000 }, () => {
     ).catch((error: Error) => {
       throw new Error(`${error.message}; last probe: ${probe ? summary(probe) : "none"}`);
     });
+    await waitFor(
+      async () => {
+        const c = await conditions(mesh, "/api/v1/namespaces/default/services/greeter");
+        return c.Programmed?.status === "True" && /reached 1 of 1/.test(c.Programmed.message);
+      },
+      { timeoutMs: 15_000, message: "Programmed=True again on Service default/greeter after the fix" },
+    );
   });
 });

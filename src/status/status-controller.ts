@@ -1,0 +1,145 @@
+// The leader's status writer: for every route, policy and Service, conditions from the mesh
+// build's issues and `Programmed` from the live replicas' reports. Runs only while this replica
+// holds the lease; everything it reads comes from informers, so a new leader starts from the
+// store's state and the other replicas' reports, not from anything the old leader held.
+import { objectRef, storedKinds } from "../api/index.ts";
+import {
+  Controller,
+  Informer,
+  objectKey,
+  type ControllerMetrics,
+  type EventSource,
+  type InformerEvent,
+} from "../controller/index.ts";
+import type { MeshSnapshot } from "../mesh/index.ts";
+import type { KubeObject, ResourceStore, ResourceType } from "../store/index.ts";
+import type { Logger } from "../telemetry/index.ts";
+import { reportedKinds } from "./object-reach.ts";
+import { objectStatus } from "./object-status.ts";
+import { liveReports, readReplicaReport, ReportIndex, replicaReportType } from "./replica-report.ts";
+import { routeStatus, type StatusRoute } from "./route-status.ts";
+
+export interface StatusControllerOptions {
+  readonly store: ResourceStore;
+  readonly logger: Logger;
+  readonly metrics: ControllerMetrics;
+  /** The mesh this replica built last: its issues are what the status reports. */
+  readonly mesh: () => MeshSnapshot | undefined;
+  /** Registers a listener for every newly built mesh. */
+  readonly onMeshChange: (listener: () => void) => void;
+  /** Reports older than this are from replicas that died without cleaning up. Default 15 s. */
+  readonly livenessMs?: number;
+  readonly now?: () => number;
+}
+
+const routeKinds = new Set(["HTTPRoute", "GRPCRoute"]);
+
+export class StatusController {
+  private readonly options: StatusControllerOptions;
+  private readonly meshChanges = new Set<(event: InformerEvent) => void>();
+
+  constructor(options: StatusControllerOptions) {
+    this.options = options;
+    options.onMeshChange(() => {
+      for (const listener of this.meshChanges) listener(meshEvent);
+    });
+  }
+
+  /** Writes status until `signal` aborts (leadership lost or shutdown). */
+  async run(signal: AbortSignal): Promise<void> {
+    const { store, logger } = this.options;
+    const informer = (type: ResourceType, resource: string) =>
+      new Informer({ store, type, logger: logger.child({ component: "status-informer", resource }) });
+    const objects = new Map<string, { type: ResourceType; informer: Informer }>(
+      storedKinds
+        .filter((k) => reportedKinds.has(k.kind))
+        .map((k) => [
+          k.kind,
+          {
+            type: { group: k.group, resource: k.resource, namespaced: k.namespaced },
+            informer: informer(k, k.resource),
+          },
+        ]),
+    );
+    const reports = informer(replicaReportType, replicaReportType.resource);
+    let index: ReportIndex | undefined;
+    const allKeys = () =>
+      [...objects].flatMap(([kind, o]) => o.informer.list().map((obj) => `${kind}|${objectKey(obj)}`));
+
+    const controller = new Controller({
+      name: "status",
+      metrics: this.options.metrics,
+      logger: logger.child({ component: "status-controller" }),
+      workers: 2,
+      reconcile: async (key) => {
+        const [kind = "", name = ""] = key.split("|");
+        const entry = objects.get(kind);
+        const object = entry?.informer.get(name);
+        const mesh = this.options.mesh();
+        if (!entry || !object || !mesh) return {};
+        index ??= this.reportIndex(reports.list());
+        return this.reconcile(entry.type, object, mesh, index);
+      },
+    });
+    for (const [kind, { informer: source }] of objects) {
+      controller.watch(source, (event) => [`${kind}|${objectKey(event.object)}`]);
+    }
+    controller.watch(reports, () => {
+      index = undefined;
+      return allKeys();
+    });
+    controller.watch(this.meshSource(), allKeys);
+
+    const informers = [...[...objects.values()].map((o) => o.informer), reports];
+    await Promise.all(informers.map((i) => i.start()));
+    try {
+      await controller.run(signal);
+    } finally {
+      for (const i of informers) i.stop();
+    }
+  }
+
+  private reportIndex(objects: readonly KubeObject[]): ReportIndex {
+    const reports = objects.flatMap((o) => readReplicaReport(o) ?? []);
+    const now = (this.options.now ?? Date.now)();
+    return new ReportIndex(liveReports(reports, now, this.options.livenessMs ?? 15_000));
+  }
+
+  private async reconcile(
+    type: ResourceType,
+    object: KubeObject,
+    mesh: MeshSnapshot,
+    index: ReportIndex,
+  ): Promise<{ requeueAfterMs?: number }> {
+    const ref = objectRef(object.kind, {
+      name: object.metadata.name ?? "",
+      namespace: object.metadata.namespace ?? "default",
+    });
+    const issues = mesh.issues.filter((i) => i.object === ref);
+    const summary = index.summary(ref, object.metadata.generation ?? 1);
+    const now = new Date((this.options.now ?? Date.now)()).toISOString();
+    const status = routeKinds.has(object.kind)
+      ? routeStatus(object as unknown as StatusRoute, issues, summary, now)
+      : objectStatus(object, issues, summary, now);
+    if (status) await this.options.store.updateStatus(type, { ...object, status });
+    // Until every proxy runs it, look again even if nothing else changes.
+    const done = summary !== undefined && summary.reached === summary.total && summary.replicasBehind === 0;
+    return done ? {} : { requeueAfterMs: 2000 };
+  }
+
+  /** Mesh rebuilds as an event source: each one makes every object due. */
+  private meshSource(): EventSource {
+    return {
+      synced: Promise.resolve(),
+      list: () => [],
+      onEvent: (listener) => void this.meshChanges.add(listener),
+    };
+  }
+}
+
+const meshObject: KubeObject = {
+  apiVersion: "meshplane.dev/v1alpha1",
+  kind: "MeshSnapshot",
+  metadata: { name: "mesh" },
+};
+const meshEvent: InformerEvent = { type: "MODIFIED", object: meshObject, oldObject: meshObject };
