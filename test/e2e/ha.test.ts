@@ -22,6 +22,7 @@ import { haveEtcd, installHint, startEtcdCluster, type EtcdCluster } from "../su
 import { apiRequest, itemNames, kubectl } from "./support/api.ts";
 import { callContinuously } from "./support/call-timeline.ts";
 import {
+  adminJson,
   assertAllOn,
   assertNoErrors,
   meshYaml,
@@ -46,6 +47,8 @@ const slicesPath = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
 const seqName = (i: number) => `seq-${String(i).padStart(4, "0")}`;
 /** A refused write answers within 5 s: the store's request bound (4 s), a read before it (0.5 s), the API. */
 const refusedWithinMs = 5_000;
+/** The controllers' lease TTL: a dead leader's successor takes over within this (plus a margin). */
+const leaseSeconds = 3;
 
 function routeTo(backend: string): string {
   return meshYaml()
@@ -161,7 +164,11 @@ if (!haveEtcd) {
       const greeters = await Promise.all(["v1", "v2"].map((name) => startGreeter({ name })));
       for (const g of greeters) scope.defer(() => g.stop());
       const [v1, v2] = greeters as [Greeter, Greeter];
-      replicas = await startReplicas({ names, storeUrl: etcd.storeUrl });
+      replicas = await startReplicas({
+        names,
+        storeUrl: etcd.storeUrl,
+        args: ["--lease-duration", String(leaseSeconds)],
+      });
       scope.defer(() => replicas.stop());
 
       // The mesh is written through replica A's API only.
@@ -391,5 +398,74 @@ if (!haveEtcd) {
           (stored.length === acked.length + 1 && stored.includes("no-quorum-1")),
       );
     });
+
+    test("(e) the leader replica killed with -9: a live one takes the lease within its TTL, its client moves without a failed call, and route status is right again", async (t) => {
+      // B led until (b) killed it; after (d) etcd restarts lease timers, so a dead holder's lease
+      // can live one more TTL after quorum returns. Wait for a live leader first.
+      const leader = await waitFor(
+        async () => {
+          for (const r of replicas.alive()) if ((await replicaInfo(r)).leader) return r;
+          return undefined;
+        },
+        { timeoutMs: (leaseSeconds + 10) * 1000, intervalMs: 100, message: "a live replica to lead" },
+      );
+      const leaderClient = client(leader.name as Name);
+      const calls = callContinuously(leaderClient, { target, calls: 5, concurrency: 1, deadlineMs: 2_000 });
+      await sleep(500);
+      const killedAt = performance.now();
+      await leader.kill();
+      const successor = await waitFor(
+        async () => {
+          for (const r of replicas.alive())
+            if ((await replicaInfo(r).catch(() => undefined))?.leader) return r;
+          return undefined;
+        },
+        {
+          timeoutMs: (leaseSeconds + 5) * 1000,
+          intervalMs: 100,
+          message: "a live replica to take the lease",
+        },
+      );
+      const takeoverMs = Math.round(performance.now() - killedAt);
+      await replicas.waitServed(nodeId(leader.name as Name), { not: leader }, 15_000);
+      await sleep(1_000);
+      await calls.stop();
+      t.diagnostic(
+        `leader ${leader.name} killed: ${successor.name} leads after ${takeoverMs} ms (lease ${leaseSeconds} s); ` +
+          `its client: ${calls.ok()} calls ok, ${calls.failed()} failed (failure window ${calls.failureWindowMs()} ms)`,
+      );
+      assert.ok(takeoverMs <= leaseSeconds * 1000 + 2_000, `lease taken within TTL + 2 s: ${takeoverMs} ms`);
+      assert.equal(
+        calls.failed(),
+        0,
+        `no failed call: ${JSON.stringify(calls.batches.filter((b) => b.failed > 0))}`,
+      );
+
+      // The new leader writes status from the live replicas' reports: every client is counted
+      // once the dead replicas' reports expire (15 s without renewal).
+      const status = await waitFor(
+        async () => {
+          const got = await kubectl(successor.kubeconfig, cacheDir, [
+            "get",
+            "grpcroute",
+            "greeter",
+            "-o",
+            "yaml",
+          ]);
+          return /reason: Programmed\s/.test(got.stdout) &&
+            /reached 3 of 3 connected proxies/.test(got.stdout)
+            ? got.stdout
+            : undefined;
+        },
+        { timeoutMs: 40_000, intervalMs: 1_000, message: "GRPCRoute greeter Programmed: reached 3 of 3" },
+      );
+      assert.match(status, /type: Accepted/);
+      assert.match(status, /controllerName: meshplane.dev\/mesh-controller/);
+    });
   });
+}
+
+/** GET /debug/replica: this replica's name, whether it leads, the lease it sees. */
+async function replicaInfo(replica: Replica): Promise<{ replica: string; leader: boolean }> {
+  return adminJson<{ replica: string; leader: boolean }>(replica.adminAddress, "/debug/replica", 2_000);
 }
