@@ -9,9 +9,10 @@ export const grpcMaxAttempts = 5;
 
 /**
  * HTTPRoute retry codes gRPC clients see as UNAVAILABLE (gRPC doc/http-grpc-status-mapping.md), the
- * only ones the proxyless translator can retry (src/translate/grpc/retry.ts keeps the same list).
+ * only ones the proxyless translator can retry. 400 (INTERNAL) is left out on purpose: retrying
+ * 400s does not mean "retry every INTERNAL error the server returns".
  */
-const grpcRetryableHttpCodes: readonly number[] = [429, 502, 503, 504];
+export const grpcRetryableHttpCodes: readonly number[] = [429, 502, 503, 504];
 
 const issue = (object: string, field: string, message: string): MeshIssue => ({
   object,

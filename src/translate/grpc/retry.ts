@@ -6,7 +6,7 @@ import {
   RetryPolicySchema,
   type RetryPolicy as EnvoyRetryPolicy,
 } from "../../gen/envoy/config/route/v3/route_components_pb.js";
-import type { RetryPolicy } from "../../mesh/index.ts";
+import { grpcRetryableHttpCodes, type RetryPolicy } from "../../mesh/index.ts";
 import { durationMs } from "../proto.ts";
 
 /** The `retry_on` names gRPC clients act on; others are ignored by them (A44). */
@@ -18,16 +18,10 @@ export const grpcRetryableCodes: ReadonlySet<string> = new Set([
   "unavailable",
 ]);
 
-/**
- * HTTP statuses a gRPC client sees as UNAVAILABLE. 400 (INTERNAL) is left out on purpose: a rule
- * asking to retry 400s does not mean "retry every INTERNAL error the server returns".
- */
-const httpCodesAsGrpc: ReadonlyMap<number, string> = new Map([
-  [429, "unavailable"],
-  [502, "unavailable"],
-  [503, "unavailable"],
-  [504, "unavailable"],
-]);
+/** HTTP statuses a gRPC client sees as UNAVAILABLE, the ones the mesh layer says gRPC retries. */
+const httpCodesAsGrpc: ReadonlyMap<number, string> = new Map(
+  grpcRetryableHttpCodes.map((code) => [code, "unavailable"]),
+);
 
 /** Default base interval of gRFC A44, used when only a maximum is given. */
 const defaultBackoffBaseMs = 25;
