@@ -152,3 +152,26 @@ test("the sync creates the namespaces the directory uses and writes only what ch
     "removals by diff",
   );
 });
+
+test("a status-only write does not recompute the configuration; a label change does", async () => {
+  const store = createMemoryStore();
+  const created = await store.create(services, {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "a", namespace: "default" },
+    spec: { ports: [{ port: 80 }] },
+  });
+  const source = new StoreConfigSource({ store, logger: silentLogger() });
+  const first = (await source.start()).generation;
+  const generations: number[] = [];
+  source.onChange((s) => generations.push(s.generation));
+  const withStatus = await store.updateStatus(services, { ...created, status: { conditions: [] } });
+  await store.update(services, { ...withStatus, metadata: { ...withStatus.metadata, labels: { x: "y" } } });
+  await until(
+    () => generations.length > 0,
+    () => `a recompute after the label change: ${JSON.stringify(generations)}`,
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(generations, [first + 1], "one recompute, for the label change only");
+  await source.stop();
+});

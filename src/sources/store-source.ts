@@ -2,7 +2,7 @@
 // (once per resourceVersion) into the typed resources the mesh is built from. Whatever wrote the
 // store (kubectl through the API server, the config directory, a controller) feeds one pipeline.
 import { objectRef, storedKinds, validateResource, type Resource } from "../api/index.ts";
-import { Informer, objectKey } from "../controller/index.ts";
+import { Informer, objectKey, type InformerEvent } from "../controller/index.ts";
 import type { KubeObject, ResourceStore } from "../store/index.ts";
 import type { Logger } from "../telemetry/index.ts";
 import type { ConfigError, ConfigSource, ConfigState } from "./config-source.ts";
@@ -32,7 +32,11 @@ export class StoreConfigSource implements ConfigSource {
   }
 
   async start(): Promise<ConfigState> {
-    for (const informer of this.informers) informer.onEvent(() => this.queueRecompute());
+    for (const informer of this.informers) {
+      informer.onEvent((event) => {
+        if (!isStatusOnly(event)) this.queueRecompute();
+      });
+    }
     await Promise.all(this.informers.map((i) => i.start()));
     this.started = true;
     this.recompute();
@@ -97,4 +101,22 @@ export class StoreConfigSource implements ConfigSource {
     this.validated.set(key, validated);
     return validated;
   }
+}
+
+/**
+ * A write that changed only status (or bookkeeping): the generation moves with every other change
+ * but labels and annotations, so those are compared too. Status writers (the status controller)
+ * must not make the mesh rebuild.
+ */
+function isStatusOnly(event: InformerEvent): boolean {
+  if (event.type !== "MODIFIED") return false;
+  const before = event.oldObject.metadata;
+  const after = event.object.metadata;
+  return (
+    before.generation !== undefined &&
+    before.generation === after.generation &&
+    before.deletionTimestamp === after.deletionTimestamp &&
+    JSON.stringify(before.labels ?? {}) === JSON.stringify(after.labels ?? {}) &&
+    JSON.stringify(before.annotations ?? {}) === JSON.stringify(after.annotations ?? {})
+  );
 }

@@ -53,3 +53,9 @@ export function sameConditions(a: readonly Condition[] | undefined, b: readonly 
     );
   });
 }
+
+/** Whether only messages differ (e.g. "reached 41 of 97" → "reached 42 of 97"), not any status or reason. */
+export function onlyMessagesDiffer(a: readonly Condition[], b: readonly Condition[]): boolean {
+  const key = (c: Condition) => `${c.type}\0${c.status}\0${c.reason}\0${c.observedGeneration}`;
+  return a.length === b.length && a.every((c, i) => key(c) === key(b[i] as Condition));
+}

@@ -15,9 +15,10 @@ import type { MeshSnapshot } from "../mesh/index.ts";
 import type { KubeObject, ResourceStore, ResourceType } from "../store/index.ts";
 import type { Logger } from "../telemetry/index.ts";
 import { reportedKinds } from "./object-reach.ts";
+import { onlyMessagesDiffer, type Condition } from "./conditions.ts";
 import { objectStatus } from "./object-status.ts";
 import { liveReports, readReplicaReport, ReportIndex, replicaReportType } from "./replica-report.ts";
-import { routeStatus, type StatusRoute } from "./route-status.ts";
+import { meshControllerName, routeStatus, type StatusRoute } from "./route-status.ts";
 
 export interface StatusControllerOptions {
   readonly store: ResourceStore;
@@ -29,6 +30,8 @@ export interface StatusControllerOptions {
   readonly onMeshChange: (listener: () => void) => void;
   /** Reports older than this are from replicas that died without cleaning up. Default 15 s. */
   readonly livenessMs?: number;
+  /** Least time between two status writes that only change counts. Default 5 s. */
+  readonly countRefreshMs?: number;
   readonly now?: () => number;
 }
 
@@ -37,6 +40,8 @@ const routeKinds = new Set(["HTTPRoute", "GRPCRoute"]);
 export class StatusController {
   private readonly options: StatusControllerOptions;
   private readonly meshChanges = new Set<(event: InformerEvent) => void>();
+  /** When each object's status was last written, to pace writes that only update counts. */
+  private readonly lastWrite = new Map<string, number>();
 
   constructor(options: StatusControllerOptions) {
     this.options = options;
@@ -76,6 +81,7 @@ export class StatusController {
         const entry = objects.get(kind);
         const object = entry?.informer.get(name);
         const mesh = this.options.mesh();
+        if (!object) this.lastWrite.delete(`${kind}|${name}`);
         if (!entry || !object || !mesh) return {};
         index ??= this.reportIndex(reports.list());
         return this.reconcile(entry.type, object, mesh, index);
@@ -121,7 +127,19 @@ export class StatusController {
     const status = routeKinds.has(object.kind)
       ? routeStatus(object as unknown as StatusRoute, issues, summary, now)
       : objectStatus(object, issues, summary, now);
-    if (status) await this.options.store.updateStatus(type, { ...object, status });
+    if (status) {
+      // Counts move with every proxy that connects; rewrite for them at most every few seconds
+      // (a storm of 10,000 proxies must not become a storm of status writes).
+      const key = `${object.kind}|${objectKey(object)}`;
+      const clock = this.options.now ?? Date.now;
+      const sinceLast = clock() - (this.lastWrite.get(key) ?? 0);
+      const minimum = this.options.countRefreshMs ?? 5_000;
+      if (sinceLast < minimum && onlyMessagesDiffer(conditionsOf(object.status), conditionsOf(status))) {
+        return { requeueAfterMs: minimum - sinceLast };
+      }
+      await this.options.store.updateStatus(type, { ...object, status });
+      this.lastWrite.set(key, clock());
+    }
     // Until every proxy runs it, look again even if nothing else changes.
     const done = summary !== undefined && summary.reached === summary.total && summary.replicasBehind === 0;
     return done ? {} : { requeueAfterMs: 2000 };
@@ -143,3 +161,15 @@ const meshObject: KubeObject = {
   metadata: { name: "mesh" },
 };
 const meshEvent: InformerEvent = { type: "MODIFIED", object: meshObject, oldObject: meshObject };
+
+/** Every condition meshplane wrote: `status.conditions`, and the conditions of its route parents. */
+function conditionsOf(status: unknown): Condition[] {
+  const s = (status ?? {}) as {
+    conditions?: Condition[];
+    parents?: { controllerName: string; conditions: Condition[] }[];
+  };
+  return [
+    ...(s.conditions ?? []),
+    ...(s.parents ?? []).filter((p) => p.controllerName === meshControllerName).flatMap((p) => p.conditions),
+  ];
+}
