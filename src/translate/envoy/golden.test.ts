@@ -126,3 +126,28 @@ for (const name of readdirSync(testdata).sort()) {
     }
   });
 }
+
+test("envoy: every resource a sidecar gets for the examples passes the PGV rules", () => {
+  const examples = join(import.meta.dirname, "../../../examples");
+  const resources = ["quickstart/mesh", "policies"].flatMap((folder) =>
+    readdirSync(join(examples, folder))
+      .filter((file) => file.endsWith(".yaml"))
+      .flatMap((file) =>
+        parseAllDocuments(readFileSync(join(examples, folder, file), "utf8"), { version: "1.1" }).map(
+          (doc) => {
+            const result = validateResource(doc.toJS());
+            if (!result.ok) throw new Error(`${folder}/${file}: ${JSON.stringify(result.errors)}`);
+            return result.resource;
+          },
+        ),
+      ),
+  );
+  // A sidecar beside greeter-v1 (127.0.0.1), in the examples' namespace.
+  const view = sidecarView({
+    mesh: buildMeshSnapshot(resources, { domain }),
+    profile: envoyProfile("default", ["127.0.0.1"]),
+  });
+  const all = Object.values(view).flat();
+  for (const [file, list] of Object.entries(view)) assert.ok(list.length > 0, `${file} is not empty`);
+  assertValidEnvoy(all);
+});
