@@ -21,7 +21,7 @@ import {
   RouteAction_HashPolicySchema,
   RouteSchema,
 } from "../../gen/envoy/config/route/v3/route_components_pb.js";
-import { RegexMatcherSchema } from "../../gen/envoy/type/matcher/v3/regex_pb.js";
+import { RegexMatcherSchema, type RegexMatcher } from "../../gen/envoy/type/matcher/v3/regex_pb.js";
 import { StringMatcherSchema } from "../../gen/envoy/type/matcher/v3/string_pb.js";
 import type {
   HashPolicy,
@@ -100,7 +100,7 @@ function entryRoutes(
     case "Exact":
       return [make({ case: "path", value: path.value })];
     case "Regex":
-      return [make({ case: "safeRegex", value: create(RegexMatcherSchema, { regex: path.value }) })];
+      return [make({ case: "safeRegex", value: wholeMatch(path.value) })];
     case "Prefix":
       if (path.value === "/" || path.value.endsWith("/"))
         return [make({ case: "prefix", value: path.value })];
@@ -137,7 +137,7 @@ function headerMatcher(header: HeaderMatch): HeaderMatcher {
   const matchPattern =
     header.type === "Exact"
       ? { case: "exact" as const, value: header.value }
-      : { case: "safeRegex" as const, value: create(RegexMatcherSchema, { regex: header.value }) };
+      : { case: "safeRegex" as const, value: wholeMatch(header.value) };
   return create(HeaderMatcherSchema, {
     name: header.name,
     headerMatchSpecifier: { case: "stringMatch", value: create(StringMatcherSchema, { matchPattern }) },
@@ -226,4 +226,13 @@ function grpcHashPolicy(hash: HashPolicy): RouteAction_HashPolicy | undefined {
     case "SourceIP":
       return undefined;
   }
+}
+
+/**
+ * A regex that must match the whole value. RE2 (Envoy, grpc-go) matches whole values already;
+ * grpc-js-xds anchors with `^${regex}$` and no group, so `gold|silver` would also match
+ * `goldfish` there. A non-capturing group makes every client agree.
+ */
+function wholeMatch(regex: string): RegexMatcher {
+  return create(RegexMatcherSchema, { regex: `(?:${regex})` });
 }
