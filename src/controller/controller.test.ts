@@ -4,7 +4,7 @@ import { createMemoryStore, type KubeObject, type ResourceType } from "../store/
 import { createMetrics, silentLogger, type MeshplaneMetrics } from "../telemetry/index.ts";
 import { promtoolCheckMetrics, requirePromtool } from "../../test/support/promtool.ts";
 import { Controller, TerminalError, type EventSource, type Reconciler } from "./controller.ts";
-import { FakeClock, settle } from "./fake-clock.ts";
+import { FakeClock, settle } from "../clock/index.ts";
 import { Informer, objectKey, type InformerEvent } from "./informer.ts";
 
 /** An event source driven by hand: `sync()` ends the initial list, `emit` delivers an event. */

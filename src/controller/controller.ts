@@ -6,7 +6,7 @@
 // exponential backoff under an overall rate limit.
 import type { KubeObject } from "../store/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
-import { systemClock, type Clock } from "./clock.ts";
+import { systemClock, type Clock } from "../clock/index.ts";
 import { objectKey, type InformerEvent } from "./informer.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { WorkQueue } from "./work-queue.ts";

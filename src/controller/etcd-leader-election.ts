@@ -10,7 +10,7 @@
 // deleted, taken over) steps down at once as well.
 import { Etcd3, EtcdLeaseInvalidError, type IKeyValue, type IOptions } from "etcd3";
 import type { Logger } from "../telemetry/index.ts";
-import { sleep, systemClock, type Clock } from "./clock.ts";
+import { sleep, systemClock, type Clock } from "../clock/index.ts";
 import { grantLease, keepAliveOnce, revokeLease, within } from "./etcd-lease.ts";
 import {
   LeadershipLostError,

@@ -1,7 +1,5 @@
 export { Informer, objectKey, type InformerEvent, type InformerOptions } from "./informer.ts";
 export { IndexedCache, UnknownIndexError, namespaceIndex, type IndexFunction } from "./indexed-cache.ts";
-export { systemClock, sleep, type Clock, type Timer } from "./clock.ts";
-export { FakeClock, settle } from "./fake-clock.ts";
 export {
   ExponentialBackoff,
   TokenBucket,

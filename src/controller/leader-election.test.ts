@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { silentLogger } from "../telemetry/index.ts";
-import { FakeClock, settle } from "./fake-clock.ts";
+import { FakeClock, settle } from "../clock/index.ts";
 import { LeadershipLostError, LocalLeaderElector, microTime } from "./leader-election.ts";
 
 test("MicroTime has microsecond precision like Kubernetes' metav1.MicroTime", () => {

@@ -6,7 +6,7 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../telemetry/index.ts";
-import { systemClock, type Clock } from "./clock.ts";
+import { systemClock, type Clock } from "../clock/index.ts";
 
 /** The spec of a coordination.k8s.io/v1 Lease; times are MicroTime (RFC 3339, microseconds). */
 export interface LeaseRecord {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FakeClock } from "./fake-clock.ts";
+import { FakeClock } from "../clock/index.ts";
 import { ExponentialBackoff, MaxOfRateLimiter, TokenBucket, defaultRateLimiter } from "./rate-limiter.ts";
 
 test("exponential backoff doubles per failure of a key, caps, and resets on forget", () => {

@@ -1,7 +1,7 @@
 // How long a key waits before it is retried (client-go util/workqueue/default_rate_limiters.go):
 // per-key exponential backoff that success resets, and a token bucket over all retries so a burst
 // of failing keys can not hammer what they call.
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../clock/index.ts";
 
 export interface RateLimiter<K> {
   /** The delay before `key` may run again; each call counts one more failure of `key`. */

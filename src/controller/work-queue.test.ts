@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FakeClock, settle } from "./fake-clock.ts";
+import { FakeClock, settle } from "../clock/index.ts";
 import { ExponentialBackoff, TokenBucket } from "./rate-limiter.ts";
 import { WorkQueue } from "./work-queue.ts";
 

@@ -2,7 +2,7 @@
 // added, a key being processed is never handed to a second worker (added meanwhile, it is queued
 // again when the first calls `done`), delayed adds keep the earliest due time, and retries go
 // through a rate limiter. Level-based: the key says what to look at, never what changed.
-import type { Clock, Timer } from "./clock.ts";
+import type { Clock, Timer } from "../clock/index.ts";
 import { defaultRateLimiter, type RateLimiter } from "./rate-limiter.ts";
 
 export interface WorkQueueOptions<K> {

@@ -12,5 +12,4 @@ export type {
   ResourceRejection,
   TypeSyncStatus,
 } from "./status.ts";
-export { systemTimers, type Timer, type Timers } from "./timers.ts";
 export type { BackoffPolicy } from "./rejections.ts";

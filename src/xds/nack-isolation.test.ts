@@ -19,7 +19,7 @@ import {
   sotwStream,
   startTestServer,
 } from "./ads-test-client.ts";
-import { ManualClock } from "./manual-clock.ts";
+import { FakeClock } from "../clock/index.ts";
 import { TypeUrl } from "./resource-types.ts";
 
 const node = { id: "proxy-1", metadata: { NAMESPACE: "default" } };
@@ -194,9 +194,9 @@ test("SotW: the same answer repeated with a subscription change is not a second 
 });
 
 test("SotW backoff: newer versions of a resource rejected again wait 1 s, 2 s, ...; a fix resets it", async (t) => {
-  const clock = new ManualClock();
+  const clock = new FakeClock(Date.parse("2025-01-01T00:00:00.000Z"));
   const env = await startTestServer(t, clusterSnapshot(1, { a: 1, b: 1 }), {
-    now: clock.now,
+    now: () => new Date(clock.now()),
     timers: clock,
     backoff: { initialMs: 1000, maxMs: 60_000 },
   });
@@ -235,23 +235,20 @@ test("SotW backoff: newer versions of a resource rejected again wait 1 s, 2 s, .
   assert.equal(timeoutOf(unrelated, "b"), 2n, "other resources are not held up");
   assert.equal(bytesOf(unrelated, "a", clusterName), goodA, "a stays at its last good bytes");
   ack(unrelated);
-  clock.advance(999);
+  await clock.advance(999);
   assert.ok(await stream.quiet(100));
-  clock.advance(1);
+  await clock.advance(1);
   const retried = await stream.next();
   assert.equal(timeoutOf(retried, "a"), 4n, "after 1 s the newest version of a is offered");
   nack(retried); // third in a row: 2 s
   assert.ok(await stream.quiet(100));
   assert.equal(env.server.proxies()[0]?.rejections[0]?.count, 3);
-  assert.equal(
-    env.server.proxies()[0]?.rejections[0]?.retryAt,
-    new Date(clock.now().getTime() + 2000).toISOString(),
-  );
+  assert.equal(env.server.proxies()[0]?.rejections[0]?.retryAt, new Date(clock.now() + 2000).toISOString());
 
   await change(5, 2);
-  clock.advance(1999);
+  await clock.advance(1999);
   assert.ok(await stream.quiet(100));
-  clock.advance(1);
+  await clock.advance(1);
   const fixed = await stream.next();
   assert.equal(timeoutOf(fixed, "a"), 5n);
   ack(fixed); // accepted: the series ends
@@ -266,13 +263,13 @@ test("SotW backoff: newer versions of a resource rejected again wait 1 s, 2 s, .
     7n,
     "after a fix, the first rejection costs no wait again",
   );
-  assert.equal(clock.scheduled, 0, "no retry pending");
+  assert.equal(clock.pendingTimers, 0, "no retry pending");
 });
 
 test("delta: the rejected resource is withheld, the accepted one of the same response is not resent", async (t) => {
-  const clock = new ManualClock();
+  const clock = new FakeClock(Date.parse("2025-01-01T00:00:00.000Z"));
   const env = await startTestServer(t, clusterSnapshot(1, { a: 1, b: 1, c: 1 }), {
-    now: clock.now,
+    now: () => new Date(clock.now()),
     timers: clock,
     backoff: { initialMs: 1000, maxMs: 60_000 },
   });
@@ -311,7 +308,7 @@ test("delta: the rejected resource is withheld, the accepted one of the same res
   nack(again, "resource index 0: still bad");
   await env.server.setSnapshot(clusterSnapshot(5, { a: 5, b: 2, c: 3 }));
   assert.ok(await stream.quiet(100), "the next one waits out the backoff");
-  clock.advance(1000);
+  await clock.advance(1000);
   const retried = await stream.next();
   assert.deepEqual(Object.keys(sent(retried)), ["a"]);
   ack(retried);

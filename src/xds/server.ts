@@ -18,7 +18,7 @@ import { PushScheduler, type SchedulerOptions } from "./scheduler.ts";
 import { normalizeSotwRequest, sotwProtocol } from "./sotw.ts";
 import type { NackReport, ProxyStatus, ProxyStatusSource, ResourceReach } from "./status.ts";
 import { AdsStream, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
-import { systemTimers, type Timers } from "./timers.ts";
+import { systemClock, type Timers } from "../clock/index.ts";
 
 const adsServicePath = "/envoy.service.discovery.v3.AggregatedDiscoveryService";
 
@@ -51,7 +51,7 @@ export interface XdsServerOptions {
   /** Types packed inside resources (Any), for printing them as JSON in the config dump. */
   readonly jsonRegistry: Registry;
   readonly now?: () => Date;
-  /** Timers for backoff retries; tests pass a manual clock (with `now`). */
+  /** Timers for backoff retries; tests pass a FakeClock. */
   readonly timers?: Timers;
   /** Backoff before offering a newer version of a resource a proxy keeps rejecting. */
   readonly backoff?: Partial<BackoffPolicy>;
@@ -193,7 +193,7 @@ export class XdsServer implements ProxyStatusSource {
     const stream = new AdsStream(id, protocol, {
       ...this.options,
       now: this.options.now ?? (() => new Date()),
-      timers: this.options.timers ?? systemTimers,
+      timers: this.options.timers ?? systemClock,
       backoff: this.backoff,
       rejections: this.rejectionRegistry,
       reach: this.reach,

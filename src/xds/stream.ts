@@ -13,7 +13,7 @@ import { nextRejection, type BackoffPolicy, type RejectionRegistry } from "./rej
 import { isKnownTypeUrl, pushOrder, typeShortName, type TypeUrl } from "./resource-types.ts";
 import type { ProxyStatus } from "./status.ts";
 import { Subscription, type InFlight, type SubscriptionObserver } from "./subscription.ts";
-import type { Timer, Timers } from "./timers.ts";
+import type { Timer, Timers } from "../clock/index.ts";
 
 /** A request of either variant, reduced to what the shared logic needs. */
 export interface NormalizedRequest {

@@ -1,15 +1,20 @@
-// Time for the controller runtime: the wall clock plus one-shot timers, passed in so tests move time
-// by hand (FakeClock) and every delay (requeue, backoff, lease renewal) is deterministic there.
-import type { Clock as WallClock } from "../store/index.ts";
+// Time as a dependency: the wall clock plus one-shot timers, passed in so tests move time by hand
+// (FakeClock) and every delay (requeue, backoff, lease renewal, a held-back xDS resource's retry)
+// is deterministic there. Imports nothing; every folder may use it.
 
 /** A scheduled callback; `cancel()` is idempotent and harmless after it ran. */
 export interface Timer {
   cancel(): void;
 }
 
-export interface Clock extends WallClock {
+export interface Timers {
   /** Runs `callback` once when `ms` milliseconds have passed; never synchronously. */
   after(ms: number, callback: () => void): Timer;
+}
+
+export interface Clock extends Timers {
+  /** Milliseconds since the epoch. */
+  now(): number;
 }
 
 export const systemClock: Clock = {
