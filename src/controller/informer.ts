@@ -93,7 +93,8 @@ export class Informer {
 
   private async run(): Promise<void> {
     let backoff = this.options.initialBackoffMs ?? 200;
-    const maxBackoff = this.options.maxBackoffMs ?? 30_000;
+    // Short enough that a watch resumes within seconds of its store (etcd quorum) coming back.
+    const maxBackoff = this.options.maxBackoffMs ?? 5_000;
     while (!this.stopped) {
       try {
         if (this.resourceVersion === undefined) await this.relist();
