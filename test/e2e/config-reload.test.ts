@@ -11,6 +11,7 @@ import {
   startMeshFixture,
   suiteScope,
   typeSync,
+  waitFor,
   waitForAckChange,
   waitForConfigError,
   warmUp,
@@ -163,6 +164,12 @@ describe("config reload", { timeout: 120_000 }, () => {
       [],
       `the fixed file clears every error; /debug/config_errors: ${JSON.stringify(errors)}`,
     );
+    // The RDS ACK comes before the client has the new backend's cluster and endpoints (it asks
+    // for them once it reads the route), so the first calls may still use the old config.
+    await waitFor(async () => (await mesh.client.call({ target, calls: 10 })).counts.v2 === 10, {
+      timeoutMs: 10_000,
+      message: "calls to move to v2",
+    });
     const result = await mesh.client.call({ target, calls: 200, concurrency: 10 });
     assertAllOn(result, "v2", `after the valid edit (RDS ${before.rds?.ackedVersion} → ${rds})`);
   });
