@@ -5,7 +5,7 @@
 //   npm run demo -- --keep-running    # leave everything up afterwards (Ctrl-C to stop)
 //
 // What it does, one line per step: start `meshplane serve` on a copy of ./mesh, start two greeter
-// backends (v1 on 127.0.0.1:50061, v2 on :50062), write a gRPC xDS bootstrap with `meshplane
+// backends (v1 on 127.0.0.1:20061, v2 on :20062), write a gRPC xDS bootstrap with `meshplane
 // bootstrap`, start a real @grpc/grpc-js-xds client, send calls to xds:///greeter:50051 and compare
 // the split with the route's weights (90/10); then edit the route file to 50/50, wait until the
 // client has ACKed the new route, and measure again on the same client. Exit 0 = both PASS.
@@ -27,8 +27,8 @@ const routeFile = "20-greeter-split.yaml";
 const target = "xds:///greeter:50051";
 const nodeId = "default/quickstart-client";
 const backends = [
-  { name: "v1", service: "greeter-v1", port: 50061 },
-  { name: "v2", service: "greeter-v2", port: 50062 },
+  { name: "v1", service: "greeter-v1", port: 20061 },
+  { name: "v2", service: "greeter-v2", port: 20062 },
 ] as const;
 const tolerancePoints = 4;
 const rdsTypeUrl = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";

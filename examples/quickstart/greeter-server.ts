@@ -1,7 +1,7 @@
 // A plain gRPC Greeter backend (no xDS on the server side): replies with its own --name in
 // `backend`, so a client can count where each call landed.
 //
-//   node examples/quickstart/greeter-server.ts --name v1 --address 127.0.0.1:50061 [--fail-rate 0.1] [--delay-ms 200]
+//   node examples/quickstart/greeter-server.ts --name v1 --address 127.0.0.1:20061 [--fail-rate 0.1] [--delay-ms 200]
 //
 // Prints one JSON line {"msg":"greeter listening","name":...,"address":"127.0.0.1:PORT"} once
 // bound (port 0 picks a free port). SIGUSR1 makes every call fail with UNAVAILABLE (a sick
@@ -36,7 +36,7 @@ if (!Number.isSafeInteger(delayMs) || delayMs < 0 || delayMs > 60_000)
   fatal("--delay-ms must be an integer number of milliseconds in [0, 60000]");
 let sick = false;
 const match = /^(127\.0\.0\.1|\[::1\]|localhost):(\d{1,5})$/.exec(address);
-if (!match) fatal("--address must be a loopback HOST:PORT such as 127.0.0.1:50061", { address });
+if (!match) fatal("--address must be a loopback HOST:PORT such as 127.0.0.1:20061", { address });
 const host = match[1] ?? "127.0.0.1";
 
 function handler(verb: string): grpc.handleUnaryCall<HelloRequest, HelloReply> {

@@ -1,13 +1,15 @@
 // `npm run demo` end to end: examples/quickstart/demo.ts with --calls 3000 as a child process must
 // exit 0 after printing PASS for the 90/10 split and for the 50/50 split after the live edit. The
-// demo uses the fixed ports 127.0.0.1:50061 and :50062; when either is busy the test is skipped.
+// demo uses the fixed ports 127.0.0.1:20061 and :20062 (below Linux's ephemeral range, so no
+// port-0 listener or outgoing connection of another test takes them); when either is busy the test
+// is skipped.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { spawnChild } from "../../examples/quickstart/lib/child.ts";
 import { quickstartDir, repoRoot } from "./support/index.ts";
 
-const demoPorts = [50061, 50062];
+const demoPorts = [20061, 20062];
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -5,7 +5,7 @@ import { isGreeterMethod, type GreeterMethod } from "./greeter-proto.ts";
 
 export interface CallCommand {
   id: number;
-  /** Any grpc-js target: `xds:///greeter:50051`, or `dns:///127.0.0.1:50061` to bypass xDS. */
+  /** Any grpc-js target: `xds:///greeter:50051`, or `dns:///127.0.0.1:20061` to bypass xDS. */
   target: string;
   calls: number;
   method: GreeterMethod;

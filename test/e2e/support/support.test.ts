@@ -51,10 +51,10 @@ test("the quick-start mesh validates and routes greeter 90/10 to existing Servic
       : [],
   );
   assert.deepEqual(slicePorts.sort(), [
-    "greeter-v1:50061",
-    "greeter-v2:50062",
-    "greeter:50061",
-    "greeter:50062",
+    "greeter-v1:20061",
+    "greeter-v2:20062",
+    "greeter:20061",
+    "greeter:20062",
   ]);
 });
 
