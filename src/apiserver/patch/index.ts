@@ -23,9 +23,10 @@
 // malformed SMP directives and missing merge keys are 400 (upstream: 500 for some); JSON patch
 // failures carry the real reason (upstream: a generic 422 message); the apply body is YAML 1.2
 // (upstream YAML 1.1, where `yes` is a boolean).
-// Not implemented: upstream's last-applied conflict forgiveness for objects migrating from client-
-// to server-side apply (lastappliedmanager.go); schemas come from the list/map table in kinds.ts,
-// not from OpenAPI, so maps of objects other than those listed are treated as structs.
+// Also unlike upstream: the first server-side apply to an object last written by client-side apply
+// reports conflicts that upstream forgives (lastappliedmanager.go); and schemas come from the
+// list/map table in kinds.ts, not from OpenAPI, so maps of objects other than those listed are
+// treated as structs.
 export {
   PatchError,
   isPatchError,

@@ -95,7 +95,8 @@ export function compileRules(rules: FieldRules): CompiledRules {
   const message = rules.message ? setFields(rules.message) : new Map<string, unknown>();
   for (const name of message.keys()) {
     kinds.push(`message.${name}`);
-    if (!handledRules.message!.includes(name)) problems.push(`rule message.${name} is not implemented`);
+    if (!handledRules.message!.includes(name))
+      problems.push(`rule message.${name} has no check in this validator`);
   }
   if (rules.message?.$unknown?.length) problems.push("MessageRules has fields unknown to validate.proto");
   const typeCase = rules.type.case;
@@ -109,7 +110,8 @@ export function compileRules(rules: FieldRules): CompiledRules {
   const nested: { items?: CompiledRules; keys?: CompiledRules; values?: CompiledRules } = {};
   for (const [name, value] of typed) {
     kinds.push(`${type}.${name}`);
-    if (!handledRules[type!]?.includes(name)) problems.push(`rule ${type}.${name} is not implemented`);
+    if (!handledRules[type!]?.includes(name))
+      problems.push(`rule ${type}.${name} has no check in this validator`);
     if (name === "items" || name === "keys" || name === "values") {
       const inner = compileRules(value as FieldRules);
       nested[name] = inner;
