@@ -201,10 +201,11 @@ class Pipeline {
   publish(state: ConfigState): void {
     if (state.generation === this.publishedGeneration) return;
     this.publishedGeneration = state.generation;
-    // Status writes change objects but not what they configure: nothing to rebuild.
-    if (this.published && diffResources(this.published, state.resources).kinds.size === 0) return;
     // Only what the change touches is regenerated; the first snapshot generates everything.
-    const snapshot = meshConfigSnapshot(++this.version, state.resources, this.published, this.domain);
+    const changes = this.published ? diffResources(this.published, state.resources) : undefined;
+    // Status writes change objects but not what they configure: nothing to rebuild.
+    if (changes?.kinds.size === 0) return;
+    const snapshot = meshConfigSnapshot(++this.version, state.resources, changes, this.domain);
     this.published = state.resources;
     logIssueChanges(this.logger, this.issues, snapshot.mesh.issues);
     this.issues = snapshot.mesh.issues;

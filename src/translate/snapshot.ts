@@ -1,7 +1,12 @@
 // A config snapshot for the xDS layer: the mesh built from resources, the generators over it, and
 // which resources the change from the previous resources can affect.
 import type { Resource } from "../api/index.ts";
-import { buildMeshSnapshot, diffResources, type DataPlaneFlavour, type MeshSnapshot } from "../mesh/index.ts";
+import {
+  buildMeshSnapshot,
+  type ChangeSet,
+  type DataPlaneFlavour,
+  type MeshSnapshot,
+} from "../mesh/index.ts";
 import { isAffected, isProfileDependent } from "./dependencies.ts";
 import { generateResources } from "./generator.ts";
 import { provenance } from "./provenance.ts";
@@ -24,11 +29,11 @@ export interface MeshConfigSnapshot {
 export function meshConfigSnapshot(
   version: number,
   resources: readonly Resource[],
-  previous: readonly Resource[] | undefined,
+  /** What changed since the previous snapshot's resources (diffResources); undefined on the first. */
+  changes: ChangeSet | undefined,
   domain: string,
 ): MeshConfigSnapshot {
   const mesh = buildMeshSnapshot(resources, { domain });
-  const changes = previous ? diffResources(previous, resources) : undefined;
   return {
     version,
     mesh,

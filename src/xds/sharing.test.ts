@@ -4,6 +4,7 @@ import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import type { Resource } from "../api/index.ts";
 import { validateResource } from "../api/index.ts";
+import { diffResources } from "../mesh/index.ts";
 import { clusterName, meshConfigSnapshot } from "../translate/index.ts";
 import { counterTotal, deltaStream, sotwStream, startTestServer } from "./ads-test-client.ts";
 import { TypeUrl } from "./resource-types.ts";
@@ -61,7 +62,7 @@ async function encodesForOneEndpointChange(
   }
   const encodesBefore = await counterTotal(metrics.resourceEncodes);
   const after = mesh(20, (i) => (i === 7 ? "10.0.9.9" : `10.0.0.${i + 1}`));
-  await server.setSnapshot(meshConfigSnapshot(2, after, before, domain));
+  await server.setSnapshot(meshConfigSnapshot(2, after, diffResources(before, after), domain));
   let updated = 0;
   for (const stream of streams) {
     const update = await stream.next();
@@ -136,7 +137,7 @@ test("a proxy that stops reading neither delays others nor accumulates responses
     });
     const next = big(version);
     const started = performance.now();
-    void server.setSnapshot(meshConfigSnapshot(version, next, current, domain));
+    void server.setSnapshot(meshConfigSnapshot(version, next, diffResources(current, next), domain));
     current = next;
     response = await healthy.next(2000);
     latencies.push(performance.now() - started);
