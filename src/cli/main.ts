@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { grpcBootstrap } from "../agent/index.ts";
+import { formatLimit, limitNames, limitSpecs, limitsFrom, parseLimitSetting } from "../limits/index.ts";
 import { createLogger, createMetrics } from "../telemetry/index.ts";
 import { registerExplain } from "./explain.ts";
 import { startControlPlane, type HostPort } from "./serve.ts";
@@ -31,6 +32,16 @@ function seconds(value: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 3600)
     throw new InvalidArgumentError(`expected a whole number of seconds from 1 to 3600, got "${value}"`);
   return n;
+}
+
+/** Collects `--limit` settings, refusing a bad one as it is given. */
+function limitSetting(value: string, previous: string[]): string[] {
+  try {
+    parseLimitSetting(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return [...previous, value];
 }
 
 function label(value: string, previous: Record<string, string>): Record<string, string> {
@@ -95,6 +106,21 @@ program
     seconds,
     15,
   )
+  .option(
+    "--limit <name=value>",
+    "change an input limit (repeatable); the limits are listed below",
+    limitSetting,
+    [],
+  )
+  .addHelpText(
+    "after",
+    `\nInput limits (--limit NAME=VALUE; sizes take KiB, MiB or GiB):\n${limitNames
+      .map(
+        (name) =>
+          `  ${name.padEnd(26)} ${formatLimit(name, limitSpecs[name].default).padEnd(10)} ${limitSpecs[name].description}`,
+      )
+      .join("\n")}\n`,
+  )
   .action(
     async (opts: {
       configDir?: string;
@@ -112,6 +138,7 @@ program
       maxDebounceMs: number;
       replicaId?: string;
       leaseDuration: number;
+      limit: string[];
     }) => {
       const logger = createLogger({ level: opts.logLevel });
       // grpc-js writes its own diagnostics to stderr as plain text; keep every line JSON.
@@ -141,6 +168,7 @@ program
           metrics: createMetrics(),
           ...(opts.replicaId ? { replicaId: opts.replicaId } : {}),
           leaseDurationSeconds: opts.leaseDuration,
+          limits: limitsFrom(opts.limit),
         });
       } catch (error) {
         logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);

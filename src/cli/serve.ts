@@ -20,6 +20,7 @@ import {
   type ConfigError,
   type ConfigState,
 } from "../sources/index.ts";
+import type { Limits } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import { meshConfigSnapshot, packedTypesRegistry } from "../translate/index.ts";
 import { Debouncer } from "../xds/debounce.ts";
@@ -46,6 +47,8 @@ export interface ServeOptions {
   readonly replicaId?: string;
   /** TTL of the controllers' lease on etcd: how long a crashed leader blocks a successor. */
   readonly leaseDurationSeconds?: number;
+  /** Bounds on every input path (API bodies, the config directory, xDS requests). */
+  readonly limits: Limits;
 }
 
 export interface HostPort {

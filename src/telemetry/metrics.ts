@@ -15,6 +15,8 @@ export interface MeshplaneMetrics {
   readonly configReloads: Counter<"result">;
   readonly configErrors: Counter<"kind">;
   readonly configObjects: Gauge<"kind">;
+  /** Inputs refused at an edge because they exceed a limit (src/limits), by limit name. */
+  readonly inputRefusals: Counter<"limit">;
   // The controller runtime (src/controller), by controller name.
   readonly controllerQueueDepth: Gauge<"controller">;
   readonly controllerReconcileDuration: Histogram<"controller" | "result">;
@@ -100,6 +102,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Meshp
       name: "meshplane_config_objects",
       help: "Configuration objects currently in force, by kind.",
       labelNames: ["kind"],
+      registers,
+    }),
+    inputRefusals: new Counter({
+      name: "meshplane_input_refusals_total",
+      help: "Inputs (API bodies, patches, config files, xDS requests) refused for exceeding a limit, by limit.",
+      labelNames: ["limit"],
       registers,
     }),
   };
