@@ -1,3 +1,13 @@
+export {
+  DecodeError,
+  decodeJson,
+  decodeUtf8,
+  decodeYaml,
+  decodeYamlDocuments,
+  type Decoded,
+  type DecodedDocument,
+  type ObjectLimits,
+} from "./decode.ts";
 export { excerpt, excerptChars } from "./excerpt.ts";
 export {
   LimitExceededError,

@@ -36,8 +36,8 @@ describe("limit settings", () => {
   }
 
   it("applies settings over the defaults, the last one winning", () => {
-    const limits = limitsFrom(["api.nodes=10", "api.nodes=20"]);
-    assert.equal(limits["api.nodes"], 20);
+    const limits = limitsFrom(["object.nodes=10", "object.nodes=20"]);
+    assert.equal(limits["object.nodes"], 20);
     assert.equal(limits["api.bodyBytes"], defaultLimits["api.bodyBytes"]);
   });
 
@@ -64,9 +64,9 @@ describe("limit errors", () => {
   });
 
   it("format sizes in binary units when exact to a quarter", () => {
-    assert.equal(formatLimit("api.objectBytes", 1.5 * 1024 * 1024), "1.5 MiB");
-    assert.equal(formatLimit("api.objectBytes", 1000), "1000 bytes");
-    assert.equal(formatLimit("api.nodes", 200000), "200000");
+    assert.equal(formatLimit("object.bytes", 1.5 * 1024 * 1024), "1.5 MiB");
+    assert.equal(formatLimit("object.bytes", 1000), "1000 bytes");
+    assert.equal(formatLimit("object.nodes", 200000), "200000");
   });
 });
 

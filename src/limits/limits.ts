@@ -27,26 +27,26 @@ export const limitSpecs = {
     unit: "bytes",
     description: "size of an API request body as received (upstream's 3 MiB)",
   },
-  "api.objectBytes": {
+  "object.bytes": {
     default: 1.5 * MiB,
     unit: "bytes",
     description:
-      "size of one object as JSON after decoding (YAML aliases expanded) or after a patch (etcd's 1.5 MiB request limit)",
+      "size of one object as JSON once decoded (YAML aliases expanded) or patched, from the API or the config directory (etcd's 1.5 MiB request limit)",
   },
-  "api.nestingDepth": {
+  "object.nestingDepth": {
     default: 100,
     unit: "count",
-    description: "nesting depth of objects and arrays in an API body",
+    description: "nesting depth of maps and lists in one object",
   },
-  "api.nodes": {
+  "object.nodes": {
     default: 200_000,
     unit: "count",
-    description: "values (scalars, objects, arrays) in one decoded API body, aliases expanded",
+    description: "values (scalars, maps, lists) in one decoded object, aliases expanded",
   },
-  "api.stringBytes": {
-    default: 256 * KiB,
-    unit: "bytes",
-    description: "length of one string or key in an API body (upstream's total annotation size)",
+  "object.stringLength": {
+    default: 256 * 1024,
+    unit: "count",
+    description: "characters in one string or key of an object (upstream's total annotation size)",
   },
   "api.patchOperations": {
     default: 10_000,
