@@ -1,12 +1,12 @@
 // The Kubernetes-compatible API as `serve` runs it: listening, the kubeconfig written for its
 // users, and the in-process client the config directory writes through.
-import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { createApiClient, createApiServer, writeKubeconfig, type ApiClient } from "../apiserver/index.ts";
 import { fieldManager, managedByLabel, managedByValue, type ObjectWriter } from "../sources/index.ts";
 import type { ResourceStore } from "../store/index.ts";
 import type { Logger } from "../telemetry/index.ts";
 import type { ApiAccess, ApiAccessOptions } from "./api-access.ts";
+import { ensurePrivateDir, writePrivateFile } from "./private-files.ts";
 
 export interface RunningApi {
   readonly url: string;
@@ -33,8 +33,9 @@ export async function startApi(
   // With TLS the server's own certificate is the trust anchor to verify it by.
   const ca = access.tls?.cert.toString();
   const kubeconfig = resolve(dataDir, "kubeconfig");
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(kubeconfig, writeKubeconfig({ server: url, token, caData: ca }), { mode: 0o600 });
+  ensurePrivateDir(dataDir);
+  // It holds the token: 0600 even when an older, world-readable kubeconfig is there.
+  writePrivateFile(kubeconfig, writeKubeconfig({ server: url, token, caData: ca }));
   if (!access.tokens) {
     logger.warn(
       { apiAddress: url },

@@ -2,10 +2,10 @@
 //   memory                      in-process, gone on exit (tests, demos)
 //   sqlite://PATH               embedded, durable (the default: <data-dir>/meshplane.db)
 //   etcd://HOST:PORT[,HOST:PORT] an etcd cluster, for several replicas
-import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { createMemoryStore, openEtcdStore, openSqliteStore, type ResourceStore } from "../store/index.ts";
 import type { Logger } from "../telemetry/index.ts";
+import { ensurePrivateDir } from "./private-files.ts";
 
 export type StoreLocation =
   | { readonly kind: "memory" }
@@ -41,7 +41,7 @@ export async function openStore(location: StoreLocation, logger: Logger): Promis
     case "memory":
       return createMemoryStore();
     case "sqlite":
-      mkdirSync(dirname(location.path), { recursive: true });
+      ensurePrivateDir(dirname(location.path));
       return openSqliteStore({ path: location.path });
     case "etcd":
       return openEtcdStore({

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -47,6 +47,28 @@ test("sqlite: the file is in WAL mode and owned by one process at a time", async
   assert.deepEqual({ ...db.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" });
   assert.equal(db.prepare("SELECT count(*) AS n FROM objects").get()?.n, 1);
   db.close();
+});
+
+test("sqlite: the database and its -wal are owner-only, and files left readable by others are tightened", async () => {
+  const path = join(dir, "modes.db");
+  const mode = (file: string) => statSync(file).mode & 0o777;
+  const store = openSqliteStore({ path });
+  await store.create(services, service("web"));
+  // The -wal exists while the store is open; exclusive locking keeps the -shm index in memory.
+  assert.deepEqual([mode(path), mode(`${path}-wal`), existsSync(`${path}-shm`)], [0o600, 0o600, false]);
+  await store.close();
+  // An older meshplane (or a umask of 022) left them world-readable.
+  chmodSync(path, 0o644);
+  for (const suffix of ["-wal", "-shm", "-journal"]) writeFileSync(`${path}${suffix}`, "", { mode: 0o644 });
+  const reopened = openSqliteStore({ path });
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`].filter(existsSync)) {
+    assert.equal(mode(file), 0o600, file);
+  }
+  assert.deepEqual(
+    (await reopened.list(services)).items.map((item) => item.metadata.name),
+    ["web"],
+  );
+  await reopened.close();
 });
 
 test("sqlite: history is pruned by count and by age, and the pruning survives a restart", async () => {

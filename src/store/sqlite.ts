@@ -3,6 +3,7 @@
 // older resourceVersion and later pages of a list replay; `meta` the resourceVersion counter and
 // how far the log has been pruned. One process owns the file (exclusive locking mode): the store
 // serialises writes and notifies watchers in memory, which a second writer would bypass.
+import { chmodSync, closeSync, openSync } from "node:fs";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { unavailable } from "./errors.ts";
 import { LocalStore, type HistoryRecord, type LocalEngine, type StoredRecord } from "./local.ts";
@@ -49,6 +50,22 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, rv);
 `;
 
+/**
+ * The store holds every resource, so only its owner may read it. SQLite creates the -wal (and
+ * -shm, -journal) files with the database file's mode, so the database is created 0600 before
+ * SQLite opens it; files an older run left readable by others are tightened.
+ */
+function restrictToOwner(path: string): void {
+  closeSync(openSync(path, "a", 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
+}
+
 /** Opens (or creates) the database file and returns a store on it. */
 export function openSqliteStore(options: SqliteStoreOptions): ResourceStore {
   const clock = options.clock ?? systemClock;
@@ -92,6 +109,7 @@ class SqliteEngine implements LocalEngine {
       throw new RangeError("sqlite store: historySize and historyMaxAgeMs must be positive");
     }
     try {
+      restrictToOwner(options.path);
       this.db = new DatabaseSync(options.path);
     } catch (error) {
       throw unavailable(`sqlite: cannot open ${options.path}: ${String(error)}`, error);
