@@ -7,7 +7,7 @@ import { grpcBootstrap } from "../agent/index.ts";
 import { formatLimit, limitNames, limitSpecs, limitsFrom, parseLimitSetting } from "../limits/index.ts";
 import { createLogger, createMetrics } from "../telemetry/index.ts";
 import { registerExplain } from "./explain.ts";
-import { startControlPlane, type HostPort } from "./serve.ts";
+import { formatHostPort, startControlPlane, type HostPort } from "./serve.ts";
 import { defaultStoreUrl, parseStoreUrl } from "./store-url.ts";
 
 const shutdownDeadlineMs = 5000;
@@ -49,9 +49,6 @@ function label(value: string, previous: Record<string, string>): Record<string, 
   if (at <= 0) throw new InvalidArgumentError(`expected KEY=VALUE, got "${value}"`);
   return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
 }
-
-const format = (address: HostPort) =>
-  address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 
 const program = new Command()
   .name("meshplane")
@@ -178,8 +175,8 @@ program
       }
       logger.info(
         {
-          xdsAddress: format(running.xdsAddress),
-          adminAddress: format(running.adminAddress),
+          xdsAddress: formatHostPort(running.xdsAddress),
+          adminAddress: formatHostPort(running.adminAddress),
           ...(running.api ? { apiUrl: running.api.url, kubeconfig: running.api.kubeconfig } : {}),
         },
         "meshplane ready",

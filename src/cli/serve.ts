@@ -2,6 +2,7 @@
 // and an optional config directory as writers into the store, and the admin server. This is the
 // edge where the pure parts meet I/O: stores, servers, clocks, signals.
 import { hostname } from "node:os";
+import { relative, resolve, sep } from "node:path";
 import { createAdminServer } from "../admin/index.ts";
 import type { Resource } from "../api/index.ts";
 import {
@@ -27,6 +28,7 @@ import { Debouncer } from "../xds/debounce.ts";
 import { ResourceCache, XdsServer } from "../xds/index.ts";
 import { apiWriter, startApi } from "./api.ts";
 import { loadApiAccess, type ApiAccessOptions } from "./api-access.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { openStore, type StoreLocation } from "./store-url.ts";
 
 export interface ServeOptions {
@@ -56,6 +58,10 @@ export interface HostPort {
   readonly port: number;
 }
 
+/** `127.0.0.1:15010`, `[::1]:15010`. */
+export const formatHostPort = (address: HostPort): string =>
+  address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+
 export interface RunningControlPlane {
   readonly xdsAddress: HostPort;
   readonly adminAddress: HostPort;
@@ -68,13 +74,15 @@ export interface RunningControlPlane {
 export async function startControlPlane(options: ServeOptions): Promise<RunningControlPlane> {
   const { logger, metrics } = options;
   const access = options.api ? loadApiAccess(options.api) : undefined;
-  const store = await openStore(options.store, logger);
+  const lock = writesToDataDir(options) ? lockDataDir({ dataDir: options.dataDir, logger }) : undefined;
   // Everything started so far, closed in reverse order on stop or on a failed start.
-  const closers: (() => Promise<unknown>)[] = [() => store.close()];
+  const closers: (() => Promise<unknown>)[] = lock ? [async () => lock.release()] : [];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
   };
   try {
+    const store = await openStore(options.store, logger);
+    closers.push(() => store.close());
     const api =
       options.api && access ? await startApi(store, options.api, access, options.dataDir, logger) : undefined;
     if (api) closers.push(() => api.close());
@@ -152,6 +160,11 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     let graceMs = 0;
     closers.push(() => xds.close(graceMs));
     const adminAddress = await admin.listen(options.adminAddress.host, options.adminAddress.port);
+    lock?.record({
+      apiUrl: api?.url,
+      xdsAddress: formatHostPort(xdsAddress),
+      adminAddress: formatHostPort(adminAddress),
+    });
     return {
       xdsAddress,
       adminAddress,
@@ -165,6 +178,12 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     await closeAll();
     throw error;
   }
+}
+
+/** The kubeconfig, and the default sqlite file, live in the data directory: one server there at a time. */
+function writesToDataDir(options: ServeOptions): boolean {
+  const inDataDir = (path: string) => relative(resolve(options.dataDir), path).split(sep)[0] !== "..";
+  return options.api !== undefined || (options.store.kind === "sqlite" && inDataDir(options.store.path));
 }
 
 function leaderElector(options: ServeOptions, identity: string, logger: Logger): LeaderElector {
