@@ -137,14 +137,24 @@ describe("one server per --data-dir, and owner-only files", { timeout: 60_000 },
     dataDir = join(root, "data");
     first = await startMeshplane({ args: ["--data-dir", dataDir] });
     scope.defer(() => first.stop());
-    assert.equal(octal(mode(dataDir)), "0700");
     // Exclusive locking keeps SQLite's -shm index in memory: no -shm file at all.
-    assert.deepEqual(modes(), { kubeconfig: "0600", db: "0600", wal: "0600", shm: "absent", lock: "0600" });
+    assert.deepEqual(
+      { dataDir: octal(mode(dataDir)), ...modes() },
+      { dataDir: "0700", kubeconfig: "0600", db: "0600", wal: "0600", shm: "absent", lock: "0600" },
+    );
   });
 
   test("a second server on the same --data-dir is refused; the first keeps serving, its kubeconfig unchanged", async () => {
     const before = readFileSync(files().kubeconfig, "utf8");
     const second = await serveOnce(["--data-dir", dataDir, "--store", "memory"]);
+    assert.equal(
+      readFileSync(files().kubeconfig, "utf8"),
+      before,
+      "the first server's kubeconfig is untouched",
+    );
+    assert.equal(kubeconfigServer(), first.apiUrl);
+    const response = await fetch(`${first.apiUrl}/api/v1/namespaces`, { signal: AbortSignal.timeout(5_000) });
+    assert.equal(response.status, 200, "the first server still answers");
     assert.equal(second.started, false, `the second server must not start\n${second.tail}`);
     assert.equal(second.code, 1, second.tail);
     assert.equal(
@@ -154,30 +164,23 @@ describe("one server per --data-dir, and owner-only files", { timeout: 60_000 },
         `server another --data-dir, or stop pid ${first.pid} first. If pid ${first.pid} is not a meshplane, ` +
         `remove ${files().lock}`,
     );
-    assert.equal(
-      readFileSync(files().kubeconfig, "utf8"),
-      before,
-      "the first server's kubeconfig is untouched",
-    );
-    assert.equal(kubeconfigServer(), first.apiUrl);
-    const response = await fetch(`${first.apiUrl}/api/v1/namespaces`, { signal: AbortSignal.timeout(5_000) });
-    assert.equal(response.status, 200, "the first server still answers");
   });
 
   test("after kill -9 the next server starts, takes the lock over, and tightens files left 0644", async () => {
     const killedPid = first.pid;
     await first.kill();
     // As an older meshplane or a umask of 022 would have left them.
-    for (const path of [files().kubeconfig, files().db, files().wal]) chmodSync(path, 0o644);
-    assert.deepEqual(modes(), { kubeconfig: "0644", db: "0644", wal: "0644", shm: "absent", lock: "0600" });
+    const { kubeconfig, db, wal } = files();
+    for (const path of [kubeconfig, db, wal]) chmodSync(path, 0o644);
+    assert.deepEqual([kubeconfig, db, wal].map(mode).map(octal), ["0644", "0644", "0644"]);
     const next = await startMeshplane({ args: ["--data-dir", dataDir] });
     scope.defer(() => next.stop());
+    assert.deepEqual(modes(), { kubeconfig: "0600", db: "0600", wal: "0600", shm: "absent", lock: "0600" });
     const takeover = next.logs().find((line) => line.stalePid === killedPid);
     assert.equal(
       takeover?.msg,
       `took over the lock of meshplane pid ${killedPid}, which is no longer running`,
     );
-    assert.deepEqual(modes(), { kubeconfig: "0600", db: "0600", wal: "0600", shm: "absent", lock: "0600" });
     assert.equal(kubeconfigServer(), next.apiUrl, "the kubeconfig now points at the new server");
     assert.equal(await next.stop(), 0);
     assert.equal(existsSync(files().lock), false, "a clean stop releases the lock");
