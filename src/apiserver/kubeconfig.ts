@@ -6,6 +6,7 @@ import { stringify } from "yaml";
 export interface KubeconfigOptions {
   /** `http://127.0.0.1:6443` or `https://...`. */
   readonly server: string;
+  /** Bearer token. kubectl (client-go) sends it only to an https server, never over plain http. */
   readonly token?: string | undefined;
   /** Skip certificate verification (always on for http). */
   readonly insecureSkipTlsVerify?: boolean | undefined;
