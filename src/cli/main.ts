@@ -84,7 +84,7 @@ program
   )
   .option(
     "--api-token-file <file>",
-    "bearer tokens accepted by the API, one per line (required off loopback)",
+    "bearer tokens accepted by the API, one per line; needs --api-tls-cert/--api-tls-key (kubectl sends no token over plain HTTP); required off loopback",
   )
   .option("--api-tls-cert <file>", "PEM certificate: serve the API over HTTPS")
   .option("--api-tls-key <file>", "PEM private key of --api-tls-cert")
