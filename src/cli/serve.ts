@@ -25,7 +25,7 @@ import type { Limits } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import { meshConfigSnapshot, packedTypesRegistry } from "../translate/index.ts";
 import { Debouncer } from "../xds/debounce.ts";
-import { ResourceCache, XdsServer } from "../xds/index.ts";
+import { XdsServer } from "../xds/index.ts";
 import { apiWriter, startApi } from "./api.ts";
 import { loadApiAccess, type ApiAccessOptions } from "./api-access.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
@@ -103,7 +103,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     const source = new StoreConfigSource({ store, logger });
     closers.push(() => source.stop());
     const xds = new XdsServer({
-      cache: new ResourceCache({ metrics }),
+      limits: options.limits,
       metrics,
       logger: logger.child({ component: "xds" }),
       controlPlaneId: `meshplane@${hostname()}`,

@@ -71,7 +71,8 @@ export const limitSpecs = {
   "xds.namesPerRequest": {
     default: 100_000,
     unit: "count",
-    description: "resource names in one xDS request (subscribe plus unsubscribe)",
+    description:
+      "resource names in one xDS request (subscribe plus unsubscribe), and names one delta stream subscribes to per type",
   },
   "xds.nameBytes": {
     default: 4 * KiB,

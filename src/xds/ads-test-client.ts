@@ -21,7 +21,8 @@ import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/end
 import { ListenerSchema } from "../gen/envoy/config/listener/v3/listener_pb.js";
 import { createLogger, createMetrics, silentLogger } from "../telemetry/index.ts";
 import { packedTypesRegistry, type GeneratedResource } from "../translate/index.ts";
-import { ResourceCache, type ConfigSnapshot } from "./cache.ts";
+import { defaultLimits, type Limits } from "../limits/index.ts";
+import type { ConfigSnapshot } from "./cache.ts";
 import { TypeUrl } from "./resource-types.ts";
 import { XdsServer, type XdsServerOptions } from "./server.ts";
 
@@ -32,6 +33,7 @@ class RawStream<Req extends DescMessage, Res extends DescMessage> {
   private readonly waiters: ((response: MessageShape<Res>) => void)[] = [];
   readonly call: grpc.ClientDuplexStream<MessageShape<Req>, MessageShape<Res>>;
   private readonly requestSchema: Req;
+  private readonly status: Promise<grpc.StatusObject>;
   received = 0;
 
   constructor(client: grpc.Client, method: string, requestSchema: Req, responseSchema: Res) {
@@ -48,6 +50,21 @@ class RawStream<Req extends DescMessage, Res extends DescMessage> {
       else this.responses.push(response);
     });
     this.call.on("error", () => {});
+    this.status = new Promise((resolve) => this.call.on("status", resolve));
+  }
+
+  /** The status the stream ended with; rejects if it has not ended within `timeoutMs`. */
+  ended(timeoutMs = 2000): Promise<grpc.StatusObject> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the stream did not end within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      void this.status.then((status) => {
+        clearTimeout(timer);
+        resolve(status);
+      });
+    });
   }
 
   send(fields: MessageInitShape<Req>): void {
@@ -161,20 +178,23 @@ export function listenerSnapshot(version: number, resources: Record<string, numb
   };
 }
 
-/** An XdsServer on 127.0.0.1 with `snapshot`, closed when the test ends. */
+/** An XdsServer on 127.0.0.1 with `snapshot`, closed when the test ends; `limits` change the defaults. */
 export async function startTestServer(
   t: TestContext,
   snapshot: ConfigSnapshot,
-  options: Partial<Pick<XdsServerOptions, "now" | "timers" | "backoff">> = {},
+  options: Partial<Pick<XdsServerOptions, "now" | "timers" | "backoff" | "logger">> & {
+    limits?: Partial<Limits>;
+  } = {},
 ) {
   const metrics = createMetrics({ defaultMetrics: false });
+  const { limits, ...rest } = options;
   const server = new XdsServer({
-    cache: new ResourceCache({ metrics }),
+    limits: { ...defaultLimits, ...limits },
     metrics,
     logger: process.env.XDS_DEBUG ? createLogger({ level: "debug" }) : silentLogger(),
     controlPlaneId: "test",
     jsonRegistry: packedTypesRegistry(),
-    ...options,
+    ...rest,
   });
   await server.setSnapshot(snapshot);
   const { port } = await server.listen("127.0.0.1", 0);

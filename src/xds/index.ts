@@ -1,4 +1,4 @@
-export { ResourceCache, type ConfigSnapshot, type EncodedResource, type ResolvedResources } from "./cache.ts";
+export type { ConfigSnapshot, EncodedResource, ResolvedResources } from "./cache.ts";
 export { pushOrder, TypeUrl, typeShortName } from "./resource-types.ts";
 export { XdsServer, type XdsServerOptions } from "./server.ts";
 export type {

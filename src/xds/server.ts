@@ -1,28 +1,46 @@
-// The ADS gRPC server: both protocol variants, admission of new streams, snapshot fan-out through
-// the push scheduler, and read-only state for the admin server.
+// The ADS gRPC server: both protocol variants, the input limits at the edge of each stream and
+// request, admission of new streams, snapshot fan-out through the push scheduler, and read-only
+// state for the admin server.
 import * as grpc from "@grpc/grpc-js";
-import { fromBinary, toJson, type DescMessage, type Registry } from "@bufbuild/protobuf";
-import {
-  DeltaDiscoveryRequestSchema,
-  DiscoveryRequestSchema,
-  type DeltaDiscoveryRequest,
-  type DiscoveryRequest,
+import { toJson, type Registry } from "@bufbuild/protobuf";
+import type {
+  DeltaDiscoveryRequest,
+  DiscoveryRequest,
 } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { excerpt, LimitExceededError, type Limits } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
-import type { ConfigSnapshot, ResourceCache } from "./cache.ts";
+import { ResourceCache, type ConfigSnapshot } from "./cache.ts";
 import { deltaProtocol, normalizeDeltaRequest } from "./delta.ts";
 import { ReachIndex } from "./reach.ts";
 import { defaultBackoff, RejectionRegistry, type BackoffPolicy } from "./rejections.ts";
+import {
+  decodeRequest,
+  deltaLayout,
+  isRefusal,
+  refusalStatus,
+  sotwLayout,
+  type RequestLayout,
+  type RequestRefusal,
+} from "./request-limits.ts";
 import { typeShortName } from "./resource-types.ts";
 import { PushScheduler, type SchedulerOptions } from "./scheduler.ts";
 import { normalizeSotwRequest, sotwProtocol } from "./sotw.ts";
 import type { NackReport, ProxyStatus, ProxyStatusSource, ResourceReach } from "./status.ts";
+import { StreamCounts, peerAddress } from "./stream-counts.ts";
 import { AdsStream, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
 import { systemClock, type Timers } from "../clock/index.ts";
 
 const adsServicePath = "/envoy.service.discovery.v3.AggregatedDiscoveryService";
 
-function bidiMethod(name: string, requestSchema: DescMessage): grpc.MethodDefinition<unknown, Uint8Array> {
+/**
+ * A request is decoded only once it is within the limits (request-limits.ts); a refused one
+ * reaches the stream's handler as its refusal, so the stream can end with a status saying why.
+ */
+function bidiMethod(
+  name: string,
+  layout: RequestLayout,
+  limits: Limits,
+): grpc.MethodDefinition<unknown, Uint8Array> {
   return {
     path: `${adsServicePath}/${name}`,
     requestStream: true,
@@ -30,20 +48,46 @@ function bidiMethod(name: string, requestSchema: DescMessage): grpc.MethodDefini
     requestSerialize: () => {
       throw new Error("the ADS server never sends requests");
     },
-    requestDeserialize: (bytes: Buffer) => fromBinary(requestSchema, bytes),
+    requestDeserialize: (bytes: Buffer) => decodeRequest(bytes, layout, limits),
     // Responses are pre-encoded bytes (see wire.ts), so serialising is the identity.
     responseSerialize: (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
     responseDeserialize: (bytes: Buffer) => bytes,
   };
 }
 
-const adsService: grpc.ServiceDefinition = {
-  StreamAggregatedResources: bidiMethod("StreamAggregatedResources", DiscoveryRequestSchema),
-  DeltaAggregatedResources: bidiMethod("DeltaAggregatedResources", DeltaDiscoveryRequestSchema),
-};
+function adsService(limits: Limits): grpc.ServiceDefinition {
+  return {
+    StreamAggregatedResources: bidiMethod("StreamAggregatedResources", sotwLayout, limits),
+    DeltaAggregatedResources: bidiMethod("DeltaAggregatedResources", deltaLayout, limits),
+  };
+}
+
+/**
+ * The longest resource name meshplane generates, in bytes, as a request encodes it:
+ * `outbound|65535||` + a 63-character Service + `.` + a 63-character namespace +
+ * `.svc.cluster.local`, and a 3-byte tag and length.
+ */
+const longestNameBytes = 168;
+
+/**
+ * The largest request grpc-js accepts (`grpc.max_receive_message_length`). grpc-js buffers a
+ * request whole before the limits are checked, so this bounds what one request costs before
+ * then: at most this much per stream being received (16 MiB with the default limits). It is
+ * what the other limits allow a real proxy to send: `xds.namesPerRequest` names of the longest
+ * kind meshplane generates, node metadata and ids at their limits, and 64 KiB for the rest. So
+ * the limits, which name themselves in the refusal, are what refuse a big request, and raising
+ * one raises this with it.
+ */
+export function maxRequestBytes(limits: Limits): number {
+  return (
+    limits["xds.namesPerRequest"] * longestNameBytes +
+    limits["xds.nodeMetadataBytes"] +
+    2 * limits["xds.nodeIdBytes"] +
+    64 * 1024
+  );
+}
 
 export interface XdsServerOptions {
-  readonly cache: ResourceCache;
   readonly metrics: MeshplaneMetrics;
   readonly logger: Logger;
   /** Identifies this control plane in every response (control_plane.identifier). */
@@ -56,8 +100,8 @@ export interface XdsServerOptions {
   /** Backoff before offering a newer version of a resource a proxy keeps rejecting. */
   readonly backoff?: Partial<BackoffPolicy>;
   readonly scheduling?: Partial<SchedulerOptions>;
-  /** Streams beyond this are refused with RESOURCE_EXHAUSTED, bounding memory. */
-  readonly maxStreams?: number;
+  /** Input limits; the `xds.*` ones apply here (see request-limits.ts and stream-counts.ts). */
+  readonly limits: Limits;
 }
 
 type Call = grpc.ServerDuplexStream<unknown, Uint8Array>;
@@ -65,6 +109,8 @@ type Call = grpc.ServerDuplexStream<unknown, Uint8Array>;
 export class XdsServer implements ProxyStatusSource {
   private readonly server: grpc.Server;
   private readonly streams = new Map<number, { stream: AdsStream; call: Call }>();
+  private readonly counts: StreamCounts;
+  private readonly cache: ResourceCache;
   private readonly scheduler: PushScheduler<AdsStream>;
   private readonly options: XdsServerOptions;
   private readonly rejectionRegistry: RejectionRegistry;
@@ -75,6 +121,9 @@ export class XdsServer implements ProxyStatusSource {
 
   constructor(options: XdsServerOptions) {
     this.options = options;
+    const { limits } = options;
+    this.cache = new ResourceCache({ metrics: options.metrics, unknownNames: limits["xds.unknownNames"] });
+    this.counts = new StreamCounts(limits);
     this.rejectionRegistry = new RejectionRegistry(options.metrics.rejectedResources);
     this.backoff = { ...defaultBackoff, ...options.backoff };
     this.scheduler = new PushScheduler({ pushesPerTurn: 200, admissionsPerTurn: 100, ...options.scheduling });
@@ -84,9 +133,11 @@ export class XdsServer implements ProxyStatusSource {
       "grpc.keepalive_timeout_ms": 10_000,
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.http2.min_ping_interval_without_data_ms": 10_000,
-      "grpc.max_receive_message_length": 16 * 1024 * 1024,
+      "grpc.max_receive_message_length": maxRequestBytes(limits),
+      // HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: the client holds back streams beyond it.
+      "grpc.max_concurrent_streams": limits["xds.streamsPerConnection"],
     });
-    this.server.addService(adsService, {
+    this.server.addService(adsService(limits), {
       StreamAggregatedResources: (call: Call) =>
         this.openStream(call, sotwProtocol, (m) => normalizeSotwRequest(m as DiscoveryRequest)),
       DeltaAggregatedResources: (call: Call) =>
@@ -114,7 +165,7 @@ export class XdsServer implements ProxyStatusSource {
   /** Makes `snapshot` current and pushes what changed to every stream; resolves when all were pushed. */
   async setSnapshot(snapshot: ConfigSnapshot): Promise<void> {
     const started = performance.now();
-    this.options.cache.setSnapshot(snapshot);
+    this.cache.setSnapshot(snapshot);
     await this.scheduler.pushAll([...this.streams.values()].map((s) => s.stream));
     this.options.metrics.pushDuration.observe((performance.now() - started) / 1000);
   }
@@ -182,16 +233,17 @@ export class XdsServer implements ProxyStatusSource {
     normalize: (message: unknown) => NormalizedRequest,
   ): void {
     const { metrics, logger } = this.options;
-    if (this.streams.size >= (this.options.maxStreams ?? 50_000)) {
-      call.emit("error", {
-        code: grpc.status.RESOURCE_EXHAUSTED,
-        details: "meshplane: too many xDS streams on this replica",
-      });
+    const peer = peerAddress(call.getPeer());
+    const refused = this.counts.open(peer);
+    if (refused) {
+      this.refuse(call, { refused, node: undefined }, peer, undefined);
       return;
     }
     const id = this.nextStreamId++;
     const stream = new AdsStream(id, protocol, {
       ...this.options,
+      cache: this.cache,
+      maxNames: this.options.limits["xds.namesPerRequest"],
       now: this.options.now ?? (() => new Date()),
       timers: this.options.timers ?? systemClock,
       backoff: this.backoff,
@@ -207,22 +259,32 @@ export class XdsServer implements ProxyStatusSource {
     this.scheduler.admit(() => {
       const queued = backlog ?? [];
       backlog = undefined;
-      for (const request of queued) this.handle(stream, call, request);
+      for (const request of queued) this.handle(stream, call, request, peer);
     });
     let ended = false;
     const end = (reason: string) => {
       if (ended) return;
       ended = true;
+      if (backlog) backlog.length = 0;
       stream.close();
       this.scheduler.forget(stream);
       this.streams.delete(id);
+      this.counts.close(peer);
       metrics.connectedProxies.dec({ protocol: protocol.name });
-      logger.info({ stream: id, node: stream.nodeId, reason }, "proxy disconnected");
+      // Paired with "proxy connected": a stream that never said who it is was not a proxy yet.
+      if (stream.nodeId !== undefined) {
+        logger.info({ stream: id, node: stream.nodeId, reason }, "proxy disconnected");
+      }
     };
     call.on("data", (message: unknown) => {
+      if (ended) return;
+      if (isRefusal(message)) {
+        this.refuse(call, message, peer, stream);
+        return;
+      }
       const request = normalize(message);
       if (backlog) backlog.push(request);
-      else this.handle(stream, call, request);
+      else this.handle(stream, call, request, peer);
     });
     call.on("end", () => {
       end("client closed the stream");
@@ -233,18 +295,47 @@ export class XdsServer implements ProxyStatusSource {
     call.on("close", () => end("closed"));
   }
 
-  private handle(stream: AdsStream, call: Call, request: NormalizedRequest): void {
+  private handle(stream: AdsStream, call: Call, request: NormalizedRequest, peer: string): void {
     try {
       stream.handleRequest(request);
     } catch (error) {
+      if (error instanceof LimitExceededError) {
+        this.refuse(call, { refused: error, node: undefined }, peer, stream);
+        return;
+      }
       this.options.logger.error(
         { stream: stream.id, err: error },
         "failed to handle xDS request; closing stream",
       );
-      call.emit("error", {
-        code: grpc.status.INTERNAL,
-        details: "meshplane: internal error handling the request",
-      });
+      endWithStatus(call, grpc.status.INTERNAL, "meshplane: internal error handling the request");
     }
   }
+
+  /**
+   * Ends the stream with a status that names the limit (RESOURCE_EXHAUSTED for a count,
+   * INVALID_ARGUMENT for a size or a malformed request), counts the refusal and logs one line
+   * that identifies the proxy by an excerpt of its node id, never by what it sent in full.
+   */
+  private refuse(call: Call, refusal: RequestRefusal, peer: string, stream: AdsStream | undefined): void {
+    const { refused } = refusal;
+    if (refused instanceof LimitExceededError)
+      this.options.metrics.inputRefusals.inc({ limit: refused.limit });
+    const node = refusal.node ?? (stream?.nodeId === undefined ? undefined : excerpt(stream.nodeId));
+    this.options.logger.warn(
+      {
+        stream: stream?.id,
+        peer,
+        node,
+        ...(refused instanceof LimitExceededError ? { limit: refused.limit } : {}),
+        reason: refused.message,
+      },
+      "xDS request refused; stream ended",
+    );
+    endWithStatus(call, refusalStatus(refused), `meshplane: ${refused.message}`);
+  }
+}
+
+/** grpc-js sends an error emitted on a server stream as the stream's status, and ends it. */
+function endWithStatus(call: Call, code: grpc.status, details: string): void {
+  call.emit("error", { code, details, message: details });
 }

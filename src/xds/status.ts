@@ -4,7 +4,7 @@ export interface NackRecord {
   /** The version the proxy rejected (the version it was sent, not the one it kept). */
   readonly rejectedVersion: string;
   readonly nonce: string;
-  /** The proxy's `error_detail.message`, verbatim. */
+  /** The proxy's `error_detail.message`, as an escaped excerpt (at most `nackTextChars` characters). */
   readonly message: string;
   readonly code: number;
   /** ISO-8601 time the NACK arrived. */
@@ -33,7 +33,7 @@ export interface ResourceRejection {
   readonly rejectedHash: string;
   /** Content hash of the version the proxy keeps; null when it never accepted one. */
   readonly keptHash: string | null;
-  /** The part of the proxy's `error_detail.message` about this resource. */
+  /** The part of the proxy's `error_detail.message` about this resource, as an escaped excerpt. */
   readonly error: string;
   /** Configuration objects the resource is built from, `Kind namespace/name`. */
   readonly objects: readonly string[];

@@ -3,6 +3,7 @@
 // The variants plug in as a ProtocolAdapter that reads requests and builds responses.
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Node } from "../gen/envoy/config/core/v3/base_pb.js";
+import { excerpt } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import type { ProxyProfile } from "../translate/index.ts";
 import type { ResolvedResources, ResourceCache } from "./cache.ts";
@@ -80,8 +81,16 @@ export interface StreamDependencies {
   readonly backoff: BackoffPolicy;
   readonly rejections: RejectionRegistry;
   readonly reach: ReachIndex;
+  /** Names one stream may subscribe to per type (limit `xds.namesPerRequest`). */
+  readonly maxNames: number;
   readonly write: (bytes: Uint8Array) => void;
 }
+
+/**
+ * How much of a proxy's NACK text is kept (status, debug pages) and logged. Clients write a few
+ * lines per rejected resource; the text is the proxy's to choose, so only this much travels.
+ */
+export const nackTextChars = 1000;
 
 export interface ProxyIdentity {
   readonly nodeId: string;
@@ -101,7 +110,8 @@ export function proxyIdentity(node: Node | undefined): ProxyIdentity {
   return {
     nodeId: node?.id ?? "",
     profile: { namespace, flavour: node?.userAgentName === "envoy" ? "envoy" : "grpc", instanceIps },
-    userAgent: [node?.userAgentName, version].filter(Boolean).join("/"),
+    // Shown, never matched on: an excerpt is all that is kept of what the proxy says it runs.
+    userAgent: excerpt([node?.userAgentName, version].filter(Boolean).join("/")),
   };
 }
 
@@ -116,6 +126,8 @@ export class AdsStream {
   private readonly observer: SubscriptionObserver;
   private nonce = 0;
   private closed = false;
+  /** An unsupported type was asked for and logged: once per stream is enough. */
+  private unsupportedLogged = false;
   private readonly deps: StreamDependencies;
   private readonly log: Logger;
 
@@ -140,10 +152,12 @@ export class AdsStream {
     if (this.closed) return;
     if (!this.identity) {
       this.identity = proxyIdentity(request.node);
+      // The proxy's group of shared resources is kept while it is connected (see close()).
+      this.deps.cache.attach(this.identity.profile);
       this.log.info(
         {
           node: this.identity.nodeId,
-          namespace: this.identity.profile.namespace,
+          namespace: excerpt(this.identity.profile.namespace),
           userAgent: this.identity.userAgent,
         },
         "proxy connected",
@@ -151,16 +165,19 @@ export class AdsStream {
     }
     const typeUrl = request.typeUrl;
     if (!isKnownTypeUrl(typeUrl)) {
-      this.log.warn(
-        { node: this.identity.nodeId, typeUrl },
-        "request for an unsupported resource type ignored",
-      );
+      if (!this.unsupportedLogged) {
+        this.unsupportedLogged = true;
+        this.log.warn(
+          { node: this.identity.nodeId, typeUrl: excerpt(typeUrl) },
+          "request for an unsupported resource type ignored (logged once per stream)",
+        );
+      }
       return;
     }
     let subscription = this.subscriptions.get(typeUrl);
     const firstForType = !subscription;
     if (!subscription) {
-      subscription = new Subscription(typeUrl, this.observer);
+      subscription = new Subscription(typeUrl, this.observer, this.deps.maxNames);
       this.subscriptions.set(typeUrl, subscription);
     }
     if (request.responseNonce !== "") {
@@ -168,7 +185,10 @@ export class AdsStream {
       // and acting on this one would undo that (xDS protocol, "Resource updates").
       if (request.responseNonce !== subscription.sentNonce) {
         this.deps.metrics.staleRequests.inc({ type: typeShortName[typeUrl] });
-        this.log.debug({ type: typeShortName[typeUrl], nonce: request.responseNonce }, "stale request");
+        this.log.debug(
+          { type: typeShortName[typeUrl], nonce: excerpt(request.responseNonce) },
+          "stale request",
+        );
         if (!this.protocol.namesApplyWhenStale) return;
       } else {
         this.answer(subscription, request);
@@ -196,12 +216,13 @@ export class AdsStream {
       return;
     }
     const rejected = this.isolate(subscription, inFlight, request.error.message);
+    const message = excerpt(request.error.message, nackTextChars);
     subscription.lastEvaluated = undefined;
     subscription.nackCount++;
     subscription.lastNack = {
       rejectedVersion: inFlight.version,
       nonce: request.responseNonce,
-      message: request.error.message,
+      message,
       code: request.error.code,
       at: this.deps.now().toISOString(),
     };
@@ -214,7 +235,7 @@ export class AdsStream {
         keptVersion: subscription.ackedVersion,
         resources: rejected.map((r) => r.name),
         objects: [...new Set(rejected.flatMap((r) => r.objects))],
-        error: request.error.message,
+        error: message,
       },
       "proxy rejected configuration (NACK)",
     );
@@ -249,14 +270,15 @@ export class AdsStream {
     const sources = this.deps.cache.snapshot?.sources?.bind(this.deps.cache.snapshot);
     const profile = this.identity?.profile;
     return inFlight.resources.flatMap((resource) => {
-      const error = attribution.errors.get(resource.name);
-      if (error === undefined) return [];
+      const text = attribution.errors.get(resource.name);
+      if (text === undefined) return [];
+      const error = excerpt(text, nackTextChars);
       const previous = subscription.rejections.get(resource.name);
       // A last good version sent in place of a rejected one was refused too: the series goes on
       // against the version that is wanted.
       const rejectedHash =
         inFlight.withheld.has(resource.name) && previous ? previous.rejectedHash : resource.hash;
-      const objects = (profile && sources?.(subscription.typeUrl, resource.name, profile, error)) || [];
+      const objects = (profile && sources?.(subscription.typeUrl, resource.name, profile, text)) || [];
       const keptHash = kept.get(resource.name) ?? null;
       subscription.reject(
         resource.name,
@@ -333,12 +355,14 @@ export class AdsStream {
     this.retries.set(typeUrl, { at, timer });
   }
 
+  /** Withdraws everything the stream counted or kept in shared state; it ignores requests after. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const { timer } of this.retries.values()) timer.cancel();
     this.retries.clear();
     for (const subscription of this.subscriptions.values()) subscription.release();
+    if (this.identity) this.deps.cache.detach(this.identity.profile);
   }
 
   status(): ProxyStatus {

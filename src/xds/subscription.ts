@@ -1,11 +1,13 @@
 // What one stream subscribed to for one type, what the proxy holds, what it rejected, and where
 // the protocol stands. One model for state-of-the-world and delta; only the request and response
 // adapters (sotw.ts, delta.ts) differ.
+import { createHash } from "node:crypto";
+import { LimitExceededError } from "../limits/index.ts";
 import type { ResourceRequest } from "../translate/index.ts";
 import { setVersion, type EncodedResource, type ResolvedResources } from "./cache.ts";
 import type { Reach } from "./reach.ts";
 import { describeRejection, type Rejection } from "./rejections.ts";
-import { requiresFullState, type TypeUrl } from "./resource-types.ts";
+import { requiresFullState, typeShortName, type TypeUrl } from "./resource-types.ts";
 import type { NackRecord, ResourceRejection, TypeSyncStatus } from "./status.ts";
 
 /** A resource as the proxy holds it. `resource` is absent when only its version is known (resume). */
@@ -64,10 +66,13 @@ export class Subscription {
   /** The config changed while a response was in flight: re-evaluate once the proxy answers. */
   pushPending = false;
   private requests = 0;
+  /** Names one stream may subscribe to for this type (limit `xds.namesPerRequest`). */
+  private readonly maxNames: number;
 
-  constructor(typeUrl: TypeUrl, observer: SubscriptionObserver) {
+  constructor(typeUrl: TypeUrl, observer: SubscriptionObserver, maxNames: number) {
     this.typeUrl = typeUrl;
     this.observer = observer;
+    this.maxNames = maxNames;
   }
 
   get names(): ReadonlySet<string> {
@@ -99,16 +104,29 @@ export class Subscription {
     for (const name of [...this.rejected.keys()]) if (!this.subscribed.has(name)) this.clearRejection(name);
   }
 
-  /** Delta: names are added and removed; an empty first subscription of LDS/CDS is a wildcard. */
+  /**
+   * Delta: names are added and removed; an empty first subscription of LDS/CDS is a wildcard.
+   * Each request is bounded at the edge; the set they add up to is held to the same bound as a
+   * state-of-the-world request, which lists the whole set. Throws LimitExceededError, changing
+   * nothing, when the set would exceed it.
+   */
   changeNames(subscribe: readonly string[], unsubscribe: readonly string[]): void {
+    const names = new Set(this.subscribed);
+    for (const name of subscribe) if (name !== "*") names.add(name);
+    for (const name of unsubscribe) names.delete(name);
+    if (names.size > this.maxNames) {
+      throw new LimitExceededError(
+        "xds.namesPerRequest",
+        this.maxNames,
+        `the ${typeShortName[this.typeUrl]} names subscribed to on one stream`,
+        names.size,
+      );
+    }
     const first = this.requests++ === 0;
     if (first && subscribe.length === 0 && requiresFullState(this.typeUrl)) this.wildcard = true;
     if (subscribe.includes("*")) this.wildcard = true;
     if (unsubscribe.includes("*")) this.wildcard = false;
-    const names = new Set(this.subscribed);
-    for (const name of subscribe) if (name !== "*") names.add(name);
     for (const name of unsubscribe) {
-      names.delete(name);
       // An unsubscribed resource is forgotten: resubscribing must send it again.
       this.setHeld(name, undefined);
       this.clearRejection(name);
@@ -134,9 +152,17 @@ export class Subscription {
     return { wildcard: this.wildcard, names: [...this.subscribed] };
   }
 
-  /** Identifies the subscribed name set, for sharing resolved responses between proxies. */
+  /**
+   * Identifies the subscribed name set, for sharing resolved responses between proxies: a digest,
+   * so the key costs the same for ten names or a hundred thousand. Each name is length-prefixed:
+   * a name containing the separator cannot pass for two names (and share another set's result).
+   */
   get requestKey(): string {
-    this.key ??= [...this.subscribed].sort().join("\n");
+    if (this.key === undefined) {
+      const hash = createHash("sha256");
+      for (const name of [...this.subscribed].sort()) hash.update(`${name.length}:`).update(name);
+      this.key = hash.digest("base64url");
+    }
     return this.key;
   }
 

@@ -1,0 +1,179 @@
+// What the resource cache keeps for what proxies ask: resources that exist, a bounded memory of
+// names that do not, a bounded number of resolved sets, and a profile's memos only while a proxy
+// with that profile is attached.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { createMetrics } from "../telemetry/index.ts";
+import type { GeneratedResource, ProxyProfile, ResourceRequest } from "../translate/index.ts";
+import { ResourceCache, resolvedSetsPerType, type ConfigSnapshot } from "./cache.ts";
+import { TypeUrl } from "./resource-types.ts";
+import { Subscription } from "./subscription.ts";
+
+const profile = (namespace: string): ProxyProfile => ({ namespace, flavour: "grpc", instanceIps: [] });
+
+/** A snapshot of clusters named in `existing`, recording which names each generate() call was asked. */
+function spySnapshot(
+  existing: readonly string[],
+  options: { profileDependent?: boolean; affected?: (name: string) => boolean } = {},
+) {
+  const asked: string[][] = [];
+  const snapshot: ConfigSnapshot = {
+    version: 1,
+    isProfileDependent: () => options.profileDependent ?? false,
+    ...(options.affected
+      ? { isAffected: (_t: string, name: string) => options.affected?.(name) ?? true }
+      : {}),
+    generate: (_profile, typeUrl, request: ResourceRequest): GeneratedResource[] => {
+      asked.push(request.wildcard ? ["*"] : [...request.names]);
+      const names = request.wildcard ? existing : request.names.filter((n) => existing.includes(n));
+      return names.map((name) => ({
+        name,
+        typeUrl,
+        schema: ClusterSchema,
+        message: create(ClusterSchema, { name }),
+      }));
+    },
+  };
+  return { snapshot, asked };
+}
+
+function cache(unknownNames: number): ResourceCache {
+  return new ResourceCache({ metrics: createMetrics({ defaultMetrics: false }), unknownNames });
+}
+
+const named = (names: string[]): ResourceRequest => ({ wildcard: false, names });
+let keys = 0;
+/** Resolves `names` as a set of its own (a fresh request key). */
+const resolve = (c: ResourceCache, p: ProxyProfile, names: string[]) =>
+  c.resolve(p, TypeUrl.Cluster, named(names), `set-${keys++}`);
+
+const cases: { name: string; unknownNames: number; requests: string[][]; generated: string[][] }[] = [
+  {
+    name: "a name known not to exist is not generated again",
+    unknownNames: 10,
+    requests: [
+      ["a", "u1"],
+      ["u1", "a"],
+    ],
+    generated: [["a", "u1"]],
+  },
+  {
+    name: "names that do not exist are remembered up to the bound, least recently asked out first",
+    unknownNames: 3,
+    requests: [["u1", "u2", "u3", "u4", "u5"], ["u5"], ["u3"], ["u1"]],
+    generated: [["u1", "u2", "u3", "u4", "u5"], ["u1"]],
+  },
+  {
+    name: "a bound of 0 remembers no unknown name",
+    unknownNames: 0,
+    requests: [["u1", "a"], ["u1"]],
+    generated: [["u1", "a"], ["u1"]],
+  },
+  {
+    name: "existing resources are kept whatever the bound",
+    unknownNames: 0,
+    requests: [["a", "b"], ["b"], ["a"]],
+    generated: [["a", "b"]],
+  },
+];
+
+for (const { name, unknownNames, requests, generated } of cases) {
+  test(`cache: ${name}`, () => {
+    const c = cache(unknownNames);
+    const { snapshot, asked } = spySnapshot(["a", "b"]);
+    c.setSnapshot(snapshot);
+    for (const request of requests) resolve(c, profile("default"), request);
+    assert.deepEqual(asked, generated);
+  });
+}
+
+test("cache: a request naming 100,000 unknown names leaves at most the bound remembered", () => {
+  const c = cache(100);
+  const { snapshot, asked } = spySnapshot(["a"]);
+  c.setSnapshot(snapshot);
+  const unknown = Array.from({ length: 100_000 }, (_, i) => `unknown-${i}`);
+  assert.deepEqual(resolve(c, profile("default"), unknown).resources, []);
+  asked.length = 0;
+  // Of the 100,000, only the last 100 are remembered as absent.
+  resolve(c, profile("default"), unknown.slice(-100));
+  assert.deepEqual(asked, []);
+  resolve(c, profile("default"), unknown.slice(0, 1));
+  assert.deepEqual(asked, [["unknown-0"]]);
+});
+
+test("cache: resolved sets are shared by request key, up to a bound", () => {
+  const c = cache(10);
+  const { snapshot } = spySnapshot(["a", "b"]);
+  c.setSnapshot(snapshot);
+  const p = profile("default");
+  const first = c.resolve(p, TypeUrl.Cluster, named(["a"]), "k0");
+  assert.equal(c.resolve(p, TypeUrl.Cluster, named(["a"]), "k0"), first, "the same key shares the result");
+  for (let i = 1; i <= resolvedSetsPerType; i++) c.resolve(p, TypeUrl.Cluster, named(["b"]), `k${i}`);
+  const again = c.resolve(p, TypeUrl.Cluster, named(["a"]), "k0");
+  assert.notEqual(again, first, "the least recently used set was forgotten");
+  assert.equal(again.version, first.version, "and resolves to the same version");
+});
+
+test("cache: a config change forgets that affected names did not exist, and only those", () => {
+  const c = cache(10);
+  const first = spySnapshot(["a"]);
+  c.setSnapshot(first.snapshot);
+  resolve(c, profile("default"), ["new", "other"]);
+  const second = spySnapshot(["a", "new"], { affected: (name) => name === "new" });
+  c.setSnapshot(second.snapshot);
+  const resolved = resolve(c, profile("default"), ["new", "other"]);
+  assert.deepEqual(second.asked, [["new"]]);
+  assert.deepEqual(
+    resolved.resources.map((r) => r.name),
+    ["new"],
+  );
+});
+
+test("cache: a profile's memos live while a proxy with it is attached", () => {
+  const c = cache(10);
+  const { snapshot, asked } = spySnapshot(["a"], { profileDependent: true });
+  c.setSnapshot(snapshot);
+  const p = profile("team-a");
+  const generations = () => asked.length;
+
+  resolve(c, p, ["a"]);
+  resolve(c, p, ["a"]);
+  assert.equal(generations(), 2, "nobody attached: nothing is kept for the profile");
+
+  c.attach(p);
+  c.attach(p);
+  resolve(c, p, ["a", "u"]);
+  resolve(c, p, ["a", "u"]);
+  assert.equal(generations(), 3, "attached: generated once");
+  c.detach(p);
+  resolve(c, p, ["u", "a"]);
+  assert.equal(generations(), 3, "one of two detached: still kept");
+  c.detach(p);
+  c.attach(p);
+  resolve(c, p, ["a", "u"]);
+  assert.equal(generations(), 4, "the last one detached: dropped");
+});
+
+test("cache: shared (flavour) memos do not depend on attachment", () => {
+  const c = cache(10);
+  const { snapshot, asked } = spySnapshot(["a"]);
+  c.setSnapshot(snapshot);
+  resolve(c, profile("x"), ["a"]);
+  c.attach(profile("x"));
+  c.detach(profile("x"));
+  resolve(c, profile("y"), ["a"]);
+  assert.equal(asked.length, 1);
+});
+
+test("subscription request keys: equal sets share a key, a name with the separator does not pass for two", () => {
+  const key = (names: string[]) => {
+    const s = new Subscription(TypeUrl.Cluster, { reachChanged: () => {}, rejectionChanged: () => {} }, 10);
+    s.replaceNames(names);
+    return s.requestKey;
+  };
+  assert.equal(key(["a", "b"]), key(["b", "a"]));
+  assert.notEqual(key(["a\nb"]), key(["a", "b"]));
+  assert.ok(key(Array.from({ length: 10 }, (_, i) => "n".repeat(1000) + i)).length < 64, "a digest");
+});
