@@ -402,6 +402,7 @@ function exerciseAll(metrics: MeshplaneMetrics): void {
   metrics.configReloads.inc({ result: "applied" });
   metrics.configErrors.inc({ kind: "HTTPRoute" });
   metrics.configObjects.set({ kind: "Service" }, 4);
+  metrics.inputRefusals.inc({ limit: "api.bodyBytes" });
   metrics.controllerQueueDepth.set({ controller: "status" }, 1);
   metrics.controllerReconcileDuration.observe({ controller: "status", result: "success" }, 0.01);
   metrics.controllerReconcileErrors.inc({ controller: "status" });
