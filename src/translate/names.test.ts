@@ -34,6 +34,10 @@ const cases: [target: string, callerNamespace: string, expected: string | undefi
   ["multi:81", "shop", "shop/multi:81"],
   ["greeter.shop.svc.other.domain:50051", "default", undefined],
   ["nobody:50051", "default", undefined],
+  // One spelling per port: leading zeros would let a proxy create any number of distinct
+  // listener names that all exist and stay cached (issue #10).
+  ["greeter:050051", "default", undefined],
+  ["multi:0081", "shop", undefined],
 ];
 
 for (const [target, caller, expected] of cases) {
@@ -49,4 +53,5 @@ test("cluster names round-trip and reject other domains and unknown ports", () =
   assert.equal(parseClusterName(mesh, name)?.port, 81);
   assert.equal(parseClusterName(mesh, "outbound|82||multi.shop.svc.cluster.local"), undefined);
   assert.equal(parseClusterName(mesh, "outbound|81||multi.shop.svc.example.org"), undefined);
+  assert.equal(parseClusterName(mesh, "outbound|081||multi.shop.svc.cluster.local"), undefined);
 });

@@ -22,7 +22,7 @@ export interface ServicePortRef {
 }
 
 export function parseClusterName(mesh: MeshSnapshot, cluster: string): ServicePortRef | undefined {
-  const match = /^outbound\|(\d+)\|\|([^.]+)\.([^.]+)\.svc\.(.+)$/.exec(cluster);
+  const match = /^outbound\|([1-9]\d{0,4})\|\|([^.]+)\.([^.]+)\.svc\.(.+)$/.exec(cluster);
   if (!match || match[4] !== mesh.domain) return undefined;
   const service = mesh.services.get(serviceKey(match[3] as string, match[2] as string));
   const port = Number(match[1]);
@@ -60,7 +60,7 @@ export function resolveTarget(
   target: string,
   callerNamespace: string,
 ): ServicePortRef | undefined {
-  const match = /^(.*?)(?::(\d+))?$/.exec(target);
+  const match = /^(.*?)(?::([1-9]\d{0,4}))?$/.exec(target);
   const host = match?.[1] ?? "";
   const portText = match?.[2];
   const service = findService(mesh, host.replace(/\.$/, ""), callerNamespace);
