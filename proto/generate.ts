@@ -1,13 +1,16 @@
 // Generates TypeScript declarations + JavaScript for the Envoy/xDS protos meshplane speaks.
 // Sources are the .proto trees shipped inside @grpc/grpc-js-xds (the same API version the
-// proxyless clients compile against); output goes to src/gen/, which is never committed.
+// proxyless clients compile against); output goes to src/gen/, which is never committed. Runs as
+// the prepare script of the build-only proto workspace (so on `npm ci` in a clone) and as
+// `npm run proto`; the published package ships the generated JavaScript in dist/ instead.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
 
 const root = resolve(import.meta.dirname, "..");
-const require = createRequire(join(root, "package.json"));
+// From this folder up: buf is a dependency of the proto workspace (proto/package.json), the rest of the root.
+const require = createRequire(import.meta.url);
 const xdsPackage = dirname(require.resolve("@grpc/grpc-js-xds/package.json"));
 const protoRoots = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"];
 
@@ -63,8 +66,10 @@ writeFileSync(
 );
 
 /**
- * buf ships one npm package per platform; the project depends on the Linux ones directly (the
+ * buf ships one npm package per platform; proto/package.json depends on the Linux ones directly (the
  * registry this project uses serves no others, so the `@bufbuild/buf` wrapper cannot be locked).
+ * They live in this build-only workspace, not in the root package, so that installing the published
+ * meshplane does not download buf (about 90 MB).
  */
 function bufBinary(): string {
   const arch = { x64: "x64", arm64: "aarch64" }[process.arch as string];
@@ -73,7 +78,7 @@ function bufBinary(): string {
     return require.resolve(`${name}/bin/buf`);
   } catch {
     throw new Error(
-      `proto: no buf binary for ${process.platform}/${process.arch}: install ${name} or add it to optionalDependencies`,
+      `proto: no buf binary for ${process.platform}/${process.arch}: install ${name} or add it to optionalDependencies in proto/package.json`,
     );
   }
 }
