@@ -1,6 +1,6 @@
 // meshplane quick start: a canary split for a proxyless gRPC client, then a live weight change.
 //
-//   npm run demo                      # 1000 calls per phase
+//   npm run demo                      # 1000 calls per phase (installed package: meshplane demo)
 //   npm run demo -- --calls 5000      # more calls, tighter split
 //   npm run demo -- --keep-running    # leave everything up afterwards (Ctrl-C to stop)
 //
@@ -12,7 +12,7 @@
 import { cp, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFile } from "node:child_process";
 import { parseArgs } from "node:util";
@@ -21,7 +21,10 @@ import { spawnChild, stopAllChildren, type Child } from "./lib/child.ts";
 import { isCommandError, type CallResult, type ClientOutput, type CommandError } from "./lib/protocol.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-const cli = here("../../src/cli/main.ts");
+// .ts in a clone; .js in the published package, where this demo and the CLI are compiled into
+// dist/ in the same layout.
+const ext = extname(import.meta.filename);
+const cli = here(`../../src/cli/main${ext}`);
 const meshDir = here("./mesh/");
 const routeFile = "20-greeter-split.yaml";
 const target = "xds:///greeter:50051";
@@ -253,7 +256,7 @@ async function main(): Promise<number> {
     step("Starting the greeter backends (plain gRPC servers, no xDS on the server side)");
     for (const backend of backends) {
       const child = spawnChild(`greeter ${backend.name}`, [
-        here("./greeter-server.ts"),
+        here(`./greeter-server${ext}`),
         "--name",
         backend.name,
         "--address",
@@ -283,7 +286,7 @@ async function main(): Promise<number> {
     detail(`GRPC_XDS_BOOTSTRAP=${bootstrapPath}`);
 
     step(`Starting a proxyless gRPC client (@grpc/grpc-js-xds) and calling ${target}`);
-    const client = spawnChild("xds-client", [here("./xds-client.ts")], {
+    const client = spawnChild("xds-client", [here(`./xds-client${ext}`)], {
       env: { ...process.env, GRPC_XDS_BOOTSTRAP: bootstrapPath },
       stdin: true,
     });
@@ -323,7 +326,7 @@ async function main(): Promise<number> {
       console.log(`\nStill running (Ctrl-C to stop). Try:`);
       console.log(`  curl -s http://${adminAddress}/debug/syncz`);
       console.log(`  $EDITOR ${join(configDir, routeFile)}`);
-      console.log(`  GRPC_XDS_BOOTSTRAP=${bootstrapPath} node examples/quickstart/xds-client.ts`);
+      console.log(`  GRPC_XDS_BOOTSTRAP=${bootstrapPath} node ${here(`./xds-client${ext}`)}`);
       console.log(`    then type: {"id":1,"target":"${target}","calls":100}`);
       await new Promise<void>((resolve) => (onInterrupt = resolve));
       console.log("\nStopping meshplane, the greeters and the client.");

@@ -1,0 +1,38 @@
+// `meshplane demo`: the quick start (examples/quickstart/demo) as a child process on this Node.
+// The demo sits at the same place relative to this file in a clone (src/cli/ → examples/) and in
+// the package (dist/src/cli/ → dist/examples/), with this file's extension (.ts or .js).
+import { spawn } from "node:child_process";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+
+const demoScript = fileURLToPath(
+  new URL(`../../examples/quickstart/demo${extname(import.meta.filename)}`, import.meta.url),
+);
+
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description(
+      "run the quick start: meshplane, two greeter backends and a proxyless gRPC client on 127.0.0.1; " +
+        "a 90/10 canary split, then a live edit to 50/50 (exit 0 = both splits PASS)",
+    )
+    .option("--calls <n>", "calls per phase (more calls, tighter split)", "1000")
+    .option("--keep-running", "leave everything up afterwards (Ctrl-C to stop)")
+    .action(async (opts: { calls: string; keepRunning?: boolean }) => {
+      const child = spawn(
+        process.execPath,
+        [demoScript, "--calls", opts.calls, ...(opts.keepRunning ? ["--keep-running"] : [])],
+        { stdio: "inherit" },
+      );
+      // The demo stops its own processes on SIGINT/SIGTERM; wait for it instead of leaving it behind.
+      for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
+      process.exitCode = await new Promise<number>((resolve) => {
+        child.once("error", (error) => {
+          process.stderr.write(`cannot start the demo (${demoScript}): ${error.message}\n`);
+          resolve(1);
+        });
+        child.once("exit", (code) => resolve(code ?? 1));
+      });
+    });
+}
