@@ -6,9 +6,11 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { grpcBootstrap } from "../agent/index.ts";
 import { formatLimit, limitNames, limitSpecs, limitsFrom, parseLimitSetting } from "../limits/index.ts";
 import { createLogger, createMetrics } from "../telemetry/index.ts";
+import { registerDemo } from "./demo.ts";
 import { registerExplain } from "./explain.ts";
 import { formatHostPort, startControlPlane, type HostPort } from "./serve.ts";
 import { defaultStoreUrl, parseStoreUrl } from "./store-url.ts";
+import { clientVersion, registerVersion } from "./version.ts";
 
 const shutdownDeadlineMs = 5000;
 
@@ -18,6 +20,16 @@ function hostPort(value: string): HostPort {
   if (!match || port > 65535)
     throw new InvalidArgumentError(`expected HOST:PORT (e.g. 127.0.0.1:15010), got "${value}"`);
   return { host: (match[1] as string).replace(/^\[|\]$/g, ""), port };
+}
+
+/** A HOST:PORT option whose default shows as HOST:PORT in --help. */
+function addressOption(
+  flags: string,
+  description: string,
+  fallback: string,
+  parse: (value: string) => HostPort | "off" = hostPort,
+): Option {
+  return new Option(flags, description).argParser(parse).default(parse(fallback), fallback);
 }
 
 function milliseconds(value: string): number {
@@ -53,6 +65,7 @@ function label(value: string, previous: Record<string, string>): Record<string, 
 const program = new Command()
   .name("meshplane")
   .description("A service-mesh control plane: Kubernetes-style config in, xDS out.")
+  .version(clientVersion(), "-V, --version", "print the meshplane version")
   .showHelpAfterError();
 
 program
@@ -64,23 +77,19 @@ program
     "--store <url>",
     "memory | sqlite://PATH | etcd://HOST:PORT[,HOST:PORT...] (default: sqlite under --data-dir)",
   )
-  .option(
-    "--xds-address <host:port>",
-    "where proxies connect (ADS over gRPC)",
-    hostPort,
-    hostPort("127.0.0.1:15010"),
+  .addOption(
+    addressOption("--xds-address <host:port>", "where proxies connect (ADS over gRPC)", "127.0.0.1:15010"),
   )
-  .option(
-    "--admin-address <host:port>",
-    "health, metrics and debug endpoints",
-    hostPort,
-    hostPort("127.0.0.1:15014"),
+  .addOption(
+    addressOption("--admin-address <host:port>", "health, metrics and debug endpoints", "127.0.0.1:15014"),
   )
-  .option(
-    "--api-address <host:port>",
-    "the Kubernetes-compatible API (kubectl); 'off' to disable",
-    (value: string) => (value === "off" ? "off" : hostPort(value)),
-    hostPort("127.0.0.1:15012"),
+  .addOption(
+    addressOption(
+      "--api-address <host:port>",
+      "the Kubernetes-compatible API (kubectl); 'off' to disable",
+      "127.0.0.1:15012",
+      (value: string) => (value === "off" ? "off" : hostPort(value)),
+    ),
   )
   .option(
     "--api-token-file <file>",
@@ -257,5 +266,7 @@ program
   });
 
 registerExplain(program);
+registerDemo(program);
+registerVersion(program);
 
 await program.parseAsync(process.argv);
