@@ -4,7 +4,7 @@
 // release, so it is printed as such.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 
 const defaultServer = "http://127.0.0.1:15012";
 const serverTimeoutMs = 2000;
@@ -37,11 +37,25 @@ export async function describeServer(url: string): Promise<{ line: string; reach
   }
 }
 
+/** `--server`: an http or https URL. */
+export function serverUrl(value: string): string {
+  const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
+  if (protocol !== "http:" && protocol !== "https:")
+    throw new InvalidArgumentError(
+      `expected an http:// or https:// URL (e.g. ${defaultServer}), got "${value}"`,
+    );
+  return value;
+}
+
 export function registerVersion(program: Command): void {
   program
     .command("version")
     .description("print this client's version and, if a server answers, the API version it serves")
-    .option("--server <url>", `a meshplane API URL (default: ${defaultServer}, the default --api-address)`)
+    .option(
+      "--server <url>",
+      `a meshplane API URL (default: ${defaultServer}, the default --api-address)`,
+      serverUrl,
+    )
     .action(async (opts: { server?: string }) => {
       process.stdout.write(`client  meshplane ${clientVersion()} (Node.js ${process.version})\n`);
       const server = await describeServer(opts.server ?? defaultServer);
