@@ -9,6 +9,8 @@ export {
   type ObjectLimits,
 } from "./decode.ts";
 export { excerpt, excerptChars } from "./excerpt.ts";
+export { checkObjectLimits, jsonSize } from "./measure.ts";
+export { isLoopbackAddress, loopbackGuard, type LoopbackGuard, type RequestOrigin } from "./loopback.ts";
 export {
   LimitExceededError,
   defaultLimits,
