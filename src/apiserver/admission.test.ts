@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KubeObject } from "../store/index.ts";
-import { applyDefaults, bindToTarget, generateName, parseFieldValidation, validate } from "./admission.ts";
+import { applyDefaults, bindToTarget, generateName, validate } from "./admission.ts";
 import type { ResourceTarget } from "./request.ts";
 import { findResource, groupVersions, resources, versionRank, type ResourceDef } from "./resources.ts";
 import { ApiError } from "./status.ts";
@@ -89,12 +89,6 @@ test("generateName appends five characters; explicit names win", () => {
   );
 });
 
-test("fieldValidation values", () => {
-  assert.equal(parseFieldValidation(null), "Warn");
-  assert.equal(parseFieldValidation("Strict"), "Strict");
-  assert.throws(() => parseFieldValidation("strict"), /Unsupported value/);
-});
-
 test("validate stores in the storage version; namespaces are DNS labels", () => {
   const httproutes = findResource("gateway.networking.k8s.io", "v1beta1", "httproutes") as ResourceDef;
   const route = {
@@ -103,14 +97,14 @@ test("validate stores in the storage version; namespaces are DNS labels", () => 
     metadata: { name: "h", namespace: "team" },
     spec: { parentRefs: [{ group: "", kind: "Service", name: "s" }] },
   } as KubeObject;
-  assert.equal(validate(httproutes, route, "Strict").apiVersion, "gateway.networking.k8s.io/v1");
+  assert.equal(validate(httproutes, route).apiVersion, "gateway.networking.k8s.io/v1");
   const ns = (name: string) =>
     applyDefaults(namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
   assert.deepEqual(ns("ok").spec, { finalizers: ["kubernetes"] });
   assert.deepEqual(ns("ok").metadata.labels, { "kubernetes.io/metadata.name": "ok" });
-  assert.doesNotThrow(() => validate(namespaces, ns("team-1"), "Strict"));
+  assert.doesNotThrow(() => validate(namespaces, ns("team-1")));
   assert.throws(
-    () => validate(namespaces, ns("a.b"), "Strict"),
+    () => validate(namespaces, ns("a.b")),
     (e: unknown) => e instanceof ApiError && e.code === 422 && /metadata.name/.test(e.message),
   );
 });

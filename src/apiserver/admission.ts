@@ -3,29 +3,13 @@
 // src/api). Upstream: apiserver registry/rest/{create,update,meta}.go, handlers/create.go.
 import { randomBytes } from "node:crypto";
 import { validateResource } from "../api/index.ts";
+import { excerpt } from "../limits/index.ts";
 import type { KubeObject } from "../store/index.ts";
 import { validateNamespace } from "./namespaces.ts";
 import { apiVersionOf, type ResourceDef } from "./resources.ts";
 import type { ResourceTarget } from "./request.ts";
 import { clusterIpCauses, defaultService } from "./service.ts";
-import {
-  badRequest,
-  causeFromFieldError,
-  invalid,
-  isUnknownField,
-  ApiError,
-  type StatusCause,
-} from "./status.ts";
-
-export type FieldValidation = "Ignore" | "Warn" | "Strict";
-
-export function parseFieldValidation(value: string | null): FieldValidation {
-  if (value === null || value === "") return "Warn";
-  if (value === "Ignore" || value === "Warn" || value === "Strict") return value;
-  throw badRequest(
-    `fieldValidation: Unsupported value ${JSON.stringify(value)}: supported values: "Ignore", "Warn", "Strict"`,
-  );
-}
+import { badRequest, causeFromFieldError, invalid, shownName, type StatusCause } from "./status.ts";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -44,11 +28,13 @@ export function bindToTarget(body: unknown, target: ResourceTarget): KubeObject 
   const kind = body.kind ?? def.kind;
   if (apiVersion !== expected) {
     throw badRequest(
-      `the API version in the data (${String(apiVersion)}) does not match the expected API version (${expected})`,
+      `the API version in the data (${excerpt(String(apiVersion))}) does not match the expected API version (${expected})`,
     );
   }
   if (kind !== def.kind) {
-    throw badRequest(`the kind in the data (${String(kind)}) does not match the expected kind (${def.kind})`);
+    throw badRequest(
+      `the kind in the data (${excerpt(String(kind))}) does not match the expected kind (${def.kind})`,
+    );
   }
   const metadata: Record<string, unknown> = isRecord(body.metadata) ? { ...body.metadata } : {};
   // Decoding treats null as unset (kubectl writes `creationTimestamp: null`).
@@ -72,7 +58,7 @@ export function bindToTarget(body: unknown, target: ResourceTarget): KubeObject 
   if (target.name !== undefined) {
     if (metadata.name !== undefined && metadata.name !== target.name) {
       throw badRequest(
-        `the name of the object (${String(metadata.name)}) does not match the name on the URL (${target.name})`,
+        `the name of the object (${shownName(String(metadata.name))}) does not match the name on the URL (${shownName(target.name)})`,
       );
     }
     metadata.name = target.name;
@@ -119,24 +105,15 @@ export function applyDefaults(def: ResourceDef, object: KubeObject): KubeObject 
 }
 
 /**
- * Validates an object about to be written. Unknown fields: our route schemas reject them whatever
- * the mode (a typo must never silently change routing); with fieldValidation=Strict they are
- * reported as upstream's strict decoding does (400), otherwise as 422 Invalid with a Forbidden
- * cause per field. Returns the object to store (in the storage version).
+ * Validates an object about to be written (its unknown fields already pruned, fields.ts): 422
+ * Invalid with a cause per problem. Returns the object to store (in the storage version).
  */
-export function validate(def: ResourceDef, object: KubeObject, fieldValidation: FieldValidation): KubeObject {
+export function validate(def: ResourceDef, object: KubeObject): KubeObject {
   const name = object.metadata.name ?? "";
   let causes: StatusCause[] = [];
   if (def.validatedBy === "api") {
     const result = validateResource(object);
-    if (!result.ok) {
-      const unknown = result.errors.filter(isUnknownField);
-      if (fieldValidation === "Strict" && unknown.length > 0) {
-        const list = unknown.map((e) => `unknown field ${JSON.stringify(e.field)}`).join(", ");
-        throw new ApiError(400, "BadRequest", `strict decoding error: ${list}`);
-      }
-      causes = result.errors.map((e) => causeFromFieldError(e, object));
-    }
+    if (!result.ok) causes = result.errors.map((e) => causeFromFieldError(e, object));
   } else if (def.validatedBy === "namespace") {
     causes = validateNamespace(object);
   }

@@ -1,4 +1,5 @@
 // What every handler gets: the collaborators passed to createApiServer, and one parsed request.
+import { excerpt, type Limits } from "../limits/index.ts";
 import type { Clock, KubeObject, ResourceStore } from "../store/index.ts";
 import { withNamespacePhase } from "./namespaces.ts";
 import type { PatchEngine } from "./patch-engine.ts";
@@ -31,6 +32,8 @@ export interface ApiContext {
   readonly allocator: ClusterIpAllocator;
   readonly patcher: PatchEngine;
   readonly watch: WatchSettings;
+  /** Bounds on bodies, decoded objects and patches (src/limits). */
+  readonly limits: Limits;
 }
 
 export interface ApiRequest {
@@ -39,10 +42,10 @@ export interface ApiRequest {
   readonly format: ResponseFormat;
   readonly contentType: string | undefined;
   readonly userAgent: string | undefined;
-  /** The body as text (empty for GET). */
-  readonly body: string;
-  /** The body as received. */
+  /** The body as received (empty for GET). */
   readonly bodyBytes: Buffer;
+  /** `Warning` headers for the reply (fieldValidation=Warn), filled by the handlers. */
+  readonly warnings: string[];
 }
 
 export interface Reply {
@@ -62,7 +65,7 @@ export function isDryRun(query: URLSearchParams, fromBody: readonly unknown[] = 
   const values = [...query.getAll("dryRun"), ...fromBody];
   for (const value of values) {
     if (value !== "All") {
-      throw badRequest(`dryRun: Unsupported value: ${JSON.stringify(value)}: supported values: "All"`);
+      throw badRequest(`dryRun: Unsupported value: ${shownValue(value)}: supported values: "All"`);
     }
   }
   return values.length > 0;
@@ -80,4 +83,11 @@ export function fieldManagerOf(req: ApiRequest): string {
   }
   const first = (req.userAgent ?? "").split("/")[0]?.trim() ?? "";
   return first === "" ? "unknown" : first.slice(0, 128);
+}
+
+/** A value from the request as echoed in a message: JSON, at most an excerpt of it. */
+export function shownValue(value: unknown): string {
+  return typeof value === "string"
+    ? JSON.stringify(excerpt(value))
+    : excerpt(JSON.stringify(value) ?? String(value));
 }

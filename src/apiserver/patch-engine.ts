@@ -5,10 +5,12 @@ import type { KubeObject } from "../store/index.ts";
 import {
   applyConflictError,
   applyPatch,
-  decodePatchBody,
+  checkPatchBody,
   isPatchError,
   recordUpdate,
   serverSideApply,
+  type JsonPatchLimits,
+  type JsonValue,
 } from "./patch/index.ts";
 import { patchMediaTypes, type PatchKind, type ResourceDef } from "./resources.ts";
 import { ApiError, type CauseType, type StatusReason } from "./status.ts";
@@ -18,8 +20,16 @@ export interface PatchInput {
   readonly def: ResourceDef;
   /** The live object in the version the client addressed; undefined only for apply on a missing object. */
   readonly current: KubeObject | undefined;
-  /** The raw request body. */
-  readonly patch: string;
+  /** The request body, decoded within the object limits. */
+  readonly patch: unknown;
+  /** The JSON patch's bounds: operations, and how large the object may grow. */
+  readonly limits: JsonPatchLimits;
+  /**
+   * Drops the fields the kind does not declare (reporting them as fieldValidation says): from the
+   * applied configuration for apply, from the patched object otherwise, before managedFields
+   * record them.
+   */
+  readonly admit: (object: KubeObject) => KubeObject;
   readonly fieldManager: string;
   /** Server-side apply: take over conflicting fields. */
   readonly force: boolean;
@@ -66,12 +76,12 @@ export function createPatchEngine(): PatchEngine {
   return {
     patch(input) {
       const type = patchMediaTypes[input.type];
-      const body = decodePatchBody(type, input.patch);
+      const body: JsonValue = checkPatchBody(type, input.patch);
       const operationTime = new Date(input.now);
       if (input.type === "apply") {
         const result = serverSideApply({
           current: input.current,
-          applied: body,
+          applied: input.admit(body as unknown as KubeObject),
           manager: input.fieldManager,
           force: input.force,
           operationTime,
@@ -81,7 +91,7 @@ export function createPatchEngine(): PatchEngine {
         return result.object;
       }
       const current = input.current as KubeObject;
-      const patched = applyPatch(type, current, body);
+      const patched = input.admit(applyPatch(type, current, body, input.limits));
       return recordUpdate(input.fieldManager, current, patched, {
         operationTime,
         subresource: input.subresource,

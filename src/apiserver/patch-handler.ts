@@ -3,8 +3,10 @@
 // the result to the URL, validates it and stores it guarded by the resourceVersion it was computed
 // from, retrying on a concurrent write as upstream's patcher does (handlers/patch.go). Server-side
 // apply on a missing object creates it (201).
+import { checkObjectLimits, type Decoded } from "../limits/index.ts";
 import type { KubeObject } from "../store/index.ts";
-import { applyDefaults, bindToTarget, parseFieldValidation, validate } from "./admission.ts";
+import { applyDefaults, bindToTarget, validate } from "./admission.ts";
+import { decodeBody, mediaType, unsupportedMediaType } from "./body.ts";
 import {
   fieldManagerOf,
   isDryRun,
@@ -13,9 +15,9 @@ import {
   type ApiRequest,
   type Reply,
 } from "./context.ts";
+import { parseFieldValidation, pruneUnknownFields, reportFieldProblems } from "./fields.ts";
 import { patchErrorToApi, type PatchEngine } from "./patch-engine.ts";
 import { objectReply } from "./read.ts";
-import { mediaType } from "./request.ts";
 import { patchMediaTypes, storeType, type PatchKind, type ResourceDef } from "./resources.ts";
 import { ApiError, invalidNamed, methodNotAllowed, type StatusCause } from "./status.ts";
 import { admitUpdate, getIfExists, storeCall, storeCreate, storeStatus, storeUpdate } from "./write.ts";
@@ -27,13 +29,7 @@ export function patchKindOf(def: ResourceDef, contentType: string | undefined): 
   const type = mediaType(contentType);
   const kind = (Object.keys(patchMediaTypes) as PatchKind[]).find((k) => patchMediaTypes[k] === type);
   if (kind === undefined || !def.patchKinds.includes(kind)) {
-    const accepted = def.patchKinds.map((k) => patchMediaTypes[k]).join(", ");
-    throw new ApiError(
-      415,
-      "UnsupportedMediaType",
-      `the body of the request was in an unknown format - accepted media types include: ${accepted}`,
-      {},
-    );
+    throw unsupportedMediaType(def.patchKinds.map((k) => patchMediaTypes[k]));
   }
   return kind;
 }
@@ -90,27 +86,46 @@ export async function patchObject(ctx: ApiContext, req: ApiRequest): Promise<Rep
   const options = parsePatchOptions(def, req);
   const fieldValidation = parseFieldValidation(req.query.get("fieldValidation"));
   const dryRun = isDryRun(req.query);
+  // Decoded once the object is known to exist, so a patch of a missing object is a 404 (upstream).
+  let decoded: Decoded | undefined;
   const mainTarget = { ...req.target, subresource: undefined };
 
   for (let attempt = 1; ; attempt++) {
     const current = await getIfExists(ctx, def, namespace, name);
+    if (current === undefined && (options.kind !== "apply" || subresource !== undefined)) {
+      await storeCall(def, () => ctx.store.get(storeType(def), { namespace, name }));
+    }
+    decoded ??= decodeBody(req.bodyBytes, req.contentType, ctx.limits, "patch");
+    const { value: body, duplicateKeys } = decoded;
+    const unknown: string[] = [];
     const input = {
       type: options.kind,
       def,
-      patch: req.body,
+      patch: body,
+      limits: ctx.limits,
+      admit: (object: KubeObject) => {
+        const pruned = pruneUnknownFields(def.schema, object);
+        unknown.push(...pruned.unknown);
+        return pruned.value;
+      },
       fieldManager: options.fieldManager,
       force: options.force,
       subresource,
       now: ctx.clock.now(),
     };
+    /** The engine's result within the object limits, its field problems reported once. */
+    const patch = (live: KubeObject | undefined): KubeObject => {
+      const patched = runPatch(ctx.patcher, { ...input, current: live });
+      checkObjectLimits(patched, ctx.limits, "the patched object");
+      const warnings: string[] = [];
+      reportFieldProblems({ duplicates: duplicateKeys, unknown }, fieldValidation, warnings);
+      req.warnings.splice(0, req.warnings.length, ...warnings);
+      return patched;
+    };
     if (current === undefined) {
-      if (options.kind !== "apply" || subresource !== undefined) {
-        await storeCall(def, () => ctx.store.get(storeType(def), { namespace, name }));
-      }
-      const patched = runPatch(ctx.patcher, { ...input, current: undefined });
-      const object = applyDefaults(def, bindToTarget(patched, mainTarget));
+      const object = applyDefaults(def, bindToTarget(patch(undefined), mainTarget));
       try {
-        const created = await storeCreate(ctx, def, validate(def, object, fieldValidation), dryRun);
+        const created = await storeCreate(ctx, def, validate(def, object), dryRun);
         return objectReply(ctx, req, present(def, version, created), 201);
       } catch (error) {
         // Someone created it meanwhile: apply again, now as an update.
@@ -118,8 +133,7 @@ export async function patchObject(ctx: ApiContext, req: ApiRequest): Promise<Rep
         throw error;
       }
     }
-    const patched = runPatch(ctx.patcher, { ...input, current: present(def, version, current) });
-    const object = bindToTarget(patched, mainTarget);
+    const object = bindToTarget(patch(present(def, version, current)), mainTarget);
     const currentRv = current.metadata.resourceVersion;
     // A patch that names another resourceVersion asks for that precondition: let the store refuse it.
     const pinned =
@@ -128,8 +142,8 @@ export async function patchObject(ctx: ApiContext, req: ApiRequest): Promise<Rep
     try {
       const updated =
         subresource === "status"
-          ? await storeStatus(ctx, def, current, object, fieldValidation, dryRun)
-          : await storeUpdate(ctx, def, current, admitUpdate(def, current, object, fieldValidation), dryRun);
+          ? await storeStatus(ctx, def, current, object, dryRun)
+          : await storeUpdate(ctx, def, current, admitUpdate(def, current, object), dryRun);
       return objectReply(ctx, req, present(def, version, updated));
     } catch (error) {
       const lostRace = error instanceof ApiError && error.reason === "Conflict" && !pinned;

@@ -1,10 +1,7 @@
-// Request plumbing: which endpoint a path names, the response format an Accept header asks for,
-// and reading a bounded body. Paths follow spec-notes §1.2.
-import type { IncomingMessage } from "node:http";
-import { parse as parseYaml } from "yaml";
+// Request plumbing: which endpoint a path names and the response format an Accept header asks
+// for. Paths follow spec-notes §1.2; bodies are body.ts's.
 import { findResource, groupVersions, servesGroupVersion, type ResourceDef } from "./resources.ts";
-import { decodeProtobuf, protobufMediaType } from "./protobuf.ts";
-import { ApiError, badRequest, pathNotFound } from "./status.ts";
+import { ApiError, pathNotFound } from "./status.ts";
 
 export type Endpoint =
   | { readonly kind: "version" }
@@ -146,59 +143,4 @@ export function negotiate(accept: string | undefined): ResponseFormat {
     `only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io`,
     {},
   );
-}
-
-export const maxBodyBytes = 3 * 1024 * 1024;
-
-/** Reads the body up to maxBodyBytes (upstream's 3 MiB request limit). */
-export async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > maxBodyBytes) {
-      throw new ApiError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728", {});
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** The media type of Content-Type without parameters, lower-case. */
-export function mediaType(contentType: string | undefined): string {
-  return (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-}
-
-/**
- * Decodes a JSON, YAML or (for the kinds kubectl's typed client sends so) protobuf body into an
- * object; 400 on syntax errors, 415 on other media types.
- */
-export function decodeBody(bytes: Buffer, contentType: string | undefined, what = "object"): unknown {
-  const type = mediaType(contentType);
-  if (type === protobufMediaType) return decodeProtobuf(bytes);
-  const body = bytes.toString("utf8");
-  if (body.trim() === "") throw badRequest(`the request body is empty: expected a JSON ${what}`);
-  if (type === "" || type === "application/json" || type === "*/*") return parseJson(body);
-  if (type === "application/yaml" || type === "application/x-yaml" || type === "text/yaml") {
-    try {
-      return parseYaml(body) as unknown;
-    } catch (error) {
-      throw badRequest(`error decoding YAML: ${(error as Error).message}`);
-    }
-  }
-  throw new ApiError(
-    415,
-    "UnsupportedMediaType",
-    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, ${protobufMediaType}`,
-    {},
-  );
-}
-
-export function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body) as unknown;
-  } catch (error) {
-    throw badRequest(`couldn't get version/kind; json parse error: ${(error as Error).message}`);
-  }
 }

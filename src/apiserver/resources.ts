@@ -4,8 +4,9 @@
 // pkg/printers/internalversion/printers.go for the core kinds, the Gateway API v1.6.1 CRDs
 // (config/crd/standard/*) for routes; the meshplane.dev kinds are custom resources of our own.
 import type { TSchema } from "@sinclair/typebox";
-import { EndpointSlice, FaultInjection, GRPCRoute, HTTPRoute, Service, TrafficPolicy } from "../api/index.ts";
+import { FaultInjection, GRPCRoute, HTTPRoute, TrafficPolicy } from "../api/index.ts";
 import type { KubeObject, ResourceType } from "../store/index.ts";
+import { EndpointSliceFields, ServiceFields } from "./builtin-schemas.ts";
 import { EventSchema, NamespaceSchema } from "./schemas.ts";
 import {
   endpointSliceColumns,
@@ -46,7 +47,7 @@ export interface ResourceDef {
   readonly statusSubresource: boolean;
   /** Table columns after Name; see columns.ts. */
   readonly columns: readonly PrinterColumn[];
-  /** Schema for OpenAPI and explain. */
+  /** Schema for OpenAPI and explain, and of the fields a write may set (others are pruned). */
   readonly schema: TSchema;
   /** Accepted patch types: built-in kinds take strategic merge patch, custom resources do not. */
   readonly patchKinds: readonly PatchKind[];
@@ -108,7 +109,7 @@ export const resources: readonly ResourceDef[] = [
     verbs: writeVerbs,
     statusSubresource: true,
     columns: serviceColumns,
-    schema: Service,
+    schema: ServiceFields,
     patchKinds: builtinPatches,
     createOnUpdate: true,
     validatedBy: "api",
@@ -149,7 +150,7 @@ export const resources: readonly ResourceDef[] = [
     verbs: writeVerbs,
     statusSubresource: false,
     columns: endpointSliceColumns,
-    schema: EndpointSlice,
+    schema: EndpointSliceFields,
     patchKinds: builtinPatches,
     createOnUpdate: false,
     validatedBy: "api",

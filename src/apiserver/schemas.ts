@@ -29,6 +29,21 @@ export const NamespaceSchema = Type.Object(
               description: "Phase is the current lifecycle phase of the namespace.",
             }),
           ),
+          conditions: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  type: Type.String(),
+                  status: Type.String(),
+                  lastTransitionTime: Type.Optional(Type.String()),
+                  reason: Type.Optional(Type.String()),
+                  message: Type.Optional(Type.String()),
+                },
+                { additionalProperties: false },
+              ),
+              { description: "Represents the latest available observations of a namespace's current state." },
+            ),
+          ),
         },
         { description: "Status describes the current status of a Namespace." },
       ),

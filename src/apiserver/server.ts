@@ -4,12 +4,22 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import {
   createServer as createHttpServer,
   type IncomingMessage,
+  type OutgoingHttpHeaders,
   type Server,
   type ServerResponse,
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import {
+  LimitExceededError,
+  defaultLimits,
+  loopbackGuard,
+  type LimitName,
+  type Limits,
+  type LoopbackGuard,
+} from "../limits/index.ts";
 import { systemClock, type Clock, type ResourceStore } from "../store/index.ts";
+import { hasBody, readBody, requireObjectMediaType } from "./body.ts";
 import type { ApiContext, ApiLogger, ApiRequest, Reply } from "./context.ts";
 import {
   coreDiscovery,
@@ -21,10 +31,10 @@ import {
 } from "./discovery.ts";
 import { ensureDefaultNamespace } from "./namespaces.ts";
 import { buildOpenApi, type OpenApiDocuments } from "./openapi.ts";
-import { patchObject } from "./patch-handler.ts";
+import { patchKindOf, patchObject } from "./patch-handler.ts";
 import { createPatchEngine, type PatchEngine } from "./patch-engine.ts";
 import { getObject, listObjects } from "./read.ts";
-import { negotiate, readBody, resolvePath, type Endpoint, type ResourceTarget } from "./request.ts";
+import { negotiate, resolvePath, type Endpoint, type ResourceTarget } from "./request.ts";
 import { ClusterIpAllocator } from "./service.ts";
 import { ApiError, methodNotAllowed, pathNotFound, toApiError, unauthorized } from "./status.ts";
 import { serveWatch, WatchRegistry } from "./watch.ts";
@@ -56,6 +66,15 @@ export interface ApiServerOptions {
   readonly watch?: Partial<ApiContext["watch"]>;
   /** How long close() lets requests finish before cutting connections; 2 s by default. */
   readonly closeGraceMs?: number;
+  /** Bounds on request bodies, decoded objects and patches; the defaults of src/limits if unset. */
+  readonly limits?: Limits;
+  /** Where refusals by a limit are counted (`meshplane_input_refusals_total`). */
+  readonly metrics?: ApiMetrics;
+}
+
+/** The metrics the API server reports to. */
+export interface ApiMetrics {
+  readonly inputRefusals: { inc(labels: { limit: LimitName }): void };
 }
 
 export interface ApiServerAddress {
@@ -83,6 +102,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     clock: options.clock ?? systemClock,
     allocator: new ClusterIpAllocator(store),
     patcher: options.patcher ?? createPatchEngine(),
+    limits: options.limits ?? defaultLimits,
     watch: {
       keepaliveMs: options.watch?.keepaliveMs ?? 5000,
       bookmarkMs: options.watch?.bookmarkMs ?? 60_000,
@@ -92,6 +112,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   const openapi = buildOpenApi();
   const watches = new WatchRegistry();
   const tokenDigests = [...(options.auth?.tokens ?? [])].map(digest);
+  // Without tokens only this machine is trusted, and only requests addressed to this server
+  // (set once listening, when the port is known).
+  let anonymousGuard: LoopbackGuard | undefined;
   const tls = options.tls !== undefined;
   const server: Server = tls
     ? createHttpsServer({ cert: options.tls?.cert, key: options.tls?.key })
@@ -137,24 +160,32 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const query = new URLSearchParams(queryAt < 0 ? "" : url.slice(queryAt + 1));
     const method = req.method ?? "GET";
     let endpoint: Endpoint | undefined;
+    const warnings: string[] = [];
     try {
+      const refused = anonymousGuard?.({ host: req.headers.host, origin: req.headers.origin });
+      if (refused !== undefined) throw new ApiError(403, "Forbidden", refused, {});
       if (healthPaths.has(path)) {
         return send(res, { status: 200, body: "ok", contentType: "text/plain; charset=utf-8" });
       }
       // Authenticate before resolving, so an anonymous client learns nothing about what exists.
       if (!authorized(req)) throw unauthorized();
       endpoint = resolvePath(path);
-      if (endpoint.kind === "resource") return await handleResource(endpoint.target, method, query, req, res);
+      if (endpoint.kind === "resource") {
+        return await handleResource(endpoint.target, method, query, req, res, warnings);
+      }
       if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method, path);
       send(res, serveStatic(endpoint, req, openapi));
     } catch (error) {
       const apiError = toApiError(error, endpoint?.kind === "resource" ? endpoint.target.def : undefined);
       if (apiError.code >= 500) logger.error({ err: error, method, url }, "api request failed");
+      if (apiError.cause instanceof LimitExceededError) {
+        options.metrics?.inputRefusals.inc({ limit: apiError.cause.limit });
+      }
       if (res.headersSent) {
         res.destroy();
         return;
       }
-      send(res, { status: apiError.code, body: apiError.toStatus() });
+      send(res, { status: apiError.code, body: apiError.toStatus() }, warnings);
     }
   }
 
@@ -164,16 +195,24 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     query: URLSearchParams,
     req: IncomingMessage,
     res: ServerResponse,
+    warnings: string[],
   ): Promise<void> {
-    const bodyBytes = method === "GET" || method === "HEAD" ? Buffer.alloc(0) : await readBody(req);
+    const contentType = req.headers["content-type"];
+    // What the body is must be known from the headers, before any of it is read.
+    if (method === "PATCH") patchKindOf(target.def, contentType);
+    else if (method === "POST" || method === "PUT") requireObjectMediaType(contentType, "object");
+    else if (method === "DELETE" && hasBody(req.headers))
+      requireObjectMediaType(contentType, "DeleteOptions");
+    const reads = method !== "GET" && method !== "HEAD";
+    const bodyBytes = reads ? await readBody(req, ctx.limits["api.bodyBytes"]) : Buffer.alloc(0);
     const apiReq: ApiRequest = {
       target,
       query,
       format: negotiate(req.headers.accept),
-      contentType: req.headers["content-type"],
+      contentType,
       userAgent: req.headers["user-agent"],
-      body: bodyBytes.toString("utf8"),
       bodyBytes,
+      warnings,
     };
     const hasName = target.name !== undefined;
     const watching = query.get("watch") === "true" || query.get("watch") === "1";
@@ -196,7 +235,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       else if (method === "DELETE") reply = await deleteCollection(ctx, apiReq);
       else throw methodNotAllowed(method, `the collection of ${target.def.plural}`);
     }
-    send(res, reply);
+    send(res, reply, warnings);
   }
 
   let closing: Promise<void> | undefined;
@@ -215,6 +254,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
           const address = server.address() as AddressInfo;
           const hostPart = address.family === "IPv6" ? `[${address.address}]` : address.address;
           const url = `${tls ? "https" : "http"}://${hostPart}:${address.port}`;
+          if (options.auth === undefined) anonymousGuard = loopbackGuard(address.address, address.port);
           logger.info({ url }, "API server listening");
           resolve({ host: address.address, port: address.port, url });
         });
@@ -242,15 +282,29 @@ function digest(token: string): Buffer {
   return createHash("sha256").update(token).digest();
 }
 
-function send(res: ServerResponse, reply: Reply): void {
+function send(res: ServerResponse, reply: Reply, warnings: readonly string[] = []): void {
   if (res.destroyed) return;
+  const req = res.req;
   const text = typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
-  res.writeHead(reply.status, {
+  const headers: OutgoingHttpHeaders = {
     "content-type": reply.contentType ?? "application/json",
     "content-length": Buffer.byteLength(text),
     "cache-control": "no-cache, private",
-  });
+  };
+  if (warnings.length > 0) res.setHeader("warning", warnings.map(warningHeader));
+  // A reply sent before the body was read (a refusal): the rest of the body is not a next
+  // request, so the connection ends with this reply instead of waiting for one.
+  if (hasBody(req.headers) && !req.complete) headers.connection = "close";
+  res.writeHead(reply.status, headers);
   res.end(text);
+}
+
+/** RFC 7234 `299 - "text"`, the form client-go prints: quotes escaped, only printable ASCII. */
+function warningHeader(text: string): string {
+  const quoted = text
+    .replace(/[\\"]/g, (c) => `\\${c}`)
+    .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return `299 - "${quoted}"`;
 }
 
 function serveStatic(endpoint: Endpoint, req: IncomingMessage, openapi: OpenApiDocuments): Reply {

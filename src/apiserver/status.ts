@@ -3,6 +3,7 @@
 // turns it into a Status body. StoreErrors and validation results are mapped here.
 import { isStoreError, type StoreError } from "../store/index.ts";
 import type { FieldError } from "../api/index.ts";
+import { DecodeError, LimitExceededError, excerpt, limitSpecs } from "../limits/index.ts";
 import { qualifiedKind, qualifiedPlural, type ResourceDef } from "./resources.ts";
 
 export type StatusReason =
@@ -97,20 +98,38 @@ export function successStatus(details: StatusDetails): Status {
 
 export const badRequest = (message: string): ApiError => new ApiError(400, "BadRequest", message);
 
+/**
+ * A name from the request as echoed in messages: whole when it could be valid (a DNS subdomain
+ * is at most 253 characters), an excerpt otherwise.
+ */
+export const shownName = (name: string): string => excerpt(name, 253);
+
+/**
+ * An input refused by a limit: 413 RequestEntityTooLarge for sizes (and the JSON patch's operation
+ * count, as upstream), 400 BadRequest for the shape of an object (nesting, values, string
+ * lengths), as upstream's decoder refuses what it cannot decode. The message names the limit.
+ */
+export function refusal(error: LimitExceededError): ApiError {
+  const tooLarge = limitSpecs[error.limit].unit === "bytes" || error.limit === "api.patchOperations";
+  return tooLarge
+    ? new ApiError(413, "RequestEntityTooLarge", error.message, {}, error)
+    : new ApiError(400, "BadRequest", error.message, undefined, error);
+}
+
 export const pathNotFound = (): ApiError =>
   new ApiError(404, "NotFound", "the server could not find the requested resource", {});
 
 export function notFound(def: ResourceDef, name: string): ApiError {
-  return new ApiError(404, "NotFound", `${qualifiedPlural(def)} "${name}" not found`, {
-    name,
+  return new ApiError(404, "NotFound", `${qualifiedPlural(def)} "${shownName(name)}" not found`, {
+    name: shownName(name),
     group: def.group,
     kind: def.plural,
   });
 }
 
 export function alreadyExists(def: ResourceDef, name: string): ApiError {
-  return new ApiError(409, "AlreadyExists", `${qualifiedPlural(def)} "${name}" already exists`, {
-    name,
+  return new ApiError(409, "AlreadyExists", `${qualifiedPlural(def)} "${shownName(name)}" already exists`, {
+    name: shownName(name),
     group: def.group,
     kind: def.plural,
   });
@@ -124,7 +143,14 @@ export function unauthorized(): ApiError {
   return new ApiError(401, "Unauthorized", "Unauthorized");
 }
 
-/** NewInvalid: `Kind.group "name" is invalid: <field>: <body>` or `[a, b]` for several. */
+/** Causes listed in an Invalid message, and returned in its details, at most; the rest are counted. */
+const maxMessageCauses = 20;
+const maxDetailCauses = 100;
+
+/**
+ * NewInvalid: `Kind.group "name" is invalid: <field>: <body>` or `[a, b]` for several. The causes
+ * echo the request's values, so each is an excerpt and their number is bounded.
+ */
 export function invalid(def: ResourceDef, name: string, causes: readonly StatusCause[]): ApiError {
   return invalidNamed(qualifiedKind(def), def.group, def.kind, name, causes);
 }
@@ -136,13 +162,21 @@ export function invalidNamed(
   name: string,
   causes: readonly StatusCause[],
 ): ApiError {
-  const lines = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
+  const shown = causes.slice(0, maxDetailCauses).map((c) => ({
+    ...c,
+    message: excerpt(c.message, 512),
+    ...(c.field === undefined ? {} : { field: excerpt(c.field, 256) }),
+  }));
+  const lines = shown
+    .slice(0, maxMessageCauses)
+    .map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
+  if (causes.length > maxMessageCauses) lines.push(`and ${causes.length - maxMessageCauses} more`);
   const summary = lines.length === 1 ? (lines[0] as string) : `[${lines.join(", ")}]`;
-  return new ApiError(422, "Invalid", `${qualified} "${name}" is invalid: ${summary}`, {
-    name,
+  return new ApiError(422, "Invalid", `${qualified} "${shownName(name)}" is invalid: ${summary}`, {
+    name: shownName(name),
     group,
     kind,
-    causes,
+    causes: shown,
   });
 }
 
@@ -159,7 +193,7 @@ export function expired(message: string): ApiError {
 
 /** How Go's field.Error prints a value: strings quoted, numbers and booleans bare. */
 export function formatValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") return JSON.stringify(excerpt(value));
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (value === null) return "null";
   return Array.isArray(value) ? '"array"' : '"object"';
@@ -210,6 +244,8 @@ export function causeFromFieldError(error: FieldError, object: unknown): StatusC
   return { reason: "FieldValueInvalid", field, message: `Invalid value: ${shown}${error.message}` };
 }
 
+const maxStoreMessage = 1024;
+
 /** A cause from a store message that starts with the upstream ErrorBody prefix. */
 function causeFromStore(field: string, message: string): StatusCause {
   const reason: CauseType = message.startsWith("Required value")
@@ -222,26 +258,30 @@ function causeFromStore(field: string, message: string): StatusCause {
   return { reason, field, message };
 }
 
-/** The Status a store failure becomes. */
+/**
+ * The Status a store failure becomes. Store messages quote names and selectors from the request,
+ * so they are echoed as excerpts.
+ */
 export function fromStoreError(error: StoreError, def: ResourceDef): ApiError {
   const details = {
-    name: error.details.name ?? "",
+    name: shownName(error.details.name ?? ""),
     group: def.group,
     kind: def.plural,
   };
+  const message = excerpt(error.message, maxStoreMessage);
   switch (error.code) {
     case "NotFound":
-      return new ApiError(404, "NotFound", error.message, details);
+      return new ApiError(404, "NotFound", message, details);
     case "AlreadyExists":
-      return new ApiError(409, "AlreadyExists", error.message, details);
+      return new ApiError(409, "AlreadyExists", message, details);
     case "Conflict":
-      return new ApiError(409, "Conflict", error.message, details);
+      return new ApiError(409, "Conflict", message, details);
     case "Expired":
-      return expired(error.message);
+      return expired(message);
     case "Invalid": {
       // The store reports malformed requests (selectors, options) as Invalid without causes.
       const causes = error.details.causes;
-      if (causes === undefined) return badRequest(error.message);
+      if (causes === undefined) return badRequest(message);
       return invalid(
         def,
         error.details.name ?? "",
@@ -265,6 +305,8 @@ function serviceUnavailable(error: StoreError): ApiError {
 /** Any failure as an ApiError: typed errors keep their meaning, the rest become 500 InternalError. */
 export function toApiError(error: unknown, def?: ResourceDef): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof LimitExceededError) return refusal(error);
+  if (error instanceof DecodeError) return badRequest(error.message);
   if (isStoreError(error) && def !== undefined) return fromStoreError(error, def);
   if (isStoreError(error) && error.code === "Invalid") return badRequest(error.message);
   if (isStoreError(error) && error.code === "Expired") return expired(error.message);

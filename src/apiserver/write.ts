@@ -3,19 +3,26 @@
 // computed (dryrun.ts). Semantics: spec-notes §1.7.
 import type { DeleteOptions, KubeObject, ResourceType } from "../store/index.ts";
 import { isStoreError } from "../store/index.ts";
-import { applyDefaults, bindToTarget, generateName, parseFieldValidation, validate } from "./admission.ts";
+import { applyDefaults, bindToTarget, generateName, validate } from "./admission.ts";
+import { decodeBody } from "./body.ts";
 import {
   fieldManagerOf,
   isDryRun,
   present,
+  shownValue,
   type ApiContext,
   type ApiRequest,
   type Reply,
 } from "./context.ts";
 import { simulateCreate, simulateDelete, simulateUpdate } from "./dryrun.ts";
 import { deleteNamespaceContents, protectedNamespaces, requireNamespace } from "./namespaces.ts";
+import {
+  parseFieldValidation,
+  pruneUnknownFields,
+  reportFieldProblems,
+  type FieldValidation,
+} from "./fields.ts";
 import { objectReply } from "./read.ts";
-import { decodeBody, parseJson } from "./request.ts";
 import { apiVersionOf, storeType, type ResourceDef } from "./resources.ts";
 import { ClusterIpError, keepAllocatedValues } from "./service.ts";
 import { ApiError, badRequest, fromStoreError, invalid, methodNotAllowed, successStatus } from "./status.ts";
@@ -71,20 +78,31 @@ export function storeUpdate(
   );
 }
 
+/**
+ * The request's object: decoded within the limits, bound to the URL, without the fields its kind
+ * does not declare; duplicate and unknown fields reported as `fieldValidation` says.
+ */
+export function decodeObject(ctx: ApiContext, req: ApiRequest, fieldValidation: FieldValidation): KubeObject {
+  const decoded = decodeBody(req.bodyBytes, req.contentType, ctx.limits, "object");
+  const bound = bindToTarget(decoded.value, req.target);
+  const pruned = pruneUnknownFields(req.target.def.schema, bound);
+  reportFieldProblems(
+    { duplicates: decoded.duplicateKeys, unknown: pruned.unknown },
+    fieldValidation,
+    req.warnings,
+  );
+  return pruned.value;
+}
+
 /** Defaults and validates a main-resource update of `current`, keeping allocated values. */
-export function admitUpdate(
-  def: ResourceDef,
-  current: KubeObject,
-  object: KubeObject,
-  fieldValidation: ReturnType<typeof parseFieldValidation>,
-): KubeObject {
+export function admitUpdate(def: ResourceDef, current: KubeObject, object: KubeObject): KubeObject {
   let next = applyDefaults(def, object);
   if (def.kind === "Service") {
     const kept = keepAllocatedValues(current, next);
     if (kept.causes.length > 0) throw invalid(def, next.metadata.name ?? "", kept.causes);
     next = kept.object;
   }
-  return validate(def, next, fieldValidation);
+  return validate(def, next);
 }
 
 export async function createObject(ctx: ApiContext, req: ApiRequest): Promise<Reply> {
@@ -94,9 +112,9 @@ export async function createObject(ctx: ApiContext, req: ApiRequest): Promise<Re
   if (!def.verbs.includes("create")) throw methodNotAllowed("POST", def.plural);
   const fieldValidation = parseFieldValidation(req.query.get("fieldValidation"));
   const dryRun = isDryRun(req.query);
-  let object = bindToTarget(decodeBody(req.bodyBytes, req.contentType), req.target);
+  let object = decodeObject(ctx, req, fieldValidation);
   object = applyDefaults(def, generateName(object));
-  const checked = validate(def, object, fieldValidation);
+  const checked = validate(def, object);
   const tracked = ctx.patcher.recordUpdate({
     fieldManager: fieldManagerOf(req),
     before: undefined,
@@ -113,12 +131,12 @@ export async function replaceObject(ctx: ApiContext, req: ApiRequest): Promise<R
   if (!def.verbs.includes("update")) throw methodNotAllowed("PUT", def.plural);
   const fieldValidation = parseFieldValidation(req.query.get("fieldValidation"));
   const dryRun = isDryRun(req.query);
-  const object = bindToTarget(decodeBody(req.bodyBytes, req.contentType), req.target);
+  const object = decodeObject(ctx, req, fieldValidation);
   const current = await getIfExists(ctx, def, namespace, name);
   if (current === undefined) {
     // Services are created by PUT (AllowCreateOnUpdate); other kinds answer 404.
     if (!def.createOnUpdate) await storeCall(def, () => ctx.store.get(storeType(def), { namespace, name }));
-    const checked = validate(def, applyDefaults(def, object), fieldValidation);
+    const checked = validate(def, applyDefaults(def, object));
     const tracked = ctx.patcher.recordUpdate({
       fieldManager: fieldManagerOf(req),
       before: undefined,
@@ -129,7 +147,7 @@ export async function replaceObject(ctx: ApiContext, req: ApiRequest): Promise<R
     const created = await storeCreate(ctx, def, tracked, dryRun);
     return objectReply(ctx, req, present(def, version, created), 201);
   }
-  const checked = admitUpdate(def, current, object, fieldValidation);
+  const checked = admitUpdate(def, current, object);
   const tracked = ctx.patcher.recordUpdate({
     fieldManager: fieldManagerOf(req),
     before: current,
@@ -145,10 +163,10 @@ export async function replaceStatus(ctx: ApiContext, req: ApiRequest): Promise<R
   const { def, version, namespace, name = "" } = req.target;
   const fieldValidation = parseFieldValidation(req.query.get("fieldValidation"));
   const dryRun = isDryRun(req.query);
-  const object = bindToTarget(decodeBody(req.bodyBytes, req.contentType), req.target);
+  const object = decodeObject(ctx, req, fieldValidation);
   const type = storeType(def);
   const current = await storeCall(def, () => ctx.store.get(type, { namespace, name }));
-  const updated = await storeStatus(ctx, def, current, object, fieldValidation, dryRun);
+  const updated = await storeStatus(ctx, def, current, object, dryRun);
   return objectReply(ctx, req, present(def, version, updated));
 }
 
@@ -158,7 +176,6 @@ export async function storeStatus(
   def: ResourceDef,
   current: KubeObject,
   object: KubeObject,
-  fieldValidation: ReturnType<typeof parseFieldValidation>,
   dryRun: boolean,
 ): Promise<KubeObject> {
   const { status: _old, ...rest } = current;
@@ -167,7 +184,7 @@ export async function storeStatus(
     ...(object.status === undefined ? {} : { status: object.status }),
     metadata: { ...current.metadata, resourceVersion: object.metadata.resourceVersion ?? "" },
   };
-  const checked = validate(def, merged, fieldValidation);
+  const checked = validate(def, merged);
   const type = storeType(def);
   return storeCall(def, () =>
     dryRun
@@ -196,15 +213,18 @@ interface ParsedDelete {
 }
 
 /** DeleteOptions from the body (optional) and query; unknown propagation policies are a 400. */
-function parseDelete(req: ApiRequest): ParsedDelete {
-  const body = req.body.trim() === "" ? {} : parseJson(req.body);
+function parseDelete(ctx: ApiContext, req: ApiRequest): ParsedDelete {
+  const body =
+    req.bodyBytes.length === 0
+      ? {}
+      : decodeBody(req.bodyBytes, req.contentType, ctx.limits, "DeleteOptions").value;
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw badRequest("DeleteOptions must be a JSON object");
   const opts = body as { preconditions?: unknown; dryRun?: unknown; propagationPolicy?: unknown };
   const policy = opts.propagationPolicy ?? req.query.get("propagationPolicy") ?? undefined;
   if (policy !== undefined && !["Orphan", "Background", "Foreground"].includes(String(policy))) {
     throw badRequest(
-      `propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan"`,
+      `propagationPolicy: Unsupported value: ${shownValue(policy)}: supported values: "Foreground", "Background", "Orphan"`,
     );
   }
   const pre = (
@@ -236,7 +256,7 @@ function deletedStatus(def: ResourceDef, object: KubeObject): Reply {
 export async function deleteObject(ctx: ApiContext, req: ApiRequest): Promise<Reply> {
   const { def, version, namespace, name = "" } = req.target;
   if (!def.verbs.includes("delete")) throw methodNotAllowed("DELETE", def.plural);
-  const { options, dryRun } = parseDelete(req);
+  const { options, dryRun } = parseDelete(ctx, req);
   if (def.kind === "Namespace" && protectedNamespaces.has(name)) {
     throw new ApiError(
       403,
@@ -267,7 +287,7 @@ export async function deleteCollection(ctx: ApiContext, req: ApiRequest): Promis
   const { def, version, namespace } = req.target;
   if (!def.verbs.includes("deletecollection"))
     throw methodNotAllowed("DELETE", `the collection of ${def.plural}`);
-  const { dryRun } = parseDelete(req);
+  const { dryRun } = parseDelete(ctx, req);
   const type = storeType(def);
   const { items } = await storeCall(def, () =>
     ctx.store.list(type, {

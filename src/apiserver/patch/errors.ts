@@ -2,13 +2,11 @@
 // messages follow the Kubernetes wording where one exists (apiserver
 // pkg/endpoints/handlers/patch.go, negotiation/errors.go, apimachinery managedfields conflict.go).
 
-export type PatchErrorReason =
-  "BadRequest" | "UnsupportedMediaType" | "Conflict" | "Invalid" | "RequestEntityTooLarge";
+export type PatchErrorReason = "BadRequest" | "UnsupportedMediaType" | "Conflict" | "Invalid";
 
 const codes: Record<PatchErrorReason, number> = {
   BadRequest: 400,
   Conflict: 409,
-  RequestEntityTooLarge: 413,
   UnsupportedMediaType: 415,
   Invalid: 422,
 };
@@ -44,7 +42,7 @@ export interface PatchErrorStatus {
 
 export class PatchError extends Error {
   readonly reason: PatchErrorReason;
-  /** The HTTP status: 400, 409, 413, 415 or 422. */
+  /** The HTTP status: 400, 409, 415 or 422. */
   readonly code: number;
   readonly causes: readonly PatchCause[] | undefined;
   readonly operation: number | undefined;

@@ -5,17 +5,17 @@
 // Typical use by the PATCH handler:
 //   const type = patchTypeOf(req.headers["content-type"]);     // undefined → 415
 //   if (!type || !supportedPatchTypes(kind).includes(type)) throw unsupportedMediaType(supportedPatchTypes(kind));
-//   const body = decodePatchBody(type, rawBody);
+//   const body = checkPatchBody(type, decodedBody);              // decoded within the object limits
 //   if (type === patchTypes.apply) {
 //     const { object, conflicts } = serverSideApply({ current, applied: body, manager, force, operationTime: new Date() });
 //     if (conflicts.length) throw applyConflictError(conflicts);    // 409
 //   } else {
-//     let object = applyPatch(type, current, body);
+//     let object = applyPatch(type, current, body, limits);
 //     if (manager) object = recordUpdate(manager, current, object, { operationTime: new Date() });
 //   }
-// Errors are PatchError: `reason` BadRequest 400 | Conflict 409 | RequestEntityTooLarge 413 (more than
-// 10,000 JSON patch operations) | UnsupportedMediaType 415 | Invalid 422, `code`, `causes`, and
-// `operation`/`path` for JSON patch; `toStatus()` gives the Status body.
+// Errors are PatchError: `reason` BadRequest 400 | Conflict 409 | UnsupportedMediaType 415 |
+// Invalid 422, `code`, `causes`, and `operation`/`path` for JSON patch; `toStatus()` gives the
+// Status body. A JSON patch over its limits (operations, size) throws LimitExceededError.
 //
 // Deviations from upstream, on purpose: `$patch: delete` on a map removes the key (upstream leaves
 // `{}`); `$patch: merge` is accepted as a no-op on maps and list items (upstream rejects it);
@@ -53,11 +53,11 @@ export {
   type ListRule,
   type FieldRules,
 } from "./kinds.ts";
-export { decodePatchBody, applyPatch } from "./patch.ts";
+export { checkPatchBody, applyPatch } from "./patch.ts";
 export {
   applyJsonPatch,
   decodeJsonPatch,
-  maxJsonPatchOperations,
+  type JsonPatchLimits,
   type JsonPatchOperation,
   type JsonPatchOp,
 } from "./json-patch.ts";

@@ -1,9 +1,12 @@
 // `application/json-patch+json`: RFC 6902 operations addressed by RFC 6901 JSON pointers.
 // Upstream applies these with evanphx/json-patch (apiserver handlers/patch.go `applyJSPatch`): a
 // malformed patch is 400 BadRequest, a patch that does not apply (missing path, failed test) is
-// 422 Invalid, more than 10,000 operations is 413. Every error names the failing operation by its
-// index in the array and its path.
-import { badRequest, invalid, PatchError } from "./errors.ts";
+// 422 Invalid. Every error names the failing operation by its index in the array and its path.
+// Bounds: at most `api.patchOperations` operations (upstream's 10,000), and the object may not grow
+// past `object.bytes` at any step, nor `copy` duplicate more than that in all: a few `copy`
+// operations that each double the object are refused before they build anything large.
+import { LimitExceededError, defaultLimits, jsonSize, type Limits } from "../../limits/index.ts";
+import { badRequest, invalid } from "./errors.ts";
 import { clone, deepEqual, isObject, setField, typeName, type JsonValue } from "./json.ts";
 
 export type JsonPatchOp = "add" | "remove" | "replace" | "move" | "copy" | "test";
@@ -17,8 +20,7 @@ export interface JsonPatchOperation {
   readonly value?: JsonValue;
 }
 
-/** `maxJSONPatchOperations` of the upstream patch handler. */
-export const maxJsonPatchOperations = 10_000;
+export type JsonPatchLimits = Pick<Limits, "object.bytes" | "api.patchOperations">;
 
 const ops: readonly JsonPatchOp[] = ["add", "remove", "replace", "move", "copy", "test"];
 
@@ -43,14 +45,19 @@ export function formatPointer(tokens: readonly string[]): string {
  * Checks the shape of a decoded `application/json-patch+json` body: an array of operations with a
  * known `op`, valid pointers, `value` where required (null counts) and `from` for move/copy.
  */
-export function decodeJsonPatch(body: JsonValue): JsonPatchOperation[] {
+export function decodeJsonPatch(
+  body: JsonValue,
+  maxOperations: number = defaultLimits["api.patchOperations"],
+): JsonPatchOperation[] {
   if (!Array.isArray(body)) {
     throw badRequest(`json patch must be an array of operations, got ${typeName(body)}`);
   }
-  if (body.length > maxJsonPatchOperations) {
-    throw new PatchError(
-      "RequestEntityTooLarge",
-      `The allowed maximum operations in a JSON patch is ${maxJsonPatchOperations}, got ${body.length}`,
+  if (body.length > maxOperations) {
+    throw new LimitExceededError(
+      "api.patchOperations",
+      maxOperations,
+      "the number of operations in the JSON patch",
+      body.length,
     );
   }
   return body.map((raw, index) => {
@@ -132,75 +139,155 @@ function get(document: JsonValue, tokens: readonly string[]): JsonValue {
   return child(parent, key, tokens);
 }
 
-function add(document: JsonValue, tokens: readonly string[], value: JsonValue): JsonValue {
-  if (tokens.length === 0) return value;
-  const { parent, key } = locate(document, tokens);
-  if (Array.isArray(parent)) parent.splice(arrayIndex(key, parent.length, true), 0, value);
-  else setField(parent, key, value);
-  return document;
-}
+/**
+ * The patched document and its running size, in jsonSize's accounting: a member adds its key,
+ * quotes, colon and separator; an element its separator. Sizes of values already in the document
+ * are measured when they leave it, so each byte is measured at most once in and once out.
+ */
+class Patching {
+  document: JsonValue;
+  private size: number;
+  private copied = 0;
+  private readonly limits: JsonPatchLimits;
+  /** The operation being applied, for messages. */
+  index = 0;
 
-function remove(document: JsonValue, tokens: readonly string[]): JsonValue {
-  if (tokens.length === 0) throw new ApplyFailure("the whole document can not be removed");
-  const { parent, key } = locate(document, tokens);
-  if (Array.isArray(parent)) {
-    parent.splice(arrayIndex(key, parent.length, false), 1);
-  } else {
-    if (!Object.hasOwn(parent, key)) throw new ApplyFailure(`${formatPointer(tokens)} does not exist`);
-    delete parent[key];
+  constructor(document: JsonValue, limits: JsonPatchLimits) {
+    this.document = clone(document);
+    this.size = jsonSize(document, Infinity);
+    this.limits = limits;
   }
-  return document;
-}
 
-/** Replaces in place, so an object keeps its key order. */
-function replace(document: JsonValue, tokens: readonly string[], value: JsonValue): JsonValue {
-  if (tokens.length === 0) return value;
-  const { parent, key } = locate(document, tokens);
-  if (Array.isArray(parent)) parent[arrayIndex(key, parent.length, false)] = value;
-  else if (Object.hasOwn(parent, key)) setField(parent, key, value);
-  else throw new ApplyFailure(`${formatPointer(tokens)} does not exist`);
-  return document;
+  /** Refuses growth past object.bytes; a patch may still shrink an object that is over it. */
+  private grow(delta: number): void {
+    this.size += delta;
+    const max = this.limits["object.bytes"];
+    if (delta > 0 && this.size > max)
+      throw new LimitExceededError("object.bytes", max, `the object as patched by operation ${this.index}`);
+  }
+
+  add(tokens: readonly string[], value: JsonValue, size: number): void {
+    if (tokens.length === 0) {
+      this.replaceWhole(value, size);
+      return;
+    }
+    const { parent, key } = locate(this.document, tokens);
+    if (Array.isArray(parent)) {
+      const at = arrayIndex(key, parent.length, true);
+      this.grow(size + 1);
+      parent.splice(at, 0, value);
+    } else {
+      const old = Object.hasOwn(parent, key) ? jsonSize(parent[key], Infinity) : -(key.length + 4);
+      this.grow(size - old);
+      setField(parent, key, value);
+    }
+  }
+
+  remove(tokens: readonly string[]): JsonValue {
+    if (tokens.length === 0) throw new ApplyFailure("the whole document can not be removed");
+    const { parent, key } = locate(this.document, tokens);
+    let removed: JsonValue;
+    if (Array.isArray(parent)) {
+      removed = parent.splice(arrayIndex(key, parent.length, false), 1)[0] as JsonValue;
+      this.size -= 1;
+    } else {
+      if (!Object.hasOwn(parent, key)) throw new ApplyFailure(`${formatPointer(tokens)} does not exist`);
+      removed = parent[key] as JsonValue;
+      delete parent[key];
+      this.size -= key.length + 4;
+    }
+    return removed;
+  }
+
+  /** Replaces in place, so an object keeps its key order. */
+  replace(tokens: readonly string[], value: JsonValue, size: number): void {
+    if (tokens.length === 0) {
+      this.replaceWhole(value, size);
+      return;
+    }
+    const { parent, key } = locate(this.document, tokens);
+    if (Array.isArray(parent)) {
+      const at = arrayIndex(key, parent.length, false);
+      this.grow(size - jsonSize(parent[at], Infinity));
+      parent[at] = value;
+    } else if (Object.hasOwn(parent, key)) {
+      this.grow(size - jsonSize(parent[key], Infinity));
+      setField(parent, key, value);
+    } else {
+      throw new ApplyFailure(`${formatPointer(tokens)} does not exist`);
+    }
+  }
+
+  /** A copy of the value at `from`, measured (and refused) before it is made. */
+  copyOf(from: readonly string[]): { value: JsonValue; size: number } {
+    const source = get(this.document, from);
+    const max = this.limits["object.bytes"];
+    const size = jsonSize(source, max - this.copied);
+    this.copied += size;
+    if (size === Infinity)
+      throw new LimitExceededError(
+        "object.bytes",
+        max,
+        `the values copied by the JSON patch up to operation ${this.index}`,
+      );
+    return { value: clone(source), size };
+  }
+
+  private replaceWhole(value: JsonValue, size: number): void {
+    this.grow(size - this.size);
+    this.document = value;
+  }
 }
 
 /**
  * Applies RFC 6902 operations in order to a copy of `document`; the input is never changed. Either
- * every operation applies or a PatchError is thrown (BadRequest for a malformed patch, Invalid for
- * one that does not apply, with `operation` and `path` set).
+ * every operation applies or an error is thrown: a PatchError (BadRequest for a malformed patch,
+ * Invalid for one that does not apply, with `operation` and `path` set), or LimitExceededError
+ * when the patch has too many operations or would make the object too large.
  */
 export function applyJsonPatch(
   document: JsonValue,
   patch: JsonValue | readonly JsonPatchOperation[],
+  limits: JsonPatchLimits = defaultLimits,
 ): JsonValue {
-  const operations = decodeJsonPatch(patch as JsonValue);
-  let result = clone(document);
+  const operations = decodeJsonPatch(patch as JsonValue, limits["api.patchOperations"]);
+  const patching = new Patching(document, limits);
   operations.forEach((operation, index) => {
     const { op, path } = operation;
     const tokens = parsePointer(path);
+    patching.index = index;
     try {
       switch (op) {
         case "add":
-          result = add(result, tokens, clone(operation.value as JsonValue));
+        case "replace": {
+          const value = operation.value as JsonValue;
+          const size = jsonSize(value, Infinity);
+          if (op === "add") patching.add(tokens, clone(value), size);
+          else patching.replace(tokens, clone(value), size);
           break;
+        }
         case "remove":
-          result = remove(result, tokens);
-          break;
-        case "replace":
-          result = replace(result, tokens, clone(operation.value as JsonValue));
+          patching.remove(tokens);
           break;
         case "move": {
           const from = operation.from as string;
           if (from === path) break;
           if (path.startsWith(from + "/")) throw new ApplyFailure(`can not move ${from} into its own child`);
           const fromTokens = parsePointer(from);
-          const value = get(result, fromTokens);
-          result = add(remove(result, fromTokens), tokens, value);
+          // A moved value keeps its size (only its key changes), so it is measured only when it
+          // becomes the whole document.
+          const value = get(patching.document, fromTokens);
+          patching.remove(fromTokens);
+          patching.add(tokens, value, tokens.length === 0 ? jsonSize(value, Infinity) : 0);
           break;
         }
-        case "copy":
-          result = add(result, tokens, clone(get(result, parsePointer(operation.from as string))));
+        case "copy": {
+          const { value, size } = patching.copyOf(parsePointer(operation.from as string));
+          patching.add(tokens, value, size);
           break;
+        }
         case "test":
-          if (!deepEqual(get(result, tokens), operation.value)) {
+          if (!deepEqual(get(patching.document, tokens), operation.value)) {
             throw new ApplyFailure(`test failed: the value at ${path || '""'} is not the expected value`);
           }
           break;
@@ -213,5 +300,5 @@ export function applyJsonPatch(
       });
     }
   });
-  return result;
+  return patching.document;
 }

@@ -1,59 +1,69 @@
-// PATCH by content type: decoding the request body and applying JSON patch, merge patch or
+// PATCH by content type: checking the decoded request body and applying JSON patch, merge patch or
 // strategic merge patch to the live object. Server-side apply (apply.ts) needs a manager and
 // ownership, so it has its own entry point.
-import { parse } from "yaml";
+import { defaultLimits, excerpt } from "../../limits/index.ts";
 import type { KubeObject } from "../../store/index.ts";
 import { badRequest, invalid, unsupportedMediaType } from "./errors.ts";
-import { applyJsonPatch } from "./json-patch.ts";
+import { applyJsonPatch, type JsonPatchLimits } from "./json-patch.ts";
 import { isObject, typeName, type JsonObject, type JsonValue } from "./json.ts";
 import { groupOf, patchTypeOf, patchTypes, supportedPatchTypes, type PatchType } from "./kinds.ts";
 import { applyMergePatch } from "./merge-patch.ts";
 import { applyStrategicMergePatch } from "./strategic.ts";
 
 /**
- * Decodes a PATCH body: JSON for the JSON, merge and strategic types, YAML (of which JSON is a
- * subset; kubectl sends JSON) for apply. Bodies that do not parse are 400 BadRequest, as upstream.
+ * Checks a decoded PATCH body (JSON for the JSON, merge and strategic types, YAML for apply; the
+ * caller decodes it within the object limits): only JSON values, and an object for apply. Anything
+ * else is 400 BadRequest, as upstream.
  */
-export function decodePatchBody(type: PatchType, body: string | Uint8Array): JsonValue {
-  const text = typeof body === "string" ? body : new TextDecoder().decode(body);
-  let value: unknown;
-  try {
-    // logLevel "error": an unknown tag is read as its plain value without a process warning.
-    value = type === patchTypes.apply ? parse(text, { logLevel: "error" }) : JSON.parse(text);
-  } catch (error) {
-    throw badRequest(`error decoding patch: ${(error as Error).message}`);
-  }
-  if (value === undefined) value = null;
-  checkJson(value, "");
+export function checkPatchBody(type: PatchType, body: unknown): JsonValue {
+  const value = body === undefined ? null : body;
+  checkJson(value, []);
   if (type === patchTypes.apply && !isObject(value)) {
     throw badRequest(`error decoding patch: expected an object, got ${typeName(value as JsonValue)}`);
   }
   return value as JsonValue;
 }
 
-/** YAML can say `.inf` or `!!binary`; only JSON values go further. */
-function checkJson(value: unknown, path: string): void {
+/**
+ * YAML can say `.inf` or `!!binary`; only JSON values go further. The path is kept as a trail of
+ * keys and spelt out only for a message.
+ */
+function checkJson(value: unknown, trail: string[]): void {
+  const fail = (what: string) => {
+    const path = trail.reduce(
+      (p, part) => (part.startsWith("[") || p === "" ? p + part : `${p}.${part}`),
+      "",
+    );
+    const at = path === "" ? "the body" : excerpt(path);
+    return badRequest(`error decoding patch: ${at} is ${what}`);
+  };
   if (value === null || typeof value === "string" || typeof value === "boolean") return;
   if (typeof value === "number") {
-    if (!Number.isFinite(value))
-      throw badRequest(`error decoding patch: ${path || "the body"} is not a finite number`);
+    if (!Number.isFinite(value)) throw fail("not a finite number");
     return;
   }
-  if (Array.isArray(value)) return value.forEach((item, i) => checkJson(item, `${path}[${i}]`));
-  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const [key, item] of Object.entries(value)) checkJson(item, path ? `${path}.${key}` : key);
-    return;
+  const plain = typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype;
+  if (!Array.isArray(value) && !plain) throw fail("not a JSON value");
+  for (const [key, item] of Object.entries(value as object)) {
+    trail.push(Array.isArray(value) ? `[${key}]` : key);
+    checkJson(item, trail);
+    trail.pop();
   }
-  throw badRequest(`error decoding patch: ${path || "the body"} is not a JSON value`);
 }
 
 /**
  * Applies a JSON, merge or strategic merge patch to `current`, returning the patched copy. The
  * content type may carry parameters (`; charset=utf-8`). A type the kind does not accept (strategic
  * merge patch on a custom resource, or anything unknown) is 415 with the accepted types listed; a
- * patch that turns the object into something other than an object is 422 Invalid.
+ * patch that turns the object into something other than an object is 422 Invalid. A JSON patch
+ * works within `limits` (LimitExceededError).
  */
-export function applyPatch(contentType: string, current: KubeObject, patch: JsonValue): KubeObject {
+export function applyPatch(
+  contentType: string,
+  current: KubeObject,
+  patch: JsonValue,
+  limits: JsonPatchLimits = defaultLimits,
+): KubeObject {
   const kind = { group: groupOf(current.apiVersion), kind: current.kind };
   const type = patchTypeOf(contentType);
   if (type === patchTypes.apply) throw new TypeError("apply patches go through serverSideApply");
@@ -64,7 +74,7 @@ export function applyPatch(contentType: string, current: KubeObject, patch: Json
   let result: JsonValue;
   switch (type) {
     case patchTypes.json:
-      result = applyJsonPatch(document, patch);
+      result = applyJsonPatch(document, patch, limits);
       break;
     case patchTypes.merge:
       result = applyMergePatch(document, patch);
