@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
+import { isLoopbackAddress, loopbackGuard, type LoopbackGuard } from "../limits/index.ts";
 import type { ConfigError } from "../sources/config-source.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import type { NackReport, ProxyStatus, ProxyStatusSource } from "../xds/status.ts";
@@ -72,6 +73,9 @@ const DEFAULT_CLOSE_GRACE_MS = 2_000;
 export function createAdminServer(options: AdminServerOptions): AdminServer {
   const { logger } = options;
   const routes = buildRoutes(options);
+  // On loopback the admin port is this machine's: a web page must not reach it by DNS rebinding
+  // (set once listening, when the port is known).
+  let guard: LoopbackGuard | undefined;
   const server = createServer({
     requestTimeout: REQUEST_TIMEOUT_MS,
     headersTimeout: HEADERS_TIMEOUT_MS,
@@ -79,7 +83,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
     connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    handle(routes, logger, req, res).catch((err: unknown) => {
+    handle(routes, guard, logger, req, res).catch((err: unknown) => {
       logger.error({ err, path: req.url }, "admin response failed");
       res.destroy();
     });
@@ -98,6 +102,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
           server.off("error", onError);
           server.on("error", (err) => logger.error({ err }, "admin server error"));
           const address = server.address() as AddressInfo;
+          if (isLoopbackAddress(address.address)) guard = loopbackGuard(address.address, address.port);
           logger.info({ host: address.address, port: address.port }, "admin server listening");
           resolve({ host: address.address, port: address.port });
         };
@@ -140,6 +145,7 @@ function listenError(host: string, port: number, err: NodeJS.ErrnoException): Er
 
 async function handle(
   routes: ReadonlyMap<string, Handler>,
+  guard: LoopbackGuard | undefined,
   logger: Logger,
   req: IncomingMessage,
   res: ServerResponse,
@@ -161,7 +167,10 @@ async function handle(
 
   let reply: Reply;
   const handler = routes.get(path);
-  if (handler === undefined) {
+  const refused = guard?.({ host: req.headers.host, origin: req.headers.origin });
+  if (refused !== undefined) {
+    reply = json(403, { error: refused });
+  } else if (handler === undefined) {
     reply = json(404, { error: `no admin endpoint at ${path}` });
   } else if (method !== "GET") {
     const refused = json(405, {

@@ -73,32 +73,35 @@ export function requireObjectMediaType(
 }
 
 /**
- * Reads the body, at most `maxBytes` of it. A larger body, announced or sent, is refused with
- * LimitExceededError (413) at once; the rest of it is read and dropped, so the reply (which closes
- * the connection) reaches a client that is still sending.
+ * Reads the body, at most `maxBytes` of it; a larger one is refused with LimitExceededError (413).
+ * A body up to twice the limit is read to its end and dropped before the refusal, so a client that
+ * writes all of it before reading (most do) gets the reply and can go on using the connection. A
+ * larger one is refused as soon as it is announced or seen; the reply then closes the connection.
  */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
-  if (declared > maxBytes) {
-    req.resume();
-    return Promise.reject(bodyTooLarge(maxBytes, declared));
-  }
+  const drainBytes = 2 * maxBytes;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBytes) {
-        chunks.push(chunk);
-        return;
-      }
-      chunks.length = 0;
+    const refuse = () => {
       req.off("data", onData);
       req.off("end", onEnd);
+      // Whatever still arrives is dropped, never buffered.
       req.resume();
-      reject(bodyTooLarge(maxBytes));
+      reject(bodyTooLarge(maxBytes, declared > maxBytes ? declared : undefined));
     };
-    const onEnd = () => resolve(Buffer.concat(chunks, size));
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+      else chunks.length = 0;
+      if (size > drainBytes) refuse();
+    };
+    const onEnd = () => (size > maxBytes ? refuse() : resolve(Buffer.concat(chunks, size)));
+    if (declared > drainBytes) {
+      refuse();
+      return;
+    }
     req.on("data", onData);
     req.once("end", onEnd);
     req.once("error", reject);

@@ -3,6 +3,7 @@
 export {
   createApiServer,
   serverVersion,
+  type ApiMetrics,
   type ApiServer,
   type ApiServerAddress,
   type ApiServerOptions,

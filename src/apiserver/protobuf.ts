@@ -141,11 +141,14 @@ function decodeMessage(buf: Buffer, message: Message): Record<string, unknown> {
       continue;
     }
     const value = decodeValue(reader, field, wireType);
+    // Entries and items are added in place: copying per entry would cost the square of their number.
     if (field.type === "map") {
       const [key, entry] = value as [string, string];
-      out[field.name] = { ...(out[field.name] as object | undefined), [key]: entry };
+      const map = (out[field.name] ??= {}) as Record<string, unknown>;
+      // An own property even for `__proto__`, as JSON.parse makes it.
+      Object.defineProperty(map, key, { value: entry, writable: true, enumerable: true, configurable: true });
     } else if (field.repeated) {
-      out[field.name] = [...((out[field.name] as unknown[] | undefined) ?? []), value];
+      ((out[field.name] ??= []) as unknown[]).push(value);
     } else {
       out[field.name] = value;
     }
@@ -153,13 +156,21 @@ function decodeMessage(buf: Buffer, message: Message): Record<string, unknown> {
   return omitEmpty(out);
 }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 function decodeValue(reader: Reader, field: Field, wireType: number): unknown {
   const { type } = field;
   if (type === "int32" || type === "int64") return Number(BigInt.asIntN(64, reader.varint()));
   if (type === "bool") return reader.varint() !== 0n;
   if (wireType !== 2) throw new Error(`field ${field.name}: expected a length-delimited value`);
   const bytes = reader.bytes();
-  if (type === "string") return bytes.toString("utf8");
+  if (type === "string") {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      throw new Error(`field ${field.name} is not valid UTF-8`);
+    }
+  }
   if (type === "bytes") return bytes;
   if (type === "map") {
     const entry = decodeMessage(bytes, { 1: str("key"), 2: str("value") });

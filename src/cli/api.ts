@@ -1,7 +1,14 @@
 // The Kubernetes-compatible API as `serve` runs it: listening, the kubeconfig written for its
 // users, and the in-process client the config directory writes through.
 import { resolve } from "node:path";
-import { createApiClient, createApiServer, writeKubeconfig, type ApiClient } from "../apiserver/index.ts";
+import {
+  createApiClient,
+  createApiServer,
+  writeKubeconfig,
+  type ApiClient,
+  type ApiMetrics,
+} from "../apiserver/index.ts";
+import type { Limits } from "../limits/index.ts";
 import { fieldManager, managedByLabel, managedByValue, type ObjectWriter } from "../sources/index.ts";
 import type { ResourceStore } from "../store/index.ts";
 import type { Logger } from "../telemetry/index.ts";
@@ -21,12 +28,15 @@ export async function startApi(
   access: ApiAccess,
   dataDir: string,
   logger: Logger,
+  { limits, metrics }: { readonly limits: Limits; readonly metrics: ApiMetrics },
 ): Promise<RunningApi> {
   const server = createApiServer({
     store,
     logger: logger.child({ component: "api" }),
     auth: access.tokens ? { tokens: access.tokens } : undefined,
     tls: access.tls,
+    limits,
+    metrics,
   });
   const { url } = await server.listen(options.address.host, options.address.port);
   const token = access.tokens?.values().next().value;

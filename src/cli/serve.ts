@@ -84,7 +84,9 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     const store = await openStore(options.store, logger);
     closers.push(() => store.close());
     const api =
-      options.api && access ? await startApi(store, options.api, access, options.dataDir, logger) : undefined;
+      options.api && access
+        ? await startApi(store, options.api, access, options.dataDir, logger, options)
+        : undefined;
     if (api) closers.push(() => api.close());
 
     // The directory, when given, is one writer into the store; xDS always reads from the store.
