@@ -3,6 +3,7 @@
 // computed (dryrun.ts). Semantics: spec-notes §1.7.
 import type { DeleteOptions, KubeObject, ResourceType } from "../store/index.ts";
 import { isStoreError } from "../store/index.ts";
+import { checkObjectLimits } from "../limits/index.ts";
 import { applyDefaults, bindToTarget, generateName, validate } from "./admission.ts";
 import { decodeBody } from "./body.ts";
 import {
@@ -54,6 +55,7 @@ export async function storeCreate(
   dryRun: boolean,
 ): Promise<KubeObject> {
   const type = storeType(def);
+  withinLimits(ctx, object);
   const namespace = object.metadata.namespace;
   if (def.namespaced && namespace !== undefined) await requireNamespace(ctx.store, namespace);
   const write = (o: KubeObject) => (dryRun ? simulateCreate(ctx, type, o) : ctx.store.create(type, o));
@@ -73,9 +75,18 @@ export function storeUpdate(
   dryRun: boolean,
 ): Promise<KubeObject> {
   const type = storeType(def);
+  withinLimits(ctx, object);
   return storeCall(def, () =>
     dryRun ? Promise.resolve(simulateUpdate(type, current, object)) : ctx.store.update(type, object),
   );
+}
+
+/**
+ * What is stored, managedFields included, stays within the object limits (upstream: etcd's
+ * request limit). The request body was measured when decoded; its managedFields were not.
+ */
+function withinLimits(ctx: ApiContext, object: KubeObject): void {
+  checkObjectLimits(object, ctx.limits, "the object as stored, with its managedFields");
 }
 
 /**
@@ -186,6 +197,7 @@ export async function storeStatus(
   };
   const checked = validate(def, merged);
   const type = storeType(def);
+  withinLimits(ctx, checked);
   return storeCall(def, () =>
     dryRun
       ? Promise.resolve(simulateUpdate(type, current, checked, true))

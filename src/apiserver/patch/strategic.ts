@@ -3,8 +3,12 @@
 // `$deleteFromPrimitiveList/<list>` and `$retainKeys`. Ported from apimachinery
 // pkg/util/strategicpatch/patch.go (`mergeMap`, `mergeSlice`, `normalizeElementOrder`), including
 // where new and server-only list items end up; deviations are listed at the top of index.ts.
+// List items are found through an index by value or merge key (upstream scans the list for each
+// item), so a patch of two long lists costs what the lists hold, not its square.
+import { excerpt } from "../../limits/index.ts";
 import { badRequest, invalid, unsupportedMediaType } from "./errors.ts";
 import {
+  canonicalJson,
   clone,
   deepEqual,
   getField,
@@ -34,7 +38,8 @@ const deleteFromPrimitiveListPrefix = "$deleteFromPrimitiveList/";
 const deleted = Symbol("deleted");
 type Merged = JsonValue | typeof deleted;
 
-const show = (value: JsonValue) => JSON.stringify(value);
+/** A value from the request in a message: at most an excerpt of its JSON. */
+const show = (value: JsonValue) => excerpt(JSON.stringify(value));
 const at = (path: string) => path || "<root>";
 
 /**
@@ -115,10 +120,11 @@ function mergeMap(rules: FieldRules, original: JsonObject, patch: JsonObject, pa
   for (const [key, values] of deletions) {
     const existing = getField(original, key);
     if (Array.isArray(existing)) {
+      const drop = new Set(values.map(canonicalJson));
       setField(
         original,
         key,
-        existing.filter((item) => !values.some((d) => deepEqual(d, item))),
+        existing.filter((item) => !drop.has(canonicalJson(item))),
       );
     }
   }
@@ -142,13 +148,14 @@ function retainKeys(original: JsonObject, patch: JsonObject, path: string): void
   if (!Array.isArray(keep) || !keep.every((k) => typeof k === "string")) {
     throw badRequest(`${at(path)}: invalid patch format of retainKeys`);
   }
+  const kept = new Set(keep);
   for (const [key, value] of Object.entries(patch)) {
     if (value === null || key.startsWith("$")) continue;
-    if (!keep.includes(key)) {
+    if (!kept.has(key)) {
       throw badRequest(`${at(path)}: invalid patch format of retainKeys: ${show(key)} is not in $retainKeys`);
     }
   }
-  for (const key of Object.keys(original)) if (!keep.includes(key)) delete original[key];
+  for (const key of Object.keys(original)) if (!kept.has(key)) delete original[key];
 }
 
 /** A patch value with nothing to merge into: directives resolved, nulls dropped. */
@@ -180,8 +187,13 @@ function mergeList(rules: FieldRules, original: JsonArray, patch: JsonArray, pat
   if (rule.type === "set") {
     if (patch.some(isObject)) throw badRequest(`${path}: expected a list of scalars, got ${show(patch)}`);
     const merged: JsonArray = [];
-    for (const item of [...original, ...patch])
-      if (!merged.some((m) => deepEqual(m, item))) merged.push(item);
+    const seen = new Set<string>();
+    for (const item of [...original, ...patch]) {
+      const identity = canonicalJson(item);
+      if (seen.has(identity)) continue;
+      seen.add(identity);
+      merged.push(item);
+    }
     return { merged: normalize(merged, patch, original, rule, path), serverOrder: original };
   }
   return mergeMapList(rules, original, patch, rule, path);
@@ -199,18 +211,15 @@ function mergeMapList(
     if (!isObject(item)) throw badRequest(`${path}: expected a map, but received ${show(item)}`);
     items.push(item);
   }
-  let survivors = original;
-  let deletedCount = 0;
   let replacement = false;
   const regular: JsonObject[] = [];
+  const deletions: JsonObject[] = [];
   for (const item of items) {
     const directive = item[directiveMarker];
     if (directive === undefined) regular.push(item);
     else if (directive === "delete") {
       requireKey(item, rule, path);
-      const kept = survivors.filter((live) => !sameItem(live, item, rule));
-      deletedCount += survivors.length - kept.length;
-      survivors = kept;
+      deletions.push(item);
     } else if (directive === "replace") replacement = true;
     else if (directive === "merge") {
       // Upstream: "merging lists cannot yet be specified in the patch". Merging is the default.
@@ -221,32 +230,40 @@ function mergeMapList(
       throw badRequest(`${path}: unknown patch type: ${show(directive)} in map: ${show(item)}`);
     }
   }
+  const deleting = new Positions(deletions, rule);
+  const survivors = original.filter((live) => deleting.indexOf(live) < 0);
+  const deletedCount = original.length - survivors.length;
   if (replacement) {
     const merged = regular.map((item) => newValue(rules, item, `${path}[]`)).filter((v) => v !== deleted);
     return { merged, serverOrder: merged };
   }
-  const merged = [...survivors];
+  // Items a merge removes become holes, so the positions of the others stay valid.
+  const slots: Merged[] = [...survivors];
+  const live = new Positions(slots, rule);
   const appended: JsonValue[] = [];
   for (const item of regular) {
     requireKey(item, rule, path);
-    const index = merged.findIndex((live) => sameItem(live, item, rule));
-    const live = merged[index];
-    if (index >= 0 && isObject(live)) {
-      const result = mergeMap(rules, live, item, `${path}[]`);
-      if (result === deleted) merged.splice(index, 1);
-      else merged[index] = result;
+    const index = live.indexOf(item);
+    const current = slots[index];
+    if (index >= 0 && isObject(current)) {
+      const result = mergeMap(rules, current, item, `${path}[]`);
+      slots[index] = result;
+      if (result === deleted) live.remove(index);
     } else {
       const value = newValue(rules, item, `${path}[]`);
       if (value !== deleted) {
-        merged.push(value);
+        live.add(slots.length, value);
+        slots.push(value);
         appended.push(value);
       }
     }
   }
+  const present = (value: Merged): value is JsonValue => value !== deleted;
+  const merged = slots.filter(present);
   // Upstream deletes in place and then appends into the freed slots of the same Go array, so the
   // live order `$setElementOrder` sees has the first new items where deleted ones were.
   const serverOrder = [
-    ...merged.slice(0, merged.length - appended.length),
+    ...slots.slice(0, survivors.length).filter(present),
     ...appended.slice(0, deletedCount),
   ];
   // A bare `{"$patch": "merge"}` element names no item, so it takes no part in ordering.
@@ -272,8 +289,54 @@ function sameItem(a: JsonValue, b: JsonValue, rule: ListRule): boolean {
   );
 }
 
-function indexIn(list: JsonArray, item: JsonValue, rule: ListRule): number {
-  return list.findIndex((candidate) => sameItem(candidate, item, rule));
+/**
+ * Where the items of a list are, by identity: a set's value, a map list's merge key. `indexOf`
+ * scans only the items with the same identity for the first that is `sameItem`.
+ */
+class Positions {
+  private readonly list: readonly Merged[];
+  private readonly rule: ListRule;
+  private readonly buckets = new Map<string, number[]>();
+
+  constructor(list: readonly Merged[], rule: ListRule) {
+    this.list = list;
+    this.rule = rule;
+    list.forEach((item, index) => {
+      if (item !== deleted) this.add(index, item);
+    });
+  }
+
+  /** Records that `item` is at `index`, after every index recorded so far. */
+  add(index: number, item: JsonValue): void {
+    const key = this.identity(item);
+    const bucket = this.buckets.get(key);
+    if (bucket === undefined) this.buckets.set(key, [index]);
+    else bucket.push(index);
+  }
+
+  remove(index: number): void {
+    const item = this.list[index];
+    const bucket = item === undefined || item === deleted ? undefined : this.buckets.get(this.identity(item));
+    const at = bucket?.indexOf(index) ?? -1;
+    if (at >= 0) bucket?.splice(at, 1);
+  }
+
+  /** The first index whose item is the same as `item`, or -1 (Array.findIndex with sameItem). */
+  indexOf(item: JsonValue): number {
+    for (const index of this.buckets.get(this.identity(item)) ?? []) {
+      const candidate = this.list[index];
+      if (candidate !== undefined && candidate !== deleted && sameItem(candidate, item, this.rule))
+        return index;
+    }
+    return -1;
+  }
+
+  private identity(item: JsonValue): string {
+    if (this.rule.type !== "map") return canonicalJson(item);
+    if (!isObject(item)) return "";
+    const key = getField(item, this.rule.smpMergeKey);
+    return key === undefined ? "-" : `=${canonicalJson(key)}`;
+  }
 }
 
 /**
@@ -293,27 +356,30 @@ function normalize(
       requireKey(item, rule, path);
     }
   }
-  const inPatch = merged.filter((item) => indexIn(patchOrder, item, rule) >= 0);
-  const serverOnly = merged.filter((item) => indexIn(patchOrder, item, rule) < 0);
-  const byIndex = (order: JsonArray) => (a: JsonValue, b: JsonValue) => {
-    const ia = indexIn(order, a, rule);
-    const ib = indexIn(order, b, rule);
-    return ia >= 0 && ib >= 0 ? ia - ib : 0;
-  };
-  const right = inPatch.sort(byIndex(patchOrder));
-  const left = serverOnly.sort(byIndex(serverOrder));
+  const inPatchOrder = new Positions(patchOrder, rule);
+  const inServerOrder = new Positions(serverOrder, rule);
+  const placed = merged.map((item) => ({
+    item,
+    patchIndex: inPatchOrder.indexOf(item),
+    serverIndex: inServerOrder.indexOf(item),
+  }));
+  type Placed = (typeof placed)[number];
+  const by = (index: (p: Placed) => number) => (a: Placed, b: Placed) =>
+    index(a) >= 0 && index(b) >= 0 ? index(a) - index(b) : 0;
+  const right = placed.filter((p) => p.patchIndex >= 0).sort(by((p) => p.patchIndex));
+  const left = placed.filter((p) => p.patchIndex < 0).sort(by((p) => p.serverIndex));
   // mergeSortedSlice: take the server-only item first only if both are live and it came first.
   const out: JsonArray = [];
   let i = 0;
   let j = 0;
   while (i < left.length || j < right.length) {
-    if (j >= right.length) out.push(left[i++] as JsonValue);
-    else if (i >= left.length) out.push(right[j++] as JsonValue);
+    if (j >= right.length) out.push((left[i++] as Placed).item);
+    else if (i >= left.length) out.push((right[j++] as Placed).item);
     else {
-      const li = indexIn(serverOrder, left[i] as JsonValue, rule);
-      const ri = indexIn(serverOrder, right[j] as JsonValue, rule);
-      if (li >= 0 && ri >= 0 && li < ri) out.push(left[i++] as JsonValue);
-      else out.push(right[j++] as JsonValue);
+      const li = (left[i] as Placed).serverIndex;
+      const ri = (right[j] as Placed).serverIndex;
+      if (li >= 0 && ri >= 0 && li < ri) out.push((left[i++] as Placed).item);
+      else out.push((right[j++] as Placed).item);
     }
   }
   return out;

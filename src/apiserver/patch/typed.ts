@@ -224,7 +224,12 @@ function mergeList(
   const lpes = lhs.map((v) => itemElement(v, rule, path, false));
   const rpes = rhs.map((v) => itemElement(v, rule, path, true));
   const lhsCount = new Map<PathElement, number>();
-  for (const pe of lpes) lhsCount.set(pe, (lhsCount.get(pe) ?? 0) + 1);
+  // Where each live item first is; both lookups cost a map access, not a scan of the list.
+  const lhsFirst = new Map<PathElement, number>();
+  lpes.forEach((pe, i) => {
+    lhsCount.set(pe, (lhsCount.get(pe) ?? 0) + 1);
+    if (!lhsFirst.has(pe)) lhsFirst.set(pe, i);
+  });
   const rhsByPe = new Map(rpes.map((pe, i) => [pe, rhs[i] as JsonValue]));
   // A duplicated live item is not merged into: the applied item replaces all its copies.
   const liveValue = (pe: PathElement, i: number) => (lhsCount.get(pe) === 1 ? lhs[i] : undefined);
@@ -232,7 +237,8 @@ function mergeList(
     mergeValue(l, r, [...path, pe], `${schema}[]`, rules) as JsonValue;
 
   const shared = rpes.filter((pe) => lhsCount.has(pe));
-  let nextShared = shared.shift();
+  let sharedAt = 0;
+  let nextShared = shared[sharedAt++];
   const done = new Set<PathElement>();
   const out: JsonArray = [];
   let li = 0;
@@ -245,7 +251,7 @@ function mergeList(
         out.push(mergeItem(pe, liveValue(pe, li), rhsByPe.get(pe)));
         li++;
         ri++;
-        nextShared = shared.shift();
+        nextShared = shared[sharedAt++];
         continue;
       }
       if (rhsByPe.has(pe) && nextShared !== undefined && nextShared !== pe) {
@@ -265,10 +271,10 @@ function mergeList(
     if (ri < rpes.length) {
       const pe = rpes[ri] as PathElement;
       done.add(pe);
-      const index = lpes.indexOf(pe);
-      out.push(mergeItem(pe, index >= 0 ? liveValue(pe, index) : undefined, rhsByPe.get(pe)));
+      const index = lhsFirst.get(pe);
+      out.push(mergeItem(pe, index === undefined ? undefined : liveValue(pe, index), rhsByPe.get(pe)));
       ri++;
-      if (nextShared === pe) nextShared = shared.shift();
+      if (nextShared === pe) nextShared = shared[sharedAt++];
     }
   }
   return out;
