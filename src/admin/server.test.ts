@@ -427,3 +427,29 @@ test("promtool check metrics accepts /metrics (default process metrics included)
   assert.equal(result.output, "", "promtool reported lint problems");
   assert.equal(result.code, 0);
 });
+
+test("on loopback, only requests addressed to this server: a web page cannot reach it by DNS rebinding", async (t) => {
+  const { port } = await start(t);
+  const cases: [headers: Record<string, string>, status: number][] = [
+    [{ host: `127.0.0.1:${port}` }, 200],
+    [{ host: `localhost:${port}` }, 200],
+    [{ host: `[::1]:${port}` }, 200],
+    [{ host: `evil.example:${port}` }, 403],
+    [{ host: `127.0.0.1:${port}`, origin: "http://evil.example" }, 403],
+  ];
+  for (const [headers, status] of cases) {
+    for (const path of ["/healthz", "/debug/config_dump"]) {
+      const reply = await new Promise<Reply>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, path, headers, agent: false }, (res) => {
+          let body = "";
+          res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      assert.equal(reply.status, status, `${path} ${JSON.stringify(headers)}`);
+      if (status === 403) assert.match(JSON.parse(reply.body).error, /DNS rebinding|cross-site/);
+    }
+  }
+});

@@ -165,5 +165,6 @@ function decodeYamlOrJson(text: string, limits: ObjectLimits): Decoded {
       if (!(error instanceof DecodeError)) throw error;
     }
   }
-  return decodeYaml(text, limits);
+  const { value, duplicateKeys } = decodeYaml(text, limits);
+  return { value, duplicateKeys };
 }

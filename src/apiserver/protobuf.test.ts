@@ -118,3 +118,26 @@ test("other kinds, missing magic and garbage are refused", () => {
     (e: unknown) => e instanceof ApiError && e.code === 400,
   );
 });
+
+test("hostile Namespaces: invalid UTF-8 refused, 100,000 labels decoded in linear time, __proto__ is data", () => {
+  const invalid = encode({ 1: { 1: Buffer.from([0x61, 0xff]) } });
+  assert.throws(
+    () => decodeProtobuf(envelope("v1", "Namespace", invalid)),
+    (e: unknown) =>
+      e instanceof ApiError && e.code === 400 && /field name is not valid UTF-8/.test(e.message),
+  );
+  const labels = Array.from({ length: 100_000 }, (_, i) => ({ 1: `k${i}`, 2: "v" }));
+  const started = performance.now();
+  const many = decodeProtobuf(envelope("v1", "Namespace", encode({ 1: { 1: "n", 11: labels } }))) as {
+    metadata: { labels: Record<string, string> };
+  };
+  assert.equal(Object.keys(many.metadata.labels).length, 100_000);
+  assert.ok(performance.now() - started < 2000, `${Math.round(performance.now() - started)} ms`);
+  const proto = decodeProtobuf(
+    envelope("v1", "Namespace", encode({ 1: { 1: "n", 11: [{ 1: "__proto__", 2: "x" }] } })),
+  ) as {
+    metadata: { labels: Record<string, string> };
+  };
+  assert.deepEqual(Object.keys(proto.metadata.labels), ["__proto__"]);
+  assert.equal(Object.getPrototypeOf(proto.metadata.labels), Object.prototype);
+});

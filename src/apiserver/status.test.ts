@@ -1,6 +1,7 @@
 // Status errors: codes, reasons, messages and causes as kubectl and client-go read them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { LimitExceededError, type LimitName } from "../limits/index.ts";
 import { StoreError } from "../store/index.ts";
 import { findResource, type ResourceDef } from "./resources.ts";
 import {
@@ -12,6 +13,7 @@ import {
   toApiError,
   valueAt,
   notFound,
+  type StatusReason,
 } from "./status.ts";
 
 const route = findResource("gateway.networking.k8s.io", "v1", "grpcroutes") as ResourceDef;
@@ -145,4 +147,36 @@ test("NotFound details name the resource plural; unknown failures are 500s", () 
   assert.ok(internal instanceof ApiError);
   assert.equal(internal.code, 500);
   assert.equal(internal.message, "Internal error occurred: boom");
+});
+
+test("refusals by a limit: 413 for sizes and patch operations, 400 for shape; the message names the limit", () => {
+  const cases: [LimitName, number, StatusReason][] = [
+    ["api.bodyBytes", 413, "RequestEntityTooLarge"],
+    ["object.bytes", 413, "RequestEntityTooLarge"],
+    ["api.patchOperations", 413, "RequestEntityTooLarge"],
+    ["object.nestingDepth", 400, "BadRequest"],
+    ["object.nodes", 400, "BadRequest"],
+    ["object.stringLength", 400, "BadRequest"],
+  ];
+  for (const [limit, code, reason] of cases) {
+    const error = toApiError(new LimitExceededError(limit, 10, "the thing"));
+    assert.deepEqual([error.code, error.reason], [code, reason], limit);
+    assert.match(error.message, new RegExp(`^the thing exceeds limit ${limit.replace(".", "\\.")} of 10`));
+    assert.ok(error.cause instanceof LimitExceededError);
+  }
+});
+
+test("Invalid echoes names and values as excerpts and lists a bounded number of causes", () => {
+  const causes = Array.from({ length: 500 }, (_, i) => ({
+    reason: "FieldValueInvalid" as const,
+    field: `spec.ports[${i}].${"f".repeat(1000)}`,
+    message: `Invalid value: ${formatValue("v".repeat(100_000))}`,
+  }));
+  const error = invalid(svc, "n".repeat(1_000_000), causes);
+  const text = JSON.stringify(error.toStatus());
+  assert.ok(text.length < 100_000, `a ${text.length}-character Status`);
+  assert.match(error.message, /^Service "n{253}…\(999747 more characters\)" is invalid: \[/);
+  assert.match(error.message, /, and 480 more\]$/);
+  assert.equal(error.details?.causes?.length, 100);
+  assert.equal(notFound(svc, "x".repeat(10_000)).message.length < 400, true);
 });

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { applyJsonPatch, decodeJsonPatch, formatPointer, parsePointer } from "./json-patch.ts";
 import { isPatchError, type PatchErrorReason } from "./errors.ts";
 import type { JsonValue } from "./json.ts";
+import { LimitExceededError } from "../../limits/index.ts";
 
 const service = () => ({
   apiVersion: "v1",
@@ -254,4 +255,83 @@ test("json pointers round-trip", () => {
   assert.deepEqual(decodeJsonPatch([{ op: "copy", from: "/a", path: "/b", extra: true }]), [
     { op: "copy", path: "/b", from: "/a" },
   ]);
+});
+
+const limits = { "object.bytes": 1000, "api.patchOperations": 20 };
+const doubling = (n: number) => [
+  { op: "add", path: "/a", value: { x: "y".repeat(50) } },
+  ...Array.from({ length: n }, (_, i) => ({ op: "copy", from: "/a", path: `/a/c${i}` })),
+];
+const bounded: [name: string, document: JsonValue, patch: JsonValue, limit: string, message: RegExp][] = [
+  [
+    "more operations than api.patchOperations",
+    {},
+    Array.from({ length: 21 }, () => ({ op: "test", path: "", value: {} })),
+    "api.patchOperations",
+    /^the number of operations in the JSON patch exceeds limit api\.patchOperations of 20 \(found 21\)/,
+  ],
+  [
+    "copies that double the object",
+    {},
+    doubling(10),
+    "object.bytes",
+    /the object as patched by operation \d+ exceeds limit object\.bytes of 1000 bytes/,
+  ],
+  [
+    "an add past the size",
+    { a: "x".repeat(900) },
+    [{ op: "add", path: "/b", value: "y".repeat(200) }],
+    "object.bytes",
+    /operation 0 exceeds limit object\.bytes/,
+  ],
+  [
+    "copies and removes that keep the size but copy too much in all",
+    { a: "x".repeat(300) },
+    Array.from({ length: 8 }, (): JsonValue[] => [
+      { op: "copy", from: "/a", path: "/b" },
+      { op: "remove", path: "/b" },
+    ]).flat(),
+    "object.bytes",
+    /the values copied by the JSON patch up to operation 6 exceeds limit object\.bytes/,
+  ],
+  [
+    "a replaced whole document too large",
+    {},
+    [{ op: "replace", path: "", value: { a: "z".repeat(1200) } }],
+    "object.bytes",
+    /operation 0 exceeds/,
+  ],
+];
+for (const [name, document, patch, limit, message] of bounded) {
+  test(`json patch within limits: ${name}`, () => {
+    assert.throws(
+      () => applyJsonPatch(document, patch, limits),
+      (error: unknown) =>
+        error instanceof LimitExceededError && error.limit === limit && message.test(error.message),
+    );
+  });
+}
+
+test("json patch within limits: an object already over the size may still shrink; moves are not copies", () => {
+  const over = { a: "x".repeat(1500), b: 1 };
+  assert.deepEqual(applyJsonPatch(over, [{ op: "remove", path: "/a" }], limits), { b: 1 });
+  assert.throws(
+    () => applyJsonPatch(over, [{ op: "add", path: "/c", value: 1 }], limits),
+    LimitExceededError,
+  );
+  const moves = Array.from({ length: 20 }, (_, i) => ({
+    op: "move",
+    from: i % 2 ? "/b" : "/a",
+    path: i % 2 ? "/a" : "/b",
+  }));
+  assert.deepEqual(applyJsonPatch({ a: "y".repeat(900) }, moves, limits), { a: "y".repeat(900) });
+});
+
+test("json patch: 18 doublings of the default limits are refused in milliseconds", () => {
+  const started = performance.now();
+  assert.throws(
+    () => applyJsonPatch({ a: { x: "y".repeat(1000) } }, doubling(18)),
+    /object\.bytes of 1\.5 MiB/,
+  );
+  assert.ok(performance.now() - started < 200, `${Math.round(performance.now() - started)} ms`);
 });

@@ -183,7 +183,8 @@ class Patching {
     }
   }
 
-  remove(tokens: readonly string[]): JsonValue {
+  /** Removes and returns the value; `keepSize` when it is moved elsewhere (its bytes stay). */
+  remove(tokens: readonly string[], keepSize = false): JsonValue {
     if (tokens.length === 0) throw new ApplyFailure("the whole document can not be removed");
     const { parent, key } = locate(this.document, tokens);
     let removed: JsonValue;
@@ -196,6 +197,7 @@ class Patching {
       delete parent[key];
       this.size -= key.length + 4;
     }
+    if (!keepSize) this.size -= jsonSize(removed, Infinity);
     return removed;
   }
 
@@ -277,7 +279,7 @@ export function applyJsonPatch(
           // A moved value keeps its size (only its key changes), so it is measured only when it
           // becomes the whole document.
           const value = get(patching.document, fromTokens);
-          patching.remove(fromTokens);
+          patching.remove(fromTokens, true);
           patching.add(tokens, value, tokens.length === 0 ? jsonSize(value, Infinity) : 0);
           break;
         }

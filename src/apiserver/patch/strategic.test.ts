@@ -377,3 +377,27 @@ test("strategic merge patch: custom resources answer 415 with the accepted types
         "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
   );
 });
+
+test("long lists merge in time proportional to their length, not its square", () => {
+  const n = 10_000;
+  const names = (prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+  const numbered = (from: number) => Array.from({ length: n }, (_, i) => ({ port: from + i, name: `p${i}` }));
+  const live = service({ ports: numbered(1) }, { finalizers: names("f") });
+  const patches: [string, JsonValue][] = [
+    ["a set (finalizers)", { metadata: { finalizers: names("g") } }],
+    ["a list merged by key (ports), half of it new", { spec: { ports: numbered(n / 2) } }],
+    [
+      "$setElementOrder and deletions",
+      { spec: { "$setElementOrder/ports": numbered(1).reverse(), ports: [] } },
+    ],
+  ];
+  for (const [name, patch] of patches) {
+    const started = performance.now();
+    applyStrategicMergePatch(svcKind, live, patch);
+    const ms = performance.now() - started;
+    // Before the index: about 11 s (the set) and 25 s (the keyed list) on the same machine.
+    assert.ok(ms < 2000, `${name}: ${Math.round(ms)} ms`);
+  }
+  const merged = applyStrategicMergePatch(svcKind, live, { metadata: { finalizers: ["f1", "new"] } });
+  assert.equal((merged.metadata as JsonObject & { finalizers: string[] }).finalizers.length, n + 1);
+});
