@@ -38,13 +38,16 @@ export function reportFieldProblems(
   mode: FieldValidation,
   warnings: string[],
 ): void {
-  const lines = [
-    ...problems.unknown.map((path) => `unknown field ${JSON.stringify(excerpt(path))}`),
-    ...problems.duplicates.map((path) => `duplicate field ${JSON.stringify(excerpt(path))}`),
-  ];
-  if (lines.length === 0 || mode === "Ignore") return;
-  const listed = lines.slice(0, maxListed);
-  const more = lines.length - listed.length;
+  const total = problems.unknown.length + problems.duplicates.length;
+  if (total === 0 || mode === "Ignore") return;
+  // Only the listed paths are spelt out: each may be a long key's path, built but not yet copied.
+  const listed = [
+    ...problems.unknown.slice(0, maxListed).map((path) => `unknown field ${JSON.stringify(excerpt(path))}`),
+    ...problems.duplicates
+      .slice(0, maxListed)
+      .map((path) => `duplicate field ${JSON.stringify(excerpt(path))}`),
+  ].slice(0, maxListed);
+  const more = total - listed.length;
   if (mode === "Strict") {
     const tail = more > 0 ? `, and ${more} more` : "";
     throw new ApiError(400, "BadRequest", `strict decoding error: ${listed.join(", ")}${tail}`);

@@ -3,6 +3,7 @@
 // and the apimachinery fieldmanager chain (skipnonapplied.go "before-first-apply",
 // managedfieldsupdater.go times, lastappliedupdater.go, capmanagers.go). Pure: the caller passes
 // the time of the operation.
+import { excerpt } from "../../limits/index.ts";
 import type { KubeObject } from "../../store/index.ts";
 import { badRequest, invalid, type ApplyConflict } from "./errors.ts";
 import { fieldElement, formatPath, type FieldSet } from "./fieldset.ts";
@@ -125,18 +126,18 @@ function validateApplied(options: ApplyOptions): JsonObject {
   if (current) {
     if (applied.apiVersion !== current.apiVersion) {
       throw badRequest(
-        `Incorrect version specified in apply patch. Specified patch version: ${applied.apiVersion}, expected: ${current.apiVersion}`,
+        `Incorrect version specified in apply patch. Specified patch version: ${excerpt(applied.apiVersion)}, expected: ${current.apiVersion}`,
       );
     }
     if (applied.kind !== current.kind) {
       throw badRequest(
-        `the kind of the applied configuration (${applied.kind}) does not match ${current.kind}`,
+        `the kind of the applied configuration (${excerpt(applied.kind)}) does not match ${current.kind}`,
       );
     }
     const name = isObject(metadata) ? metadata.name : undefined;
     if (typeof name === "string" && name !== current.metadata.name) {
       throw badRequest(
-        `the name of the object (${name}) does not match the name on the URL (${current.metadata.name})`,
+        `the name of the object (${excerpt(name, 253)}) does not match the name on the URL (${current.metadata.name})`,
       );
     }
   }

@@ -1,6 +1,7 @@
 // Typed patch errors. Each carries the Status `reason` and HTTP `code` the API server answers with;
 // messages follow the Kubernetes wording where one exists (apiserver
 // pkg/endpoints/handlers/patch.go, negotiation/errors.go, apimachinery managedfields conflict.go).
+import { excerpt } from "../../limits/index.ts";
 
 export type PatchErrorReason = "BadRequest" | "UnsupportedMediaType" | "Conflict" | "Invalid";
 
@@ -116,29 +117,35 @@ export function describeManager(conflict: ApplyConflict): string {
   return text;
 }
 
+/** Conflicts listed in a 409 (upstream lists all; these are echoed fields of the request). */
+const maxConflictsShown = 100;
+
 /**
  * 409 Conflict for a server-side apply, worded as upstream `NewConflictError`: one cause of type
  * `FieldManagerConflict` per field, message `Apply failed with N conflicts: ...`.
  */
 export function applyConflictError(conflicts: readonly ApplyConflict[]): PatchError {
-  const causes = conflicts.map((c) => ({
+  // Field paths carry the object's keys: each is echoed as an excerpt, and only so many of them.
+  const shown = conflicts.slice(0, maxConflictsShown).map((c) => ({ ...c, field: excerpt(c.field) }));
+  const causes = shown.map((c) => ({
     type: "FieldManagerConflict",
     message: `conflict with ${describeManager(c)}`,
     field: c.field,
   }));
   let message: string;
   if (conflicts.length === 1) {
-    const [only] = conflicts as [ApplyConflict];
+    const [only] = shown as [ApplyConflict];
     message = `Apply failed with 1 conflict: conflict with ${describeManager(only)}: ${only.field}`;
   } else {
     const byManager = new Map<string, string[]>();
-    for (const c of conflicts) {
+    for (const c of shown) {
       const who = describeManager(c);
       byManager.set(who, [...(byManager.get(who) ?? []), c.field]);
     }
     const lines = [...byManager.keys()]
       .sort()
       .flatMap((who) => [`conflicts with ${who}:`, ...(byManager.get(who) ?? []).map((f) => `- ${f}`)]);
+    if (conflicts.length > shown.length) lines.push(`and ${conflicts.length - shown.length} more`);
     message = `Apply failed with ${conflicts.length} conflicts: ${lines.join("\n")}`;
   }
   return new PatchError("Conflict", message, { causes });

@@ -5,7 +5,7 @@
 // Bounds: at most `api.patchOperations` operations (upstream's 10,000), and the object may not grow
 // past `object.bytes` at any step, nor `copy` duplicate more than that in all: a few `copy`
 // operations that each double the object are refused before they build anything large.
-import { LimitExceededError, defaultLimits, jsonSize, type Limits } from "../../limits/index.ts";
+import { LimitExceededError, defaultLimits, excerpt, jsonSize, type Limits } from "../../limits/index.ts";
 import { badRequest, invalid } from "./errors.ts";
 import { clone, deepEqual, isObject, setField, typeName, type JsonValue } from "./json.ts";
 
@@ -21,6 +21,11 @@ export interface JsonPatchOperation {
 }
 
 export type JsonPatchLimits = Pick<Limits, "object.bytes" | "api.patchOperations">;
+
+/** Pointers and values from the patch, as messages echo them: excerpts. */
+const quote = (value: JsonValue) =>
+  JSON.stringify(excerpt(typeof value === "string" ? value : JSON.stringify(value)));
+const shown = (tokens: readonly string[]) => excerpt(formatPointer(tokens));
 
 const ops: readonly JsonPatchOp[] = ["add", "remove", "replace", "move", "copy", "test"];
 
@@ -66,14 +71,14 @@ export function decodeJsonPatch(
     if (!isObject(raw)) throw fail(`expected an object, got ${typeName(raw)}`);
     const { op, path, from } = raw;
     if (typeof op !== "string" || !ops.includes(op as JsonPatchOp)) {
-      throw fail(`unknown op ${JSON.stringify(op ?? null)} (expected one of ${ops.join(", ")})`);
+      throw fail(`unknown op ${quote(op ?? null)} (expected one of ${ops.join(", ")})`);
     }
     const pointer = (name: string, value: JsonValue | undefined): string => {
       if (typeof value !== "string") throw fail(`"${op}" needs a string "${name}"`);
       try {
         parsePointer(value);
       } catch (error) {
-        throw fail(`"${name}" ${JSON.stringify(value)} is not a JSON pointer: ${(error as Error).message}`);
+        throw fail(`"${name}" ${quote(value)} is not a JSON pointer: ${(error as Error).message}`);
       }
       return value;
     };
@@ -102,7 +107,7 @@ function locate(document: JsonValue, tokens: readonly string[]): { parent: Conta
   }
   if (!Array.isArray(node) && !isObject(node)) {
     throw new ApplyFailure(
-      `${formatPointer(tokens.slice(0, -1)) || "the document"} is ${typeName(node)}, not an object or array`,
+      `${shown(tokens.slice(0, -1)) || "the document"} is ${typeName(node)}, not an object or array`,
     );
   }
   return { parent: node, key: tokens[tokens.length - 1] as string };
@@ -114,19 +119,18 @@ function child(node: JsonValue, token: string, at: readonly string[]): JsonValue
     return node[index] as JsonValue;
   }
   if (isObject(node)) {
-    if (!Object.hasOwn(node, token)) throw new ApplyFailure(`${formatPointer(at)} does not exist`);
+    if (!Object.hasOwn(node, token)) throw new ApplyFailure(`${shown(at)} does not exist`);
     return node[token] as JsonValue;
   }
   throw new ApplyFailure(
-    `${formatPointer(at.slice(0, -1)) || "the document"} is ${typeName(node)}, not an object or array`,
+    `${shown(at.slice(0, -1)) || "the document"} is ${typeName(node)}, not an object or array`,
   );
 }
 
 /** RFC 6901 array index: digits without leading zeros; `-` (past the end) only when adding. */
 function arrayIndex(token: string, length: number, adding: boolean): number {
   if (token === "-" && adding) return length;
-  if (!/^(0|[1-9][0-9]*)$/.test(token))
-    throw new ApplyFailure(`${JSON.stringify(token)} is not an array index`);
+  if (!/^(0|[1-9][0-9]*)$/.test(token)) throw new ApplyFailure(`${quote(token)} is not an array index`);
   const index = Number(token);
   const limit = adding ? length : length - 1;
   if (index > limit) throw new ApplyFailure(`index ${index} is out of range (array length ${length})`);
@@ -192,7 +196,7 @@ class Patching {
       removed = parent.splice(arrayIndex(key, parent.length, false), 1)[0] as JsonValue;
       this.size -= 1;
     } else {
-      if (!Object.hasOwn(parent, key)) throw new ApplyFailure(`${formatPointer(tokens)} does not exist`);
+      if (!Object.hasOwn(parent, key)) throw new ApplyFailure(`${shown(tokens)} does not exist`);
       removed = parent[key] as JsonValue;
       delete parent[key];
       this.size -= key.length + 4;
@@ -216,7 +220,7 @@ class Patching {
       this.grow(size - jsonSize(parent[key], Infinity));
       setField(parent, key, value);
     } else {
-      throw new ApplyFailure(`${formatPointer(tokens)} does not exist`);
+      throw new ApplyFailure(`${shown(tokens)} does not exist`);
     }
   }
 
@@ -274,7 +278,8 @@ export function applyJsonPatch(
         case "move": {
           const from = operation.from as string;
           if (from === path) break;
-          if (path.startsWith(from + "/")) throw new ApplyFailure(`can not move ${from} into its own child`);
+          if (path.startsWith(from + "/"))
+            throw new ApplyFailure(`can not move ${excerpt(from)} into its own child`);
           const fromTokens = parsePointer(from);
           // A moved value keeps its size (only its key changes), so it is measured only when it
           // becomes the whole document.
@@ -296,7 +301,7 @@ export function applyJsonPatch(
       }
     } catch (error) {
       if (!(error instanceof ApplyFailure)) throw error;
-      throw invalid(`json patch operation ${index} (${op} ${JSON.stringify(path)}): ${error.message}`, {
+      throw invalid(`json patch operation ${index} (${op} ${quote(path)}): ${error.message}`, {
         operation: index,
         path,
       });

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { KubeObject } from "../../store/index.ts";
 import { applyPatch, checkPatchBody } from "./patch.ts";
 import { isBuiltinKind, patchTypeOf, patchTypes, supportedPatchTypes, type PatchType } from "./kinds.ts";
-import { isPatchError, PatchError, type PatchErrorReason } from "./errors.ts";
+import { applyConflictError, isPatchError, PatchError, type PatchErrorReason } from "./errors.ts";
 import { recordUpdate, serverSideApply } from "./apply.ts";
 import type { JsonObject, JsonValue } from "./json.ts";
 
@@ -286,4 +286,33 @@ test("deep-frozen inputs (as the store's watch events are) are read, never writt
     force: true,
     operationTime: "2025-01-01T00:02:00Z",
   });
+});
+
+test("errors echo the request's paths as excerpts, and only so many of them", () => {
+  const conflicts = Array.from({ length: 500 }, (_, i) => ({
+    field: `.metadata.annotations.${"k".repeat(10_000)}${i}`,
+    manager: "other",
+    operation: "Apply" as const,
+    apiVersion: "v1",
+  }));
+  const conflict = applyConflictError(conflicts);
+  assert.ok(conflict.message.length < 30_000, `${conflict.message.length} characters`);
+  assert.match(
+    conflict.message,
+    /^Apply failed with 500 conflicts: conflicts with "other":\n- \.metadata\.annotations\.k+…/,
+  );
+  assert.match(conflict.message, /\nand 400 more$/);
+  assert.equal(conflict.causes?.length, 100);
+  const long = `/metadata/${"x".repeat(100_000)}`;
+  assert.throws(
+    () => applyPatch(patchTypes.json, service(), [{ op: "remove", path: long }]),
+    (e: unknown) => isPatchError(e, "Invalid") && e.message.length < 600,
+  );
+  assert.throws(
+    () =>
+      applyPatch(patchTypes.strategic, service(), {
+        spec: { ["y".repeat(100_000)]: { $patch: "z".repeat(100_000) } },
+      }),
+    (e: unknown) => isPatchError(e) && e.message.length < 600,
+  );
 });

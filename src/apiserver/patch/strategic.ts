@@ -40,7 +40,7 @@ type Merged = JsonValue | typeof deleted;
 
 /** A value from the request in a message: at most an excerpt of its JSON. */
 const show = (value: JsonValue) => excerpt(JSON.stringify(value));
-const at = (path: string) => path || "<root>";
+const at = (path: string) => excerpt(path || "<root>");
 
 /**
  * Applies a strategic merge patch to a copy of `original`, the live object of a built-in kind.
@@ -182,10 +182,10 @@ function mergeList(rules: FieldRules, original: JsonArray, patch: JsonArray, pat
     return { merged, serverOrder: original };
   }
   if ([...original, ...patch].some(Array.isArray)) {
-    throw invalid(`${path}: lists of lists are not supported`);
+    throw invalid(`${at(path)}: lists of lists are not supported`);
   }
   if (rule.type === "set") {
-    if (patch.some(isObject)) throw badRequest(`${path}: expected a list of scalars, got ${show(patch)}`);
+    if (patch.some(isObject)) throw badRequest(`${at(path)}: expected a list of scalars, got ${show(patch)}`);
     const merged: JsonArray = [];
     const seen = new Set<string>();
     for (const item of [...original, ...patch]) {
@@ -208,7 +208,7 @@ function mergeMapList(
 ): ListResult {
   const items: JsonObject[] = [];
   for (const item of patch) {
-    if (!isObject(item)) throw badRequest(`${path}: expected a map, but received ${show(item)}`);
+    if (!isObject(item)) throw badRequest(`${at(path)}: expected a map, but received ${show(item)}`);
     items.push(item);
   }
   let replacement = false;
@@ -227,7 +227,7 @@ function mergeMapList(
       delete rest[directiveMarker];
       if (Object.keys(rest).length > 0) regular.push(rest);
     } else {
-      throw badRequest(`${path}: unknown patch type: ${show(directive)} in map: ${show(item)}`);
+      throw badRequest(`${at(path)}: unknown patch type: ${show(directive)} in map: ${show(item)}`);
     }
   }
   const deleting = new Positions(deletions, rule);
@@ -275,7 +275,9 @@ function mergeMapList(
 
 function requireKey(item: JsonObject, rule: MapListRule, path: string): void {
   if (!Object.hasOwn(item, rule.smpMergeKey)) {
-    throw badRequest(`${path}: map: ${show(item)} does not contain declared merge key: ${rule.smpMergeKey}`);
+    throw badRequest(
+      `${at(path)}: map: ${show(item)} does not contain declared merge key: ${rule.smpMergeKey}`,
+    );
   }
 }
 
@@ -352,7 +354,7 @@ function normalize(
 ): JsonArray {
   if (rule.type === "map") {
     for (const item of patchOrder) {
-      if (!isObject(item)) throw badRequest(`${path}: expected a map, but received ${show(item)}`);
+      if (!isObject(item)) throw badRequest(`${at(path)}: expected a map, but received ${show(item)}`);
       requireKey(item, rule, path);
     }
   }
@@ -403,7 +405,7 @@ function validateOrder(patchList: JsonArray, order: JsonArray, rule: ListRule, p
     if (rule.type === "map") {
       const other = order[o] as JsonValue;
       if (!isObject(item) || !isObject(other))
-        throw badRequest(`${path}: expected a map in $setElementOrder`);
+        throw badRequest(`${at(path)}: expected a map in $setElementOrder`);
       requireKey(item, rule, path);
       requireKey(other, rule, path);
     }
@@ -412,7 +414,7 @@ function validateOrder(patchList: JsonArray, order: JsonArray, rule: ListRule, p
   }
   if (p < items.length) {
     throw badRequest(
-      `${path}: the order in patch list:\n${show(patchList)}\n doesn't match $setElementOrder list:\n${show(order)}`,
+      `${at(path)}: the order in patch list:\n${show(patchList)}\n doesn't match $setElementOrder list:\n${show(order)}`,
     );
   }
 }

@@ -3,6 +3,7 @@
 // merge of an applied configuration into a live object (merge.go) and removal of fields (remove.go
 // with merge/update.go `prune`). "Schema" here is the kind's FieldRules: lists are atomic unless
 // listed, objects are structs unless listed as atomic maps.
+import { excerpt } from "../../limits/index.ts";
 import { invalid } from "./errors.ts";
 import {
   deepEqual,
@@ -48,7 +49,7 @@ export function itemElement(item: JsonValue, rule: ListRule, path: FieldPath, st
     else if (fallback !== undefined) fields[key] = fallback;
     else if (strict) {
       throw invalid(
-        `${formatPath(path) || "."}: associative list with keys has an element that omits key field ${JSON.stringify(key)} (and doesn't have default value)`,
+        `${excerpt(formatPath(path)) || "."}: associative list with keys has an element that omits key field ${JSON.stringify(key)} (and doesn't have default value)`,
       );
     } else fields[key] = null;
   }
@@ -72,7 +73,9 @@ function indexItems(
     const pe = itemElement(value, rule, path, strict);
     const seen = items.get(pe);
     if (seen && strict)
-      throw invalid(`${formatPath(path) || "."}: duplicate entries for key ${formatPath([pe])}`);
+      throw invalid(
+        `${excerpt(formatPath(path)) || "."}: duplicate entries for key ${excerpt(formatPath([pe]))}`,
+      );
     if (seen) seen.values.push(value);
     else items.set(pe, { pe, values: [value] });
   }
