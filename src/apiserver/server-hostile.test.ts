@@ -230,6 +230,15 @@ const cases: Case[] = [
     415,
     /application\/json, application\/yaml$/,
   ],
+  [
+    "a PATCH of a kind that takes none: 405 before the media type",
+    "PATCH",
+    "/api/v1/namespaces/default/events/e",
+    { "content-type": "text/plain" },
+    "{}",
+    405,
+    /^PATCH is not supported on events$/,
+  ],
 ];
 
 test("refusals: a Status naming the limit or the reason, counted by limit; nothing stored", async (t) => {

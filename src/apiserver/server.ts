@@ -35,6 +35,7 @@ import { patchKindOf, patchObject } from "./patch-handler.ts";
 import { createPatchEngine, type PatchEngine } from "./patch-engine.ts";
 import { getObject, listObjects } from "./read.ts";
 import { negotiate, resolvePath, type Endpoint, type ResourceTarget } from "./request.ts";
+import type { Verb } from "./resources.ts";
 import { ClusterIpAllocator } from "./service.ts";
 import { ApiError, methodNotAllowed, pathNotFound, toApiError, unauthorized } from "./status.ts";
 import { serveWatch, WatchRegistry } from "./watch.ts";
@@ -198,9 +199,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     warnings: string[],
   ): Promise<void> {
     const contentType = req.headers["content-type"];
-    // What the body is must be known from the headers, before any of it is read.
-    if (method === "PATCH") patchKindOf(target.def, contentType);
-    else if (method === "POST" || method === "PUT") requireObjectMediaType(contentType, "object");
+    // What the body is must be known from the headers, before any of it is read (a method the
+    // kind does not serve is left to its 405).
+    const serves = (verb: Verb) => target.def.verbs.includes(verb);
+    if (method === "PATCH" && serves("patch")) patchKindOf(target.def, contentType);
+    else if ((method === "POST" && serves("create")) || (method === "PUT" && serves("update")))
+      requireObjectMediaType(contentType, "object");
     else if (method === "DELETE" && hasBody(req.headers))
       requireObjectMediaType(contentType, "DeleteOptions");
     const reads = method !== "GET" && method !== "HEAD";
