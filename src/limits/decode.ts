@@ -141,7 +141,7 @@ function scanJson(text: string, limits: ObjectLimits): string[] {
 
 /** Where the scan is: each open object's current key or array's index. */
 function jsonPath(stack: readonly JsonFrame[]): string {
-  return stack.reduce((path, frame) => joinPath(path, String(frame.at)), "");
+  return stack.reduce((path, frame) => joinPath(path, frame.at), "");
 }
 
 /** Parses YAML text holding exactly one document (an API body) within `limits`. */
@@ -334,7 +334,7 @@ function measureYaml(document: Document, limits: ObjectLimits): string[] {
           child = measure(item.value, joinPath(path, key), depth + 1);
           bytes += key.length + 3;
         } else {
-          child = measure(item, joinPath(path, String(index)), depth + 1);
+          child = measure(item, joinPath(path, index), depth + 1);
         }
         nodes += child.nodes;
         bytes += child.bytes + 1;
@@ -355,7 +355,9 @@ function tooMany(limit: "object.nodes", max: number, found?: number): LimitExcee
   return new LimitExceededError(limit, max, "the number of values in the object", found);
 }
 
-function joinPath(path: string, key: string): string {
+/** A field path as upstream writes it: `spec.ports[0].name`. */
+function joinPath(path: string, key: string | number): string {
+  if (typeof key === "number") return `${path}[${key}]`;
   const part = excerpt(key, 60);
   return path === "" ? part : `${path}.${part}`;
 }
