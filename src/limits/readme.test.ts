@@ -8,7 +8,10 @@ import { formatLimit, limitNames, limitSpecs } from "./index.ts";
 test("the README lists every input limit with its default and description", () => {
   const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
   const rows = new Map(
-    [...readme.matchAll(/^\| `([a-zA-Z.]+)` +\| ([^|]+?) +\| (.+?) +\|$/gm)].map((m) => [m[1], [m[2], m[3]]]),
+    [...readme.matchAll(/^\| `([a-zA-Z.]+)` +\| ([^|]+?) +\| (.+?) +\|$/gm)].map((m) => [
+      m[1] ?? "",
+      [m[2], m[3]],
+    ]),
   );
   for (const name of limitNames) {
     assert.deepEqual(
