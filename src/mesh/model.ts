@@ -9,12 +9,24 @@ export interface MeshEndpoint {
   readonly ready: boolean;
 }
 
+/** An EndpointSlice that lists a Service port, with the addresses it gives (as written). */
+export interface EndpointSource {
+  /** `EndpointSlice namespace/name` */
+  readonly object: string;
+  readonly addresses: readonly string[];
+}
+
 export interface MeshServicePort {
   readonly name: string | undefined;
   readonly port: number;
   readonly appProtocol: string | undefined;
   /** Endpoints of this port across all EndpointSlices of the Service. */
   readonly endpoints: readonly MeshEndpoint[];
+  /**
+   * The slices with a port named like this one, FQDN ones included (skipped for endpoints, with
+   * an issue): what the endpoints were built from.
+   */
+  readonly slices: readonly EndpointSource[];
   /** A TrafficPolicy targeting this port (sectionName) overrides the Service-wide one. */
   readonly policy: ServicePolicy | undefined;
 }

@@ -8,7 +8,6 @@ import {
   type MeshIssue,
   type MeshRoute,
   type MeshSnapshot,
-  type RouteAttachment,
   type RouteMatch,
   type RouteRule,
 } from "./model.ts";
@@ -32,19 +31,47 @@ export function selectRoutes(
   callerNamespace: string,
 ): RouteTable | undefined {
   const attached = mesh.attachments.get(attachmentKey(service.namespace, service.name, service.port)) ?? [];
+  const group = routeGroup(
+    attached.map((a) => a.route),
+    service.namespace,
+    callerNamespace,
+  );
+  return group && routeTable(group.routes, group.consumerNamespace);
+}
+
+/** Who a route is: what decides whether it is in a caller's group, without its rules. */
+export type RouteIdentity = Pick<MeshRoute, "kind" | "namespace" | "name">;
+
+/**
+ * The routes that apply to `caller` among those attached to a Service port (each once, of the
+ * winning kind), and the consumer namespace when its routes replaced the producer's; undefined
+ * when none applies. Decided by who the routes are alone, never by their rules.
+ */
+export function routeGroup<R extends RouteIdentity>(
+  attached: readonly R[],
+  serviceNamespace: string,
+  callerNamespace: string,
+): { readonly routes: readonly R[]; readonly consumerNamespace: string | undefined } | undefined {
   const consumer =
-    callerNamespace === service.namespace
-      ? []
-      : attached.filter((a) => a.route.namespace === callerNamespace);
-  const group =
-    consumer.length > 0 ? consumer : attached.filter((a) => a.route.namespace === service.namespace);
+    callerNamespace === serviceNamespace ? [] : attached.filter((r) => r.namespace === callerNamespace);
+  const group = consumer.length > 0 ? consumer : attached.filter((r) => r.namespace === serviceNamespace);
   if (group.length === 0) return undefined;
   const kind = winningKind(group);
-  const entries = uniqueRoutes(group.filter((a) => a.route.kind === kind)).flatMap((route) =>
+  const unique = new Map(group.filter((r) => r.kind === kind).map((r) => [routeId(r), r]));
+  return {
+    routes: [...unique.values()],
+    consumerNamespace: consumer.length > 0 ? callerNamespace : undefined,
+  };
+}
+
+/** The table of one caller group's routes (see routeGroup), in precedence order. */
+export function routeTable(routes: readonly MeshRoute[], consumerNamespace: string | undefined): RouteTable {
+  const kind = winningKind(routes);
+  const entries = routes.flatMap((route) =>
     route.rules.flatMap((rule) => rule.matches.map((match) => ({ route, rule, match }))),
   );
   entries.sort(kind === "GRPCRoute" ? compareGrpc : compareHttp);
-  return { consumerNamespace: consumer.length > 0 ? callerNamespace : undefined, entries };
+  return { consumerNamespace, entries };
 }
 
 /** Routes that lose to a GRPCRoute on the same Service port and caller group. */
@@ -53,8 +80,9 @@ export function routeKindConflicts(mesh: Pick<MeshSnapshot, "attachments">): Mes
   for (const [key, attached] of mesh.attachments) {
     const groups = Map.groupBy(attached, (a) => a.route.namespace);
     for (const group of groups.values()) {
-      if (winningKind(group) !== "GRPCRoute") continue;
-      for (const route of uniqueRoutes(group.filter((a) => a.route.kind === "HTTPRoute"))) {
+      const routes = group.map((a) => a.route);
+      if (winningKind(routes) !== "GRPCRoute") continue;
+      for (const route of new Set(routes.filter((r) => r.kind === "HTTPRoute"))) {
         issues.push({
           object: `HTTPRoute ${route.namespace}/${route.name}`,
           field: "spec.parentRefs",
@@ -67,12 +95,12 @@ export function routeKindConflicts(mesh: Pick<MeshSnapshot, "attachments">): Mes
   return issues;
 }
 
-function winningKind(group: readonly RouteAttachment[]): MeshRoute["kind"] {
-  return group.some((a) => a.route.kind === "GRPCRoute") ? "GRPCRoute" : "HTTPRoute";
+function winningKind(group: readonly RouteIdentity[]): MeshRoute["kind"] {
+  return group.some((r) => r.kind === "GRPCRoute") ? "GRPCRoute" : "HTTPRoute";
 }
 
-function uniqueRoutes(group: readonly RouteAttachment[]): MeshRoute[] {
-  return [...new Set(group.map((a) => a.route))];
+function routeId(route: RouteIdentity): string {
+  return `${route.kind} ${route.namespace}/${route.name}`;
 }
 
 /**

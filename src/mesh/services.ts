@@ -7,7 +7,13 @@ import {
   type Resource,
   type Service,
 } from "../api/index.ts";
-import { serviceKey, type MeshEndpoint, type MeshIssue, type MeshService } from "./model.ts";
+import {
+  serviceKey,
+  type EndpointSource,
+  type MeshEndpoint,
+  type MeshIssue,
+  type MeshService,
+} from "./model.ts";
 
 /** Services keyed by `namespace/name`, without policies (policies.ts attaches them). */
 export function buildServices(resources: readonly Resource[], issues: MeshIssue[]): Map<string, MeshService> {
@@ -41,6 +47,7 @@ function toMeshService(service: Service, slices: readonly EndpointSlice[], issue
       port: port.port,
       appProtocol: port.appProtocol,
       endpoints: slices.flatMap((slice) => sliceEndpoints(slice, port.name, issues)),
+      slices: slices.filter((slice) => slicePort(slice, port.name)).map(endpointSource),
       policy: undefined,
     })),
     policy: undefined,
@@ -48,16 +55,31 @@ function toMeshService(service: Service, slices: readonly EndpointSlice[], issue
 }
 
 /**
- * Endpoints of one Service port in one slice. As in Kubernetes, a slice port belongs to the
- * Service port with the same name (both unnamed for single-port Services).
+ * The slice's port for a Service port. As in Kubernetes, a slice port belongs to the Service port
+ * with the same name (both unnamed for single-port Services).
  */
+function slicePort(slice: EndpointSlice, portName: string | undefined) {
+  return (slice.ports ?? []).find((p) => (p.name ?? "") === (portName ?? ""));
+}
+
+function endpointSource(slice: EndpointSlice): EndpointSource {
+  return {
+    object: objectRef("EndpointSlice", {
+      ...slice.metadata,
+      namespace: slice.metadata.namespace ?? "default",
+    }),
+    addresses: slice.endpoints.flatMap((endpoint) => endpoint.addresses),
+  };
+}
+
+/** Endpoints of one Service port in one slice. */
 function sliceEndpoints(
   slice: EndpointSlice,
   portName: string | undefined,
   issues: MeshIssue[],
 ): MeshEndpoint[] {
-  const slicePort = (slice.ports ?? []).find((p) => (p.name ?? "") === (portName ?? ""));
-  if (slicePort?.port === undefined) return [];
+  const port = slicePort(slice, portName);
+  if (port?.port === undefined) return [];
   if (slice.addressType === "FQDN") {
     issues.push({
       object: objectRef("EndpointSlice", slice.metadata),
@@ -71,7 +93,7 @@ function sliceEndpoints(
   return slice.endpoints.flatMap((endpoint) =>
     endpoint.addresses.map((address) => ({
       address,
-      port: slicePort.port as number,
+      port: port.port as number,
       zone: endpoint.zone ?? "",
       // discovery/v1: a nil ready condition means ready.
       ready: endpoint.conditions?.ready ?? true,

@@ -36,6 +36,7 @@ export function servicePort(
     port,
     appProtocol: options.appProtocol,
     endpoints: options.endpoints ?? [],
+    slices: options.slices ?? [],
     policy: options.policy,
   };
 }

@@ -26,7 +26,7 @@ export function servicePort(
   endpoints: readonly MeshEndpoint[] = [],
   policy?: ServicePolicy,
 ): MeshServicePort {
-  return { name: undefined, port, appProtocol: undefined, endpoints, policy };
+  return { name: undefined, port, appProtocol: undefined, endpoints, slices: [], policy };
 }
 
 export function service(
