@@ -7,11 +7,16 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { parse } from "yaml";
 import { objectRef, storedKinds, validateResource, type Resource } from "../api/index.ts";
 import { ApiClientError, createApiClient } from "../apiserver/index.ts";
-import { attachmentKey, buildMeshSnapshot, type MeshIssue, type MeshSnapshot } from "../mesh/index.ts";
+import {
+  attachmentKey,
+  buildMeshSnapshot,
+  MeshFacets,
+  type MeshIssue,
+  type MeshSnapshot,
+} from "../mesh/index.ts";
 import { ConfigDirSource } from "../sources/index.ts";
 import { silentLogger } from "../telemetry/index.ts";
-import { generateEnvoyResources } from "../translate/envoy/generator.ts";
-import { generateResources, resolveTarget, type ProxyProfile } from "../translate/index.ts";
+import { generateResources, MeshView, resolveTarget, type ProxyProfile } from "../translate/index.ts";
 import {
   collectResources,
   explainText,
@@ -92,11 +97,13 @@ async function explain(options: ExplainOptions): Promise<number> {
   const mesh = buildMeshSnapshot(resources, { domain: options.domain });
   const { flavour, namespace } = options;
   const profile: ProxyProfile = { namespace, flavour, instanceIps: [] };
-  const generate = flavour === "grpc" ? generateResources : generateEnvoyResources;
-  const xds = collectResources((typeUrl, names) => generate(mesh, profile, typeUrl, names), flavour, [
-    options.target,
-  ]);
-  const ref = resolveTarget(mesh, options.target, namespace);
+  const xds = collectResources(
+    (typeUrl, names) => generateResources(mesh, profile, typeUrl, names),
+    flavour,
+    [options.target],
+  );
+  const view = new MeshView(new MeshFacets(mesh), profile, ["namespace"]);
+  const ref = resolveTarget(view, options.target, namespace);
   const result = simulateRequest(xds, { ...request, destinationIp: ref?.service.clusterIP }, flavour);
   const issues: MeshIssue[] = ref
     ? relevantIssues(mesh, ref, flavour)

@@ -1,17 +1,18 @@
-// `meshplane serve`: the resource store → mesh snapshot → xDS, with the Kubernetes-compatible API
-// and an optional config directory as writers into the store, and the admin server. This is the
-// edge where the pure parts meet I/O: stores, servers, clocks, signals.
+// `meshplane serve`: wires the store, its writers (the Kubernetes-compatible API, an optional
+// config directory), the pipeline that turns the store into served state, and that state's
+// consumers (the xDS server, status, the admin server). This is the edge where the pure parts
+// meet I/O: stores, servers, clocks, signals.
 import { hostname } from "node:os";
 import { relative, resolve, sep } from "node:path";
 import { createAdminServer } from "../admin/index.ts";
-import type { Resource } from "../api/index.ts";
 import {
   EtcdLeaderElector,
   LocalLeaderElector,
   defaultIdentity,
   type LeaderElector,
 } from "../controller/index.ts";
-import { diffResources, type MeshIssue, type MeshSnapshot } from "../mesh/index.ts";
+import type { MeshIssue } from "../mesh/index.ts";
+import { Pipeline } from "../pipeline/index.ts";
 import { ReplicaReporter, StatusController } from "../status/index.ts";
 import {
   ConfigDirSource,
@@ -19,12 +20,10 @@ import {
   StoreConfigSource,
   storeWriter,
   type ConfigError,
-  type ConfigState,
 } from "../sources/index.ts";
 import type { Limits } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
-import { meshConfigSnapshot, packedTypesRegistry } from "../translate/index.ts";
-import { Debouncer } from "../xds/debounce.ts";
+import { packedTypesRegistry } from "../translate/index.ts";
 import { XdsServer } from "../xds/index.ts";
 import { apiWriter, startApi } from "./api.ts";
 import { loadApiAccess, type ApiAccessOptions } from "./api-access.ts";
@@ -111,12 +110,15 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       controlPlaneId: `meshplane@${hostname()}`,
       jsonRegistry: packedTypesRegistry(),
     });
-    const pipeline = new Pipeline(xds, options.domain, logger);
+    const pipeline = new Pipeline({
+      domain: options.domain,
+      logger: logger.child({ component: "pipeline" }),
+    });
+    pipeline.subscribe((state) => void xds.setSnapshot(state));
     const replica = options.replicaId ?? defaultIdentity();
-    const debouncer = new Debouncer(options.debounce, () => pipeline.publish(source.current()));
-    closers.push(async () => debouncer.cancel());
-    source.onChange(() => debouncer.trigger());
-    pipeline.publish(await source.start());
+    await source.start();
+    const unfollow = pipeline.follow(source, options.debounce);
+    closers.push(async () => unfollow());
 
     // Every replica reports what its proxies run; the lease holder turns reports into status.
     const reporter = new ReplicaReporter({
@@ -124,7 +126,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       replica,
       xds,
       logger: logger.child({ component: "replica-report" }),
-      serving: () => pipeline.serving,
+      serving: pipeline,
     });
     reporter.start();
     closers.push(() => reporter.stop());
@@ -133,8 +135,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       store,
       metrics,
       logger,
-      mesh: () => pipeline.serving?.mesh,
-      onMeshChange: (listener) => pipeline.onPublish(listener),
+      serving: pipeline,
     });
     void elector.run({
       onStartedLeading: (signal) => status.run(signal),
@@ -153,7 +154,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       configErrors: () => [
         ...(directory?.source.current().errors ?? []),
         ...source.current().errors,
-        ...pipeline.issues.map(issueAsConfigError),
+        ...(pipeline.current?.issues ?? []).map(issueAsConfigError),
       ],
       replica: () => ({ replica, leader: elector.isLeader, lease: elector.holder() }),
     });
@@ -199,59 +200,7 @@ function leaderElector(options: ServeOptions, identity: string, logger: Logger):
   });
 }
 
-/** Turns each configuration state into a mesh snapshot for the xDS server. */
-class Pipeline {
-  issues: readonly MeshIssue[] = [];
-  /** The configuration the xDS server serves: the mesh and the resources it was built from. */
-  serving: { readonly mesh: MeshSnapshot; readonly resources: readonly Resource[] } | undefined;
-  private readonly listeners: (() => void)[] = [];
-  private version = 0;
-  private publishedGeneration = -1;
-  private published: readonly Resource[] | undefined;
-  private readonly xds: XdsServer;
-  private readonly domain: string;
-  private readonly logger: Logger;
-
-  constructor(xds: XdsServer, domain: string, logger: Logger) {
-    this.xds = xds;
-    this.domain = domain;
-    this.logger = logger;
-  }
-
-  onPublish(listener: () => void): void {
-    this.listeners.push(listener);
-  }
-
-  publish(state: ConfigState): void {
-    if (state.generation === this.publishedGeneration) return;
-    this.publishedGeneration = state.generation;
-    // Only what the change touches is regenerated; the first snapshot generates everything.
-    const changes = this.published ? diffResources(this.published, state.resources) : undefined;
-    // Status writes change objects but not what they configure: nothing to rebuild.
-    if (changes?.kinds.size === 0) return;
-    const snapshot = meshConfigSnapshot(++this.version, state.resources, changes, this.domain);
-    this.published = state.resources;
-    logIssueChanges(this.logger, this.issues, snapshot.mesh.issues);
-    this.issues = snapshot.mesh.issues;
-    this.serving = { mesh: snapshot.mesh, resources: state.resources };
-    void this.xds.setSnapshot(snapshot);
-    for (const listener of this.listeners) listener();
-    this.logger.info(
-      { version: this.version, services: snapshot.mesh.services.size, proxies: this.xds.streamCount },
-      "config snapshot published",
-    );
-  }
-}
-
 /** Mesh-level problems (a missing backend, an unknown parent) are reported like config errors. */
 function issueAsConfigError(issue: MeshIssue): ConfigError {
   return { file: "", object: issue.object, field: issue.field, message: `${issue.reason}: ${issue.message}` };
-}
-
-function logIssueChanges(logger: Logger, before: readonly MeshIssue[], after: readonly MeshIssue[]): void {
-  const key = (i: MeshIssue) => `${i.object}\0${i.field}\0${i.reason}\0${i.message}`;
-  const known = new Set(before.map(key));
-  for (const issue of after) {
-    if (!known.has(key(issue))) logger.warn({ ...issue }, "config object not fully applied");
-  }
 }

@@ -8,6 +8,5 @@ export {
   type RouteTable,
   type RouteTableEntry,
 } from "./select.ts";
-export { diffResources, type ChangeSet } from "./changes.ts";
 export * from "./facets.ts";
 export { grpcRetryableHttpCodes } from "./proxyless.ts";

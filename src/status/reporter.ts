@@ -2,25 +2,24 @@
 // write `Programmed` for proxies connected anywhere. Written when the counts change (checked every
 // `intervalMs`) and at least every `heartbeatMs`, which is how the leader tells live replicas
 // from dead ones; deleted on a clean stop.
-import type { Resource } from "../api/index.ts";
-import type { MeshSnapshot } from "../mesh/index.ts";
+import type { ServingState, ServingStateFeed } from "../pipeline/index.ts";
 import { isStoreError, type ResourceStore } from "../store/index.ts";
 import type { Logger } from "../telemetry/index.ts";
-import type { NackReport, ResourceReach } from "../xds/index.ts";
-import { objectReach } from "./object-reach.ts";
+import type { NackReport, ResourceReach, ServedResource } from "../xds/index.ts";
+import { objectReach } from "./reach.ts";
 import { replicaReportObject, replicaReportType, type ObjectReach } from "./replica-report.ts";
 
 export interface ReplicaReporterOptions {
   readonly store: ResourceStore;
   readonly replica: string;
   readonly logger: Logger;
-  /** The configuration this replica serves, once it serves one. */
-  readonly serving: () =>
-    { readonly mesh: MeshSnapshot; readonly resources: readonly Resource[] } | undefined;
+  /** The configuration this replica serves. */
+  readonly serving: ServingStateFeed;
   readonly xds: {
     readonly streamCount: number;
     ackedCount(typeUrl: string, name: string): ResourceReach;
     rejections(): NackReport;
+    served(): Iterable<ServedResource>;
   };
   readonly intervalMs?: number;
   readonly heartbeatMs?: number;
@@ -33,9 +32,14 @@ export class ReplicaReporter {
   private lastObjects = "";
   private lastWrite = 0;
   private writing: Promise<void> = Promise.resolve();
+  private serving: ServingState | undefined;
 
   constructor(options: ReplicaReporterOptions) {
     this.options = options;
+    this.serving = options.serving.current;
+    options.serving.subscribe((state) => {
+      this.serving = state;
+    });
   }
 
   start(): void {
@@ -63,12 +67,12 @@ export class ReplicaReporter {
   }
 
   private async report(): Promise<void> {
-    const serving = this.options.serving();
+    const serving = this.serving;
     if (!serving) return;
     const { xds } = this.options;
     const objects: ObjectReach[] = objectReach(
-      serving.mesh,
       serving.resources,
+      xds.served(),
       (typeUrl, name) => xds.ackedCount(typeUrl, name),
       xds.rejections(),
     );

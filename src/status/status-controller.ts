@@ -11,10 +11,11 @@ import {
   type EventSource,
   type InformerEvent,
 } from "../controller/index.ts";
-import type { MeshSnapshot } from "../mesh/index.ts";
+import type { MeshIssue } from "../mesh/index.ts";
+import type { ServingStateFeed } from "../pipeline/index.ts";
 import type { KubeObject, ResourceStore, ResourceType } from "../store/index.ts";
 import type { Logger } from "../telemetry/index.ts";
-import { reportedKinds } from "./object-reach.ts";
+import { reportedKinds } from "./reach.ts";
 import { onlyMessagesDiffer, type Condition } from "./conditions.ts";
 import { objectStatus } from "./object-status.ts";
 import { liveReports, readReplicaReport, ReportIndex, replicaReportType } from "./replica-report.ts";
@@ -24,10 +25,8 @@ export interface StatusControllerOptions {
   readonly store: ResourceStore;
   readonly logger: Logger;
   readonly metrics: ControllerMetrics;
-  /** The mesh this replica built last: its issues are what the status reports. */
-  readonly mesh: () => MeshSnapshot | undefined;
-  /** Registers a listener for every newly built mesh. */
-  readonly onMeshChange: (listener: () => void) => void;
+  /** What this replica serves: its issues are what the status reports. */
+  readonly serving: ServingStateFeed;
   /** Reports older than this are from replicas that died without cleaning up. Default 15 s. */
   readonly livenessMs?: number;
   /** Least time between two status writes that only change counts. Default 5 s. */
@@ -45,9 +44,11 @@ export class StatusController {
 
   constructor(options: StatusControllerOptions) {
     this.options = options;
-    options.onMeshChange(() => {
+    const changed = () => {
       for (const listener of this.meshChanges) listener(meshEvent);
-    });
+    };
+    options.serving.subscribe(changed);
+    options.serving.onIssues(changed);
   }
 
   /** Writes status until `signal` aborts (leadership lost or shutdown). */
@@ -80,11 +81,11 @@ export class StatusController {
         const [kind = "", name = ""] = key.split("|");
         const entry = objects.get(kind);
         const object = entry?.informer.get(name);
-        const mesh = this.options.mesh();
+        const serving = this.options.serving.current;
         if (!object) this.lastWrite.delete(`${kind}|${name}`);
-        if (!entry || !object || !mesh) return {};
+        if (!entry || !object || !serving) return {};
         index ??= this.reportIndex(reports.list());
-        return this.reconcile(entry.type, object, mesh, index);
+        return this.reconcile(entry.type, object, serving.issues, index);
       },
     });
     for (const [kind, { informer: source }] of objects) {
@@ -114,14 +115,14 @@ export class StatusController {
   private async reconcile(
     type: ResourceType,
     object: KubeObject,
-    mesh: MeshSnapshot,
+    allIssues: readonly MeshIssue[],
     index: ReportIndex,
   ): Promise<{ requeueAfterMs?: number }> {
     const ref = objectRef(object.kind, {
       name: object.metadata.name ?? "",
       namespace: object.metadata.namespace ?? "default",
     });
-    const issues = mesh.issues.filter((i) => i.object === ref);
+    const issues = allIssues.filter((i) => i.object === ref);
     const summary = index.summary(ref, object.metadata.generation ?? 1);
     const now = new Date((this.options.now ?? Date.now)()).toISOString();
     const status = routeKinds.has(object.kind)
@@ -145,7 +146,7 @@ export class StatusController {
     return done ? {} : { requeueAfterMs: 2000 };
   }
 
-  /** Mesh rebuilds as an event source: each one makes every object due. */
+  /** Published states (and issues found while serving) as an event source: each makes every object due. */
   private meshSource(): EventSource {
     return {
       synced: Promise.resolve(),

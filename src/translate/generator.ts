@@ -1,132 +1,96 @@
-// Resources for one proxy profile and request, from one mesh snapshot. Pure: the xDS layer calls
-// it and caches the result per snapshot version.
-import type { Message } from "@bufbuild/protobuf";
-import { generateEnvoyResources } from "./envoy/generator.ts";
-import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
-import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
-import { ListenerSchema } from "../gen/envoy/config/listener/v3/listener_pb.js";
-import { RouteConfigurationSchema } from "../gen/envoy/config/route/v3/route_pb.js";
-import { selectRoutes, type MeshSnapshot } from "../mesh/index.ts";
-import { edsCluster } from "./grpc/cluster.ts";
-import { loadAssignment } from "./grpc/endpoint.ts";
-import { grpcClientListener } from "./grpc/listener.ts";
-import { portPolicy } from "./grpc/policy.ts";
-import { grpcRouteConfiguration } from "./grpc/route.ts";
-import {
-  blackholeCluster,
-  clusterName,
-  parseClusterName,
-  resolveTarget,
-  routeConfigName,
-  serviceHost,
-  type ServicePortRef,
-} from "./names.ts";
-import { typeUrlOf } from "./proto.ts";
-import type { GeneratedResource, ProxyProfile, ResourceRequest } from "./types.ts";
+// Resources for one proxy profile, one name at a time, from one mesh. Each name is built under a
+// fresh MeshView, so each resource carries exactly what it read. Pure; a translator fault becomes
+// a value (`failure`), never an exception for the caller.
+import { MeshFacets, type MeshSnapshot } from "../mesh/index.ts";
+import { envoyResourceTypes } from "./envoy/generator.ts";
+import { grpcResourceTypes } from "./grpc/generator.ts";
+import type {
+  GeneratedResource,
+  NameList,
+  ProxyProfile,
+  ResourceRequest,
+  ResourceType,
+  Translation,
+} from "./types.ts";
+import { MeshView } from "./view.ts";
 
-type Schema =
-  | typeof ListenerSchema
-  | typeof RouteConfigurationSchema
-  | typeof ClusterSchema
-  | typeof ClusterLoadAssignmentSchema;
+function resourceType(profile: ProxyProfile, typeUrl: string): ResourceType | undefined {
+  return (profile.flavour === "envoy" ? envoyResourceTypes : grpcResourceTypes).get(typeUrl);
+}
 
-const generators = new Map<
-  string,
-  (mesh: MeshSnapshot, profile: ProxyProfile, request: ResourceRequest) => GeneratedResource[]
->([
-  [typeUrlOf(ListenerSchema), listeners],
-  [typeUrlOf(RouteConfigurationSchema), routeConfigurations],
-  [typeUrlOf(ClusterSchema), clusters],
-  [typeUrlOf(ClusterLoadAssignmentSchema), loadAssignments],
-]);
+/**
+ * Which proxies share resources of `typeUrl` with `profile`: those with the same flavour and the
+ * same values of the attributes the type may read.
+ */
+export function profileGroup(typeUrl: string, profile: ProxyProfile): string {
+  const fields = resourceType(profile, typeUrl)?.profile ?? [];
+  return [
+    profile.flavour,
+    ...fields.map((f) =>
+      f === "namespace" ? `ns=${profile.namespace}` : `ips=${profile.instanceIps.join(",")}`,
+    ),
+  ].join("|");
+}
 
-/** Resources of `typeUrl` for a proxy; names that do not resolve are left out (they do not exist). */
+/** The resource `name` of `typeUrl` for `profile`. */
+export function translate(
+  facets: MeshFacets,
+  profile: ProxyProfile,
+  typeUrl: string,
+  name: string,
+): Translation {
+  const type = resourceType(profile, typeUrl);
+  const view = new MeshView(facets, profile, type?.profile ?? []);
+  if (!type) return { name, resource: undefined, provenance: view.provenance() };
+  try {
+    const message = type.build(view, name);
+    const provenance = view.provenance();
+    const resource: GeneratedResource | undefined = message && {
+      name,
+      typeUrl,
+      schema: type.schema,
+      message,
+      provenance,
+    };
+    return { name, resource, provenance };
+  } catch (error) {
+    return { name, resource: undefined, provenance: view.provenance(), failure: asError(error) };
+  }
+}
+
+/** The names a wildcard subscriber to `typeUrl` gets. */
+export function translateNames(facets: MeshFacets, profile: ProxyProfile, typeUrl: string): NameList {
+  const type = resourceType(profile, typeUrl);
+  const view = new MeshView(facets, profile, type?.profile ?? []);
+  if (!type) return { names: [], provenance: view.provenance() };
+  try {
+    const names = type.names(view);
+    return { names, provenance: view.provenance() };
+  } catch (error) {
+    return { names: [], provenance: view.provenance(), failure: asError(error) };
+  }
+}
+
+/**
+ * Everything `request` selects, generated from scratch over `mesh` (tools, tests, the simulator):
+ * names that do not resolve are left out, and a translator fault is thrown.
+ */
 export function generateResources(
   mesh: MeshSnapshot,
   profile: ProxyProfile,
   typeUrl: string,
   request: ResourceRequest,
 ): GeneratedResource[] {
-  if (profile.flavour === "envoy") return generateEnvoyResources(mesh, profile, typeUrl, request);
-  return generators.get(typeUrl)?.(mesh, profile, request) ?? [];
+  const facets = new MeshFacets(mesh);
+  const names = request.wildcard ? orThrow(translateNames(facets, profile, typeUrl)).names : request.names;
+  return names.flatMap((name) => orThrow(translate(facets, profile, typeUrl, name)).resource ?? []);
 }
 
-function resource(schema: Schema, name: string, message: Message): GeneratedResource {
-  return { name, typeUrl: typeUrlOf(schema), schema, message };
+function orThrow<T extends { failure?: Error }>(result: T): T {
+  if (result.failure) throw result.failure;
+  return result;
 }
 
-function allServicePorts(mesh: MeshSnapshot): ServicePortRef[] {
-  return [...mesh.services.values()].flatMap((service) =>
-    service.ports.map((p) => ({ service, port: p.port })),
-  );
-}
-
-/** Every cluster a wildcard CDS or EDS subscriber receives. */
-function allClusterNames(mesh: MeshSnapshot): string[] {
-  const names = allServicePorts(mesh).map((ref) =>
-    clusterName(ref.service.namespace, ref.service.name, ref.port, mesh.domain),
-  );
-  return [...names, blackholeCluster];
-}
-
-function listeners(mesh: MeshSnapshot, profile: ProxyProfile, request: ResourceRequest): GeneratedResource[] {
-  const names = request.wildcard
-    ? allServicePorts(mesh).map(
-        (ref) => `${serviceHost(ref.service.namespace, ref.service.name, mesh.domain)}:${ref.port}`,
-      )
-    : request.names;
-  return names.flatMap((name) => {
-    const ref = resolveTarget(mesh, name, profile.namespace);
-    if (!ref) return [];
-    const table = selectRoutes(
-      mesh,
-      { namespace: ref.service.namespace, name: ref.service.name, port: ref.port },
-      profile.namespace,
-    );
-    const routeName = routeConfigName(ref, mesh.domain, table?.consumerNamespace);
-    return [resource(ListenerSchema, name, grpcClientListener(name, routeName))];
-  });
-}
-
-function routeConfigurations(
-  mesh: MeshSnapshot,
-  _profile: ProxyProfile,
-  request: ResourceRequest,
-): GeneratedResource[] {
-  return request.names.flatMap((name) => {
-    const [base = "", consumer] = name.split("|consumer=");
-    const ref = resolveTarget(mesh, base, "");
-    if (!ref) return [];
-    const { namespace, name: serviceName } = ref.service;
-    const table = selectRoutes(mesh, { namespace, name: serviceName, port: ref.port }, consumer ?? namespace);
-    // A consumer name stays valid only while that namespace still has consumer routes.
-    if (table?.consumerNamespace !== consumer) return [];
-    return [resource(RouteConfigurationSchema, name, grpcRouteConfiguration(name, ref, table, mesh))];
-  });
-}
-
-function clusters(mesh: MeshSnapshot, _profile: ProxyProfile, request: ResourceRequest): GeneratedResource[] {
-  const names = request.wildcard ? allClusterNames(mesh) : request.names;
-  return names.flatMap((name) => {
-    if (name === blackholeCluster) return [resource(ClusterSchema, name, edsCluster(name, undefined))];
-    const ref = parseClusterName(mesh, name);
-    return ref ? [resource(ClusterSchema, name, edsCluster(name, portPolicy(ref.service, ref.port)))] : [];
-  });
-}
-
-function loadAssignments(
-  mesh: MeshSnapshot,
-  _profile: ProxyProfile,
-  request: ResourceRequest,
-): GeneratedResource[] {
-  const names = request.wildcard ? allClusterNames(mesh) : request.names;
-  return names.flatMap((name) => {
-    if (name === blackholeCluster)
-      return [resource(ClusterLoadAssignmentSchema, name, loadAssignment(name, [], undefined))];
-    const ref = parseClusterName(mesh, name);
-    const port = ref?.service.ports.find((p) => p.port === ref.port);
-    if (!ref || !port) return [];
-    const locality = portPolicy(ref.service, ref.port)?.locality;
-    return [resource(ClusterLoadAssignmentSchema, name, loadAssignment(name, port.endpoints, locality))];
-  });
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -1,7 +1,12 @@
-export { generateResources } from "./generator.ts";
+export { generateResources, profileGroup, translate, translateNames } from "./generator.ts";
 export { packedTypesRegistry } from "./json.ts";
 export { blackholeCluster, clusterName, resolveTarget, routeConfigName, serviceHost } from "./names.ts";
-export { profileKey, type GeneratedResource, type ProxyProfile, type ResourceRequest } from "./types.ts";
-export { isAffected, isProfileDependent, typeDependencies } from "./dependencies.ts";
-export { meshConfigSnapshot, type MeshConfigSnapshot } from "./snapshot.ts";
-export { provenance, type ProvenanceContext } from "./provenance.ts";
+export type {
+  GeneratedResource,
+  NameList,
+  ProxyProfile,
+  ResourceRequest,
+  ResourceType,
+  Translation,
+} from "./types.ts";
+export { MeshView, UndeclaredProfileReadError, type ProfileField, type Provenance } from "./view.ts";

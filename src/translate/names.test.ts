@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { buildMeshSnapshot } from "../mesh/index.ts";
 import type { Service } from "../api/index.ts";
 import { clusterName, parseClusterName, resolveTarget } from "./names.ts";
+import { viewOf } from "./testing.ts";
 
 const service = (namespace: string, name: string, ports: number[], clusterIP?: string): Service => ({
   apiVersion: "v1",
@@ -42,7 +43,7 @@ const cases: [target: string, callerNamespace: string, expected: string | undefi
 
 for (const [target, caller, expected] of cases) {
   test(`resolveTarget(${target}) from ${caller} → ${expected ?? "nothing"}`, () => {
-    const ref = resolveTarget(mesh, target, caller);
+    const ref = resolveTarget(viewOf(mesh), target, caller);
     assert.equal(ref && `${ref.service.namespace}/${ref.service.name}:${ref.port}`, expected);
   });
 }
@@ -50,8 +51,8 @@ for (const [target, caller, expected] of cases) {
 test("cluster names round-trip and reject other domains and unknown ports", () => {
   const name = clusterName("shop", "multi", 81, "cluster.local");
   assert.equal(name, "outbound|81||multi.shop.svc.cluster.local");
-  assert.equal(parseClusterName(mesh, name)?.port, 81);
-  assert.equal(parseClusterName(mesh, "outbound|82||multi.shop.svc.cluster.local"), undefined);
-  assert.equal(parseClusterName(mesh, "outbound|81||multi.shop.svc.example.org"), undefined);
-  assert.equal(parseClusterName(mesh, "outbound|081||multi.shop.svc.cluster.local"), undefined);
+  assert.equal(parseClusterName(viewOf(mesh), name)?.port, 81);
+  assert.equal(parseClusterName(viewOf(mesh), "outbound|82||multi.shop.svc.cluster.local"), undefined);
+  assert.equal(parseClusterName(viewOf(mesh), "outbound|81||multi.shop.svc.example.org"), undefined);
+  assert.equal(parseClusterName(viewOf(mesh), "outbound|081||multi.shop.svc.cluster.local"), undefined);
 });

@@ -1,8 +1,8 @@
 // Resource naming. Cluster and route names are global (equal names mean equal content for every
 // proxy); listener names are whatever the client dialled, `host:port` (grpc-js-xds uses the
 // target authority of `xds:///host:port` literally).
-import type { MeshService, MeshSnapshot } from "../mesh/index.ts";
-import { serviceKey } from "../mesh/index.ts";
+import type { ServiceShape } from "../mesh/index.ts";
+import type { MeshView } from "./view.ts";
 
 /** A cluster that has no endpoints: where traffic for invalid backends goes, so it fails. */
 export const blackholeCluster = "meshplane|blackhole";
@@ -17,14 +17,19 @@ export function clusterName(namespace: string, name: string, port: number, domai
 }
 
 export interface ServicePortRef {
-  readonly service: MeshService;
+  readonly service: ServiceShape;
   readonly port: number;
 }
 
-export function parseClusterName(mesh: MeshSnapshot, cluster: string): ServicePortRef | undefined {
+/** The Service port ref names it, in the form the view's per-port reads take. */
+export function portName(ref: ServicePortRef): { namespace: string; name: string; port: number } {
+  return { namespace: ref.service.namespace, name: ref.service.name, port: ref.port };
+}
+
+export function parseClusterName(view: MeshView, cluster: string): ServicePortRef | undefined {
   const match = /^outbound\|([1-9]\d{0,4})\|\|([^.]+)\.([^.]+)\.svc\.(.+)$/.exec(cluster);
-  if (!match || match[4] !== mesh.domain) return undefined;
-  const service = mesh.services.get(serviceKey(match[3] as string, match[2] as string));
+  if (!match || match[4] !== view.domain) return undefined;
+  const service = view.service(match[3] as string, match[2] as string);
   const port = Number(match[1]);
   return service?.ports.some((p) => p.port === port) ? { service, port } : undefined;
 }
@@ -43,7 +48,7 @@ export function routeConfigName(
  * The host names a caller may use for a Service, as DNS search paths allow in Kubernetes:
  * `name` (caller's namespace only), `name.ns`, `name.ns.svc`, the FQDN, and the cluster IP.
  */
-export function serviceHostForms(service: MeshService, domain: string): string[] {
+export function serviceHostForms(service: ServiceShape, domain: string): string[] {
   const { name, namespace } = service;
   const forms = [
     name,
@@ -56,14 +61,14 @@ export function serviceHostForms(service: MeshService, domain: string): string[]
 
 /** Resolves a dialled `host[:port]` to a Service port, as seen from the caller's namespace. */
 export function resolveTarget(
-  mesh: MeshSnapshot,
+  view: MeshView,
   target: string,
   callerNamespace: string,
 ): ServicePortRef | undefined {
   const match = /^(.*?)(?::([1-9]\d{0,4}))?$/.exec(target);
   const host = match?.[1] ?? "";
   const portText = match?.[2];
-  const service = findService(mesh, host.replace(/\.$/, ""), callerNamespace);
+  const service = findService(view, host.replace(/\.$/, ""), callerNamespace);
   if (!service) return undefined;
   if (portText === undefined) {
     // Without a port, only a single-port Service is unambiguous.
@@ -75,18 +80,15 @@ export function resolveTarget(
   return service.ports.some((p) => p.port === port) ? { service, port } : undefined;
 }
 
-function findService(mesh: MeshSnapshot, host: string, callerNamespace: string): MeshService | undefined {
+function findService(view: MeshView, host: string, callerNamespace: string): ServiceShape | undefined {
   const labels = host.split(".");
-  const suffix = `svc.${mesh.domain}`.split(".");
+  const suffix = `svc.${view.domain}`.split(".");
   const [name, namespace] = labels;
   if (name === undefined) return undefined;
-  if (labels.length === 1) return mesh.services.get(serviceKey(callerNamespace, name));
+  if (labels.length === 1) return view.service(callerNamespace, name);
   const rest = labels.slice(2);
   if (namespace !== undefined && rest.every((label, i) => label === suffix[i])) {
-    return mesh.services.get(serviceKey(namespace, name));
+    return view.service(namespace, name);
   }
-  for (const service of mesh.services.values()) {
-    if (service.clusterIP === host) return service;
-  }
-  return undefined;
+  return view.serviceWithClusterIP(host);
 }

@@ -1,6 +1,7 @@
 // What translators produce and for whom.
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import type { DataPlaneFlavour } from "../mesh/index.ts";
+import type { MeshView, ProfileField, Provenance } from "./view.ts";
 
 /** The proxy attributes generation depends on. Proxies with equal profiles get equal resources. */
 export interface ProxyProfile {
@@ -12,17 +13,32 @@ export interface ProxyProfile {
   readonly instanceIps: readonly string[];
 }
 
-export function profileKey(profile: ProxyProfile): string {
-  const ips = profile.flavour === "envoy" ? `|ips=${profile.instanceIps.join(",")}` : "";
-  return `${profile.flavour}|ns=${profile.namespace}${ips}`;
-}
-
 /** One xDS resource as a typed message, with the schema needed to encode it. */
 export interface GeneratedResource {
   readonly name: string;
   readonly typeUrl: string;
   readonly schema: DescMessage;
   readonly message: Message;
+  /** What the generator read to build it. */
+  readonly provenance: Provenance;
+}
+
+/** One requested name, translated: the resource, or why there is none. */
+export interface Translation {
+  readonly name: string;
+  /** Undefined when the name resolves to nothing (or translation failed). */
+  readonly resource: GeneratedResource | undefined;
+  /** What was read: for a missing name, what would make it exist. */
+  readonly provenance: Provenance;
+  /** A translator fault: the resource is left out and the objects read are told. */
+  readonly failure?: Error;
+}
+
+/** The names a wildcard subscriber gets, with what the list was built from. */
+export interface NameList {
+  readonly names: readonly string[];
+  readonly provenance: Provenance;
+  readonly failure?: Error;
 }
 
 /** Which resources of a type the proxy asked for. */
@@ -30,4 +46,18 @@ export interface ResourceRequest {
   /** True when the proxy subscribed to every resource of the type (empty names on LDS/CDS). */
   readonly wildcard: boolean;
   readonly names: readonly string[];
+}
+
+/** How one xDS type is generated for one data-plane flavour. */
+export interface ResourceType {
+  readonly schema: DescMessage;
+  /**
+   * The proxy attributes its resources may read (the view refuses others): proxies that agree on
+   * them share the resources.
+   */
+  readonly profile: readonly ProfileField[];
+  /** Every name a wildcard subscriber gets. */
+  names(view: MeshView): readonly string[];
+  /** The resource called `name`, or undefined when there is none. */
+  build(view: MeshView, name: string): Message | undefined;
 }

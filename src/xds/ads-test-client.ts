@@ -20,7 +20,8 @@ import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema } from "../gen/envoy/config/listener/v3/listener_pb.js";
 import { createLogger, createMetrics, silentLogger } from "../telemetry/index.ts";
-import { packedTypesRegistry, type GeneratedResource } from "../translate/index.ts";
+import type { GeneratedResource } from "../pipeline/index.ts";
+import { packedTypesRegistry } from "../translate/index.ts";
 import { defaultLimits, type Limits } from "../limits/index.ts";
 import type { ConfigSnapshot } from "./cache.ts";
 import { TypeUrl } from "./resource-types.ts";
@@ -122,38 +123,70 @@ export function rawClient(port: number): grpc.Client {
   });
 }
 
-/** A snapshot whose CDS and EDS hold one resource per name in `clusters`; the number varies content. */
-export function clusterSnapshot(version: number, clusters: Record<string, number>): ConfigSnapshot {
+const noReads = { reads: new Set<string>(), objects: [], addresses: [] };
+
+type Make = (name: string, content: number) => Omit<GeneratedResource, "provenance">;
+
+const makeCluster: Make = (name, content) => ({
+  name,
+  typeUrl: TypeUrl.Cluster,
+  schema: ClusterSchema,
+  message: create(ClusterSchema, { name, connectTimeout: { seconds: BigInt(content) } }),
+});
+
+const makeLoadAssignment: Make = (name, content) => ({
+  name,
+  typeUrl: TypeUrl.ClusterLoadAssignment,
+  schema: ClusterLoadAssignmentSchema,
+  message: create(ClusterLoadAssignmentSchema, {
+    clusterName: name,
+    policy: { overprovisioningFactor: content },
+  }),
+});
+
+const makeListener: Make = (name, content) => ({
+  name,
+  typeUrl: TypeUrl.Listener,
+  schema: ListenerSchema,
+  message: create(ListenerSchema, { name, statPrefix: `v${content}` }),
+});
+
+/**
+ * A snapshot with one resource per name in `contents` for each type in `types` (the number varies
+ * content), each built from `objects(name)`; every new one counts as changing everything.
+ */
+function fixedSnapshot(
+  version: number,
+  types: ReadonlyMap<string, Make>,
+  contents: Record<string, number>,
+  objects: (name: string) => string[],
+): ConfigSnapshot {
   return {
     version,
-    isProfileDependent: () => false,
-    generate: (_profile, typeUrl, request): GeneratedResource[] => {
-      const names = request.wildcard ? Object.keys(clusters) : request.names.filter((n) => n in clusters);
-      if (typeUrl === TypeUrl.Cluster) {
-        return names.map((name) => ({
-          name,
-          typeUrl,
-          schema: ClusterSchema,
-          message: create(ClusterSchema, {
-            name,
-            connectTimeout: { seconds: BigInt(clusters[name] as number) },
-          }),
-        }));
-      }
-      if (typeUrl === TypeUrl.ClusterLoadAssignment) {
-        return names.map((name) => ({
-          name,
-          typeUrl,
-          schema: ClusterLoadAssignmentSchema,
-          message: create(ClusterLoadAssignmentSchema, {
-            clusterName: name,
-            policy: { overprovisioningFactor: clusters[name] as number },
-          }),
-        }));
-      }
-      return [];
+    changes: undefined,
+    profileGroup: (_typeUrl, profile) => profile.flavour,
+    names: (_profile, typeUrl) => ({
+      names: types.has(typeUrl) ? Object.keys(contents) : [],
+      provenance: noReads,
+    }),
+    generate: (_profile, typeUrl, name) => {
+      const provenance = { ...noReads, objects: objects(name) };
+      const make = types.get(typeUrl);
+      const content = contents[name];
+      const resource = make && content !== undefined ? { ...make(name, content), provenance } : undefined;
+      return { name, resource, provenance };
     },
+    sources: (resource) => resource.provenance.objects,
   };
+}
+
+/** A snapshot whose CDS and EDS hold one resource per name in `clusters`; the number varies content. */
+export function clusterSnapshot(version: number, clusters: Record<string, number>): ConfigSnapshot {
+  const types = new Map([
+    [TypeUrl.Cluster as string, makeCluster],
+    [TypeUrl.ClusterLoadAssignment, makeLoadAssignment],
+  ]);
+  return fixedSnapshot(version, types, clusters, () => []);
 }
 
 /**
@@ -161,21 +194,12 @@ export function clusterSnapshot(version: number, clusters: Record<string, number
  * content. Every resource is built from the object `Service default/<name>`.
  */
 export function listenerSnapshot(version: number, resources: Record<string, number>): ConfigSnapshot {
-  const clusters = clusterSnapshot(version, resources);
-  return {
-    ...clusters,
-    generate: (profile, typeUrl, request): GeneratedResource[] => {
-      if (typeUrl !== TypeUrl.Listener) return clusters.generate(profile, typeUrl, request);
-      const names = request.wildcard ? Object.keys(resources) : request.names.filter((n) => n in resources);
-      return names.map((name) => ({
-        name,
-        typeUrl,
-        schema: ListenerSchema,
-        message: create(ListenerSchema, { name, statPrefix: `v${resources[name]}` }),
-      }));
-    },
-    sources: (_typeUrl, name) => [`Service default/${name}`],
-  };
+  const types = new Map([
+    [TypeUrl.Listener as string, makeListener],
+    [TypeUrl.Cluster, makeCluster],
+    [TypeUrl.ClusterLoadAssignment, makeLoadAssignment],
+  ]);
+  return fixedSnapshot(version, types, resources, (name) => [`Service default/${name}`]);
 }
 
 /** An XdsServer on 127.0.0.1 with `snapshot`, closed when the test ends; `limits` change the defaults. */

@@ -6,37 +6,49 @@ import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { createMetrics } from "../telemetry/index.ts";
-import type { GeneratedResource, ProxyProfile, ResourceRequest } from "../translate/index.ts";
+import type { ProxyProfile, ResourceRequest } from "../pipeline/index.ts";
 import { ResourceCache, resolvedSetsPerType, type ConfigSnapshot } from "./cache.ts";
 import { TypeUrl } from "./resource-types.ts";
 import { Subscription } from "./subscription.ts";
 
 const profile = (namespace: string): ProxyProfile => ({ namespace, flavour: "grpc", instanceIps: [] });
 
-/** A snapshot of clusters named in `existing`, recording which names each generate() call was asked. */
+/** Each name is built from (reads) the facet `name <name>` alone. */
+const builtFrom = (name: string) => ({ reads: new Set([`name ${name}`]), objects: [], addresses: [] });
+
+/**
+ * A snapshot of clusters named in `existing`, recording which names were generated, per resolve;
+ * `changed` names are those whose facet changed since the previous snapshot.
+ */
 function spySnapshot(
   existing: readonly string[],
-  options: { profileDependent?: boolean; affected?: (name: string) => boolean } = {},
+  options: { profileDependent?: boolean; changed?: readonly string[] } = {},
 ) {
   const asked: string[][] = [];
+  let call: string[] = [];
   const snapshot: ConfigSnapshot = {
     version: 1,
-    isProfileDependent: () => options.profileDependent ?? false,
-    ...(options.affected
-      ? { isAffected: (_t: string, name: string) => options.affected?.(name) ?? true }
-      : {}),
-    generate: (_profile, typeUrl, request: ResourceRequest): GeneratedResource[] => {
-      asked.push(request.wildcard ? ["*"] : [...request.names]);
-      const names = request.wildcard ? existing : request.names.filter((n) => existing.includes(n));
-      return names.map((name) => ({
-        name,
-        typeUrl,
-        schema: ClusterSchema,
-        message: create(ClusterSchema, { name }),
-      }));
+    changes: options.changed && new Set(options.changed.map((name) => `name ${name}`)),
+    profileGroup: (_t, p) => (options.profileDependent ? `${p.flavour}|ns=${p.namespace}` : p.flavour),
+    names: () => ({ names: existing, provenance: builtFrom("*") }),
+    generate: (_profile, typeUrl, name) => {
+      call.push(name);
+      const provenance = builtFrom(name);
+      const resource = existing.includes(name)
+        ? { name, typeUrl, schema: ClusterSchema, message: create(ClusterSchema, { name }), provenance }
+        : undefined;
+      return { name, resource, provenance };
     },
+    sources: () => [],
   };
-  return { snapshot, asked };
+  /** Resolves `names` as a set of its own (a fresh request key), noting what it generated. */
+  const resolve = (c: ResourceCache, p: ProxyProfile, names: string[]) => {
+    call = [];
+    const resolved = c.resolve(p, TypeUrl.Cluster, named(names), `set-${keys++}`);
+    if (call.length > 0) asked.push(call);
+    return resolved;
+  };
+  return { snapshot, asked, resolve };
 }
 
 function cache(unknownNames: number): ResourceCache {
@@ -45,9 +57,6 @@ function cache(unknownNames: number): ResourceCache {
 
 const named = (names: string[]): ResourceRequest => ({ wildcard: false, names });
 let keys = 0;
-/** Resolves `names` as a set of its own (a fresh request key). */
-const resolve = (c: ResourceCache, p: ProxyProfile, names: string[]) =>
-  c.resolve(p, TypeUrl.Cluster, named(names), `set-${keys++}`);
 
 const cases: { name: string; unknownNames: number; requests: string[][]; generated: string[][] }[] = [
   {
@@ -82,7 +91,7 @@ const cases: { name: string; unknownNames: number; requests: string[][]; generat
 for (const { name, unknownNames, requests, generated } of cases) {
   test(`cache: ${name}`, () => {
     const c = cache(unknownNames);
-    const { snapshot, asked } = spySnapshot(["a", "b"]);
+    const { snapshot, asked, resolve } = spySnapshot(["a", "b"]);
     c.setSnapshot(snapshot);
     for (const request of requests) resolve(c, profile("default"), request);
     assert.deepEqual(asked, generated);
@@ -91,7 +100,7 @@ for (const { name, unknownNames, requests, generated } of cases) {
 
 test("cache: a request naming 100,000 unknown names leaves at most the bound remembered", () => {
   const c = cache(100);
-  const { snapshot, asked } = spySnapshot(["a"]);
+  const { snapshot, asked, resolve } = spySnapshot(["a"]);
   c.setSnapshot(snapshot);
   const unknown = Array.from({ length: 100_000 }, (_, i) => `unknown-${i}`);
   assert.deepEqual(resolve(c, profile("default"), unknown).resources, []);
@@ -120,10 +129,10 @@ test("cache: a config change forgets that affected names did not exist, and only
   const c = cache(10);
   const first = spySnapshot(["a"]);
   c.setSnapshot(first.snapshot);
-  resolve(c, profile("default"), ["new", "other"]);
-  const second = spySnapshot(["a", "new"], { affected: (name) => name === "new" });
+  first.resolve(c, profile("default"), ["new", "other"]);
+  const second = spySnapshot(["a", "new"], { changed: ["new"] });
   c.setSnapshot(second.snapshot);
-  const resolved = resolve(c, profile("default"), ["new", "other"]);
+  const resolved = second.resolve(c, profile("default"), ["new", "other"]);
   assert.deepEqual(second.asked, [["new"]]);
   assert.deepEqual(
     resolved.resources.map((r) => r.name),
@@ -133,7 +142,7 @@ test("cache: a config change forgets that affected names did not exist, and only
 
 test("cache: a profile's memos live while a proxy with it is attached", () => {
   const c = cache(10);
-  const { snapshot, asked } = spySnapshot(["a"], { profileDependent: true });
+  const { snapshot, asked, resolve } = spySnapshot(["a"], { profileDependent: true });
   c.setSnapshot(snapshot);
   const p = profile("team-a");
   const generations = () => asked.length;
@@ -158,7 +167,7 @@ test("cache: a profile's memos live while a proxy with it is attached", () => {
 
 test("cache: shared (flavour) memos do not depend on attachment", () => {
   const c = cache(10);
-  const { snapshot, asked } = spySnapshot(["a"]);
+  const { snapshot, asked, resolve } = spySnapshot(["a"]);
   c.setSnapshot(snapshot);
   resolve(c, profile("x"), ["a"]);
   c.attach(profile("x"));

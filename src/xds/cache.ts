@@ -1,37 +1,29 @@
-// Resolves what a proxy asked for against the current config snapshot. Generated resources are
-// memoized per resource and shared by every proxy with the same profile (for most types: every
-// proxy). A new snapshot drops only the entries its change set can affect, and a resource is
-// serialised only when regenerated; equal bytes keep their shared Any encoding. What proxies ask
-// for is untrusted: names that do not exist and distinct name sets are remembered only up to
-// fixed bounds, and a profile's own memos go with its last proxy.
+// Resolves what a proxy asked for against the current serving state. Generated resources are
+// memoized per resource and shared by every proxy of the same profile group (for most types:
+// every proxy of a flavour). Each memo entry keeps what its generator read; a new state drops
+// only the entries that read a facet its change set names, and a resource is serialised only when
+// regenerated; equal bytes keep their shared Any encoding. What proxies ask for is untrusted:
+// names that do not exist and distinct name sets are remembered only up to fixed bounds, and a
+// profile group's own memos go with its last proxy.
 import { createHash } from "node:crypto";
 import { toBinary } from "@bufbuild/protobuf";
+import type {
+  FacetKey,
+  GeneratedResource,
+  ProxyProfile,
+  ResourceRequest,
+  ServingState,
+} from "../pipeline/index.ts";
 import type { MeshplaneMetrics } from "../telemetry/index.ts";
-import type { GeneratedResource, ProxyProfile, ResourceRequest } from "../translate/index.ts";
-import { profileKey } from "../translate/index.ts";
-import { typeShortName, type TypeUrl } from "./resource-types.ts";
+import { pushOrder, typeShortName, type TypeUrl } from "./resource-types.ts";
 import { LruMap } from "./lru.ts";
 import { encodeAny } from "./wire.ts";
 
-/** An immutable view of the configuration that can produce resources for any proxy. */
-export interface ConfigSnapshot {
-  /** Increases with every change. */
-  readonly version: number;
-  generate(profile: ProxyProfile, typeUrl: string, request: ResourceRequest): GeneratedResource[];
-  /** Whether resources of this type depend on the proxy profile (else all proxies share them). */
-  isProfileDependent(typeUrl: string, profile: ProxyProfile): boolean;
-  /**
-   * Whether resource `name` (or "*", the wildcard name list) may differ from the previous
-   * snapshot. Absent: everything may differ.
-   */
-  isAffected?(typeUrl: string, name: string, flavour: ProxyProfile["flavour"]): boolean;
-  /**
-   * The configuration objects (`Kind namespace/name`) resource `name` is built from for a proxy
-   * with `profile`, so a proxy's rejection can be reported on them; `error`, the proxy's text
-   * about the resource, may narrow them down. Absent: unknown.
-   */
-  sources?(typeUrl: string, name: string, profile: ProxyProfile, error?: string): readonly string[];
-}
+/** What the cache needs of a serving state (pipeline/ServingState). */
+export type ConfigSnapshot = Pick<
+  ServingState,
+  "version" | "changes" | "profileGroup" | "names" | "generate" | "sources"
+>;
 
 export interface EncodedResource {
   readonly name: string;
@@ -56,10 +48,14 @@ export interface ResolvedResources {
 interface TypeMemo {
   /** Which data plane the group's resources are for: names mean different things per flavour. */
   readonly flavour: ProxyProfile["flavour"];
+  /** By name; each resource's provenance says what it read. */
   readonly resources: Map<string, EncodedResource>;
-  /** Names generated and found not to exist; the least recently asked are forgotten first. */
-  readonly absent: LruMap<string, true>;
-  wildcard: readonly string[] | undefined;
+  /**
+   * Names generated and found not to exist, with the facets that decided it; the least recently
+   * asked are forgotten first.
+   */
+  readonly absent: LruMap<string, ReadonlySet<FacetKey>>;
+  wildcard: { readonly names: readonly string[]; readonly reads: ReadonlySet<FacetKey> } | undefined;
   /** Entries the last change invalidated: a regenerated resource with equal bytes reuses them. */
   stale: Map<string, EncodedResource>;
   /** Resolved sets by request key ("*" for the wildcard), shared by proxies asking the same. */
@@ -82,9 +78,9 @@ export interface ResourceCacheOptions {
 
 export class ResourceCache {
   private current: ConfigSnapshot | undefined;
-  /** Memos by group (a flavour, or a profile key for profile-dependent types), then type. */
+  /** Memos by profile group (a flavour, or a flavour and the proxy attributes a type reads), then type. */
   private readonly groups = new Map<string, Map<TypeUrl, TypeMemo>>();
-  /** Attached proxies per profile key: a profile group's memos live while one is attached. */
+  /** Attached proxies per profile group: a group's memos live while one is attached. */
   private readonly attached = new Map<string, number>();
   private readonly metrics: MeshplaneMetrics;
   private readonly unknownNames: number;
@@ -99,45 +95,74 @@ export class ResourceCache {
   }
 
   setSnapshot(snapshot: ConfigSnapshot): void {
-    const isAffected = snapshot.isAffected?.bind(snapshot);
+    const changes = snapshot.changes;
     this.current = snapshot;
+    // Nothing any generator reads changed: every memoized resource and resolved set stands.
+    if (changes?.size === 0) return;
     for (const types of this.groups.values()) {
       for (const [typeUrl, memo] of types) {
-        if (!isAffected) {
+        if (!changes) {
           types.delete(typeUrl);
           continue;
         }
         memo.resolved.clear();
-        if (memo.wildcard && isAffected(typeUrl, "*", memo.flavour)) memo.wildcard = undefined;
+        if (memo.wildcard && readAny(memo.wildcard.reads, changes)) memo.wildcard = undefined;
         memo.stale = new Map();
         for (const [name, resource] of memo.resources) {
-          if (!isAffected(typeUrl, name, memo.flavour)) continue;
+          if (!readAny(resource.source.provenance.reads, changes)) continue;
           memo.resources.delete(name);
           memo.stale.set(name, resource);
         }
         // A name that did not exist may now: forget that it did not.
-        for (const name of memo.absent.keys())
-          if (isAffected(typeUrl, name, memo.flavour)) memo.absent.delete(name);
+        for (const [name, reads] of memo.absent.items()) {
+          if (readAny(reads, changes)) memo.absent.delete(name);
+        }
       }
     }
   }
 
-  /** A proxy with `profile` connected: its group's resources are kept until it detaches. */
+  /** A proxy with `profile` connected: its groups' resources are kept until it detaches. */
   attach(profile: ProxyProfile): void {
-    const key = profileKey(profile);
-    this.attached.set(key, (this.attached.get(key) ?? 0) + 1);
+    for (const group of this.profileGroups(profile)) {
+      this.attached.set(group, (this.attached.get(group) ?? 0) + 1);
+    }
   }
 
-  /** A proxy attached with `profile` is gone; the last one out drops the group's memos. */
+  /** A proxy attached with `profile` is gone; the last one out of a group drops its memos. */
   detach(profile: ProxyProfile): void {
-    const key = profileKey(profile);
-    const count = (this.attached.get(key) ?? 0) - 1;
-    if (count > 0) {
-      this.attached.set(key, count);
-      return;
+    for (const group of this.profileGroups(profile)) {
+      const count = (this.attached.get(group) ?? 0) - 1;
+      if (count > 0) {
+        this.attached.set(group, count);
+        continue;
+      }
+      this.attached.delete(group);
+      this.groups.delete(group);
     }
-    this.attached.delete(key);
-    this.groups.delete(key);
+  }
+
+  /**
+   * Every memoized resource of the current state, with the type it is of: what proxies are
+   * served, and through each resource's provenance, which configuration objects they come from.
+   */
+  *resources(): Iterable<{ readonly typeUrl: string; readonly resource: EncodedResource }> {
+    for (const types of this.groups.values()) {
+      for (const [typeUrl, memo] of types) {
+        for (const resource of memo.resources.values()) yield { typeUrl, resource };
+        // Invalidated, not yet regenerated: still what subscribed proxies hold.
+        for (const [name, resource] of memo.stale) {
+          if (!memo.resources.has(name) && !memo.absent.has(name)) yield { typeUrl, resource };
+        }
+      }
+    }
+  }
+
+  /** The groups of `profile` that are its own (not shared by its whole flavour). */
+  private profileGroups(profile: ProxyProfile): Set<string> {
+    const snapshot = this.current;
+    if (!snapshot) return new Set();
+    const groups = pushOrder.map((typeUrl) => snapshot.profileGroup(typeUrl, profile));
+    return new Set(groups.filter((group) => group !== profile.flavour));
   }
 
   /**
@@ -153,18 +178,17 @@ export class ResourceCache {
     const snapshot = this.current;
     if (!snapshot) return { version: "", resources: [] };
     // Flavours never share: the same cluster name carries different settings for Envoy and gRPC.
-    const group = snapshot.isProfileDependent(typeUrl, profile) ? profileKey(profile) : profile.flavour;
+    const group = snapshot.profileGroup(typeUrl, profile);
     const memo = this.memo(typeUrl, group, profile.flavour);
     const key = request.wildcard ? "*" : requestKey;
     const known = memo.resolved.get(key);
     if (known) return known;
     const names = request.wildcard ? this.wildcardNames(memo, snapshot, profile, typeUrl) : request.names;
-    const missing = names.filter((name) => !memo.resources.has(name) && !memo.absent.has(name));
-    if (missing.length > 0) {
-      for (const resource of snapshot.generate(profile, typeUrl, { wildcard: false, names: missing })) {
-        memo.resources.set(resource.name, this.encode(typeUrl, resource, memo));
-      }
-      for (const name of missing) if (!memo.resources.has(name)) memo.absent.set(name, true);
+    for (const name of names) {
+      if (memo.resources.has(name) || memo.absent.has(name)) continue;
+      const { resource, provenance } = snapshot.generate(profile, typeUrl, name);
+      if (resource) memo.resources.set(name, this.encode(typeUrl, resource, memo));
+      else memo.absent.set(name, provenance.reads);
     }
     const resources = names.flatMap((name) => memo.resources.get(name) ?? []).sort(byName);
     const resolved = { version: setVersion(resources), resources };
@@ -201,14 +225,10 @@ export class ResourceCache {
     typeUrl: TypeUrl,
   ): readonly string[] {
     if (!memo.wildcard) {
-      const all = snapshot.generate(profile, typeUrl, { wildcard: true, names: [] });
-      for (const resource of all) {
-        if (!memo.resources.has(resource.name))
-          memo.resources.set(resource.name, this.encode(typeUrl, resource, memo));
-      }
-      memo.wildcard = all.map((r) => r.name);
+      const list = snapshot.names(profile, typeUrl);
+      memo.wildcard = { names: list.names, reads: list.provenance.reads };
     }
-    return memo.wildcard;
+    return memo.wildcard.names;
   }
 
   private encode(typeUrl: TypeUrl, resource: GeneratedResource, memo: TypeMemo): EncodedResource {
@@ -217,10 +237,16 @@ export class ResourceCache {
     const hash = createHash("sha256").update(bytes).digest("base64url").slice(0, 16);
     const previous = memo.stale.get(resource.name);
     memo.stale.delete(resource.name);
-    // Regenerated but unchanged: keep the shared Any bytes (and identity) of the previous version.
-    if (previous?.hash === hash) return previous;
+    // Regenerated but unchanged: keep the shared Any bytes of the previous version, with the new
+    // provenance (what the resource reads may differ even when its bytes do not).
+    if (previous?.hash === hash) return { ...previous, source: resource };
     return { name: resource.name, hash, any: encodeAny(typeUrl, bytes), source: resource };
   }
+}
+
+function readAny(reads: ReadonlySet<FacetKey>, changes: ReadonlySet<FacetKey>): boolean {
+  for (const key of reads) if (changes.has(key)) return true;
+  return false;
 }
 
 function byName(a: EncodedResource, b: EncodedResource): number {

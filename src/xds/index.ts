@@ -10,6 +10,7 @@ export type {
   ProxyStatusSource,
   ResourceReach,
   ResourceRejection,
+  ServedResource,
   TypeSyncStatus,
 } from "./status.ts";
 export type { BackoffPolicy } from "./rejections.ts";

@@ -81,6 +81,15 @@ export class LruMap<K, V> {
     }
   }
 
+  /** Key-value pairs, least recently used first, without changing the order; the pair just yielded may be deleted. */
+  *items(): IterableIterator<[K, V]> {
+    for (let entry = this.oldest; entry;) {
+      const next = entry.newer;
+      yield [entry.key, entry.value];
+      entry = next;
+    }
+  }
+
   private append(entry: Entry<K, V>): void {
     entry.older = this.newest;
     entry.newer = undefined;

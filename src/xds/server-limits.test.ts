@@ -9,6 +9,7 @@ import type {
   DeltaDiscoveryRequestSchema,
   DiscoveryRequestSchema,
 } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { ProxyProfile } from "../pipeline/index.ts";
 import type { Limits } from "../limits/index.ts";
 import { createLogger } from "../telemetry/index.ts";
 import { clusterSnapshot, deltaStream, rawClient, sotwStream, startTestServer } from "./ads-test-client.ts";
@@ -246,7 +247,7 @@ test("a closed stream's proxy group is dropped from the cache with its last prox
   let generated = 0;
   const snapshot = {
     ...base,
-    isProfileDependent: () => true,
+    profileGroup: (_typeUrl: string, profile: ProxyProfile) => `${profile.flavour}|ns=${profile.namespace}`,
     generate: (...args: Parameters<typeof base.generate>) => {
       generated++;
       return base.generate(...args);

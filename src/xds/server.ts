@@ -25,7 +25,7 @@ import {
 import { typeShortName } from "./resource-types.ts";
 import { PushScheduler, type SchedulerOptions } from "./scheduler.ts";
 import { normalizeSotwRequest, sotwProtocol } from "./sotw.ts";
-import type { NackReport, ProxyStatus, ProxyStatusSource, ResourceReach } from "./status.ts";
+import type { NackReport, ProxyStatus, ProxyStatusSource, ResourceReach, ServedResource } from "./status.ts";
 import { StreamCounts, peerAddress } from "./stream-counts.ts";
 import { AdsStream, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
 import { systemClock, type Timers } from "../clock/index.ts";
@@ -206,6 +206,13 @@ export class XdsServer implements ProxyStatusSource {
 
   ackedCount(typeUrl: string, name: string): ResourceReach {
     return this.reach.count(typeUrl, name);
+  }
+
+  /** The resources generated for the current configuration, each with the objects it was built from. */
+  *served(): Iterable<ServedResource> {
+    for (const { typeUrl, resource } of this.cache.resources()) {
+      yield { typeUrl, name: resource.name, objects: resource.source.provenance.objects };
+    }
   }
 
   configDump(streamId: number): Record<string, Record<string, unknown>> | undefined {

@@ -4,8 +4,9 @@ import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import type { Resource } from "../api/index.ts";
 import { validateResource } from "../api/index.ts";
-import { diffResources } from "../mesh/index.ts";
-import { clusterName, meshConfigSnapshot } from "../translate/index.ts";
+import { Pipeline, type ServingState } from "../pipeline/index.ts";
+import { silentLogger } from "../telemetry/index.ts";
+import { clusterName } from "../translate/index.ts";
 import { counterTotal, deltaStream, sotwStream, startTestServer } from "./ads-test-client.ts";
 import { TypeUrl } from "./resource-types.ts";
 
@@ -35,6 +36,13 @@ function mesh(services: number, endpointOf: (i: number) => string): Resource[] {
   });
 }
 
+/** Serving states for successive configurations, as `meshplane serve` publishes them. */
+function states(): (resources: Resource[]) => ServingState {
+  const pipeline = new Pipeline({ domain, logger: silentLogger() });
+  let generation = 0;
+  return (resources) => pipeline.publish({ resources, generation: ++generation }) as ServingState;
+}
+
 const clusters = (n: number) =>
   Array.from({ length: n }, (_, i) => clusterName("default", `svc-${i}`, 50051, domain));
 
@@ -42,11 +50,8 @@ async function encodesForOneEndpointChange(
   t: TestContext,
   proxies: number,
 ): Promise<{ encodes: number; updated: number }> {
-  const before = mesh(20, (i) => `10.0.0.${i + 1}`);
-  const { server, metrics, connect } = await startTestServer(
-    t,
-    meshConfigSnapshot(1, before, undefined, domain),
-  );
+  const publish = states();
+  const { server, metrics, connect } = await startTestServer(t, publish(mesh(20, (i) => `10.0.0.${i + 1}`)));
   const streams = Array.from({ length: proxies }, (_, p) => {
     const stream = deltaStream(connect());
     stream.send({
@@ -62,7 +67,7 @@ async function encodesForOneEndpointChange(
   }
   const encodesBefore = await counterTotal(metrics.resourceEncodes);
   const after = mesh(20, (i) => (i === 7 ? "10.0.9.9" : `10.0.0.${i + 1}`));
-  await server.setSnapshot(meshConfigSnapshot(2, after, diffResources(before, after), domain));
+  await server.setSnapshot(publish(after));
   let updated = 0;
   for (const stream of streams) {
     const update = await stream.next();
@@ -85,7 +90,7 @@ test("one endpoint change costs one encode, whatever the number of proxies", asy
 
 test("SotW and delta serve the same resources, byte for byte", async (t) => {
   const resources = mesh(5, (i) => `10.0.0.${i + 1}`);
-  const { connect } = await startTestServer(t, meshConfigSnapshot(1, resources, undefined, domain));
+  const { connect } = await startTestServer(t, states()(resources));
   const sotw = sotwStream(connect());
   const delta = deltaStream(connect());
   const cases: [TypeUrl, string[]][] = [
@@ -112,8 +117,8 @@ test("SotW and delta serve the same resources, byte for byte", async (t) => {
 
 test("a proxy that stops reading neither delays others nor accumulates responses", async (t) => {
   const big = (n: number) => mesh(200, (i) => `10.${n % 250}.${Math.floor(i / 250)}.${(i % 250) + 1}`);
-  let current = big(0);
-  const { server, connect } = await startTestServer(t, meshConfigSnapshot(1, current, undefined, domain));
+  const publish = states();
+  const { server, connect } = await startTestServer(t, publish(big(0)));
   const stuck = sotwStream(connect());
   stuck.send({ node: { id: "stuck" }, typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: clusters(200) });
   await stuck.next();
@@ -135,10 +140,9 @@ test("a proxy that stops reading neither delays others nor accumulates responses
       // A SotW request always carries the full name list; an ACK without names would unsubscribe.
       resourceNames: clusters(200),
     });
-    const next = big(version);
+    const next = publish(big(version));
     const started = performance.now();
-    void server.setSnapshot(meshConfigSnapshot(version, next, diffResources(current, next), domain));
-    current = next;
+    void server.setSnapshot(next);
     response = await healthy.next(2000);
     latencies.push(performance.now() - started);
     assert.equal(response.resources.length, 200);

@@ -87,6 +87,14 @@ export interface ResourceReach {
   readonly acked: number;
 }
 
+/** A resource this replica serves, and the configuration objects its generator read. */
+export interface ServedResource {
+  readonly typeUrl: string;
+  readonly name: string;
+  /** `Kind namespace/name` */
+  readonly objects: readonly string[];
+}
+
 /** What the xDS server exposes to the admin server: state, never control. */
 export interface ProxyStatusSource {
   proxies(): readonly ProxyStatus[];

@@ -5,7 +5,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import type { Node } from "../gen/envoy/config/core/v3/base_pb.js";
 import { excerpt } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
-import type { ProxyProfile } from "../translate/index.ts";
+import type { ProxyProfile } from "../pipeline/index.ts";
 import type { ResolvedResources, ResourceCache } from "./cache.ts";
 import { planOffer, type Offer } from "./isolation.ts";
 import { attributeNack } from "./nack-attribution.ts";
@@ -267,8 +267,7 @@ export class AdsStream {
         subscription.clearRejection(resource.name);
     }
     const at = this.deps.now();
-    const sources = this.deps.cache.snapshot?.sources?.bind(this.deps.cache.snapshot);
-    const profile = this.identity?.profile;
+    const snapshot = this.deps.cache.snapshot;
     return inFlight.resources.flatMap((resource) => {
       const text = attribution.errors.get(resource.name);
       if (text === undefined) return [];
@@ -278,7 +277,9 @@ export class AdsStream {
       // against the version that is wanted.
       const rejectedHash =
         inFlight.withheld.has(resource.name) && previous ? previous.rejectedHash : resource.hash;
-      const objects = (profile && sources?.(subscription.typeUrl, resource.name, profile, text)) || [];
+      // What the rejected version was built from, as its generator recorded it; the full text
+      // narrows it (an endpoint address the proxy quotes).
+      const objects = snapshot?.sources(resource.source, text) ?? [];
       const keptHash = kept.get(resource.name) ?? null;
       subscription.reject(
         resource.name,

@@ -3,7 +3,7 @@
 // adapters (sotw.ts, delta.ts) differ.
 import { createHash } from "node:crypto";
 import { LimitExceededError } from "../limits/index.ts";
-import type { ResourceRequest } from "../translate/index.ts";
+import type { ResourceRequest } from "../pipeline/index.ts";
 import { setVersion, type EncodedResource, type ResolvedResources } from "./cache.ts";
 import type { Reach } from "./reach.ts";
 import { describeRejection, type Rejection } from "./rejections.ts";

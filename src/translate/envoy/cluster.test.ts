@@ -16,7 +16,7 @@ import {
 import { HttpProtocolOptionsSchema } from "../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js";
 import type { MeshSnapshot, ServicePolicy } from "../../mesh/index.ts";
 import { typeUrlOf } from "../proto.ts";
-import { generateEnvoyResources } from "./generator.ts";
+import { generateResources } from "../generator.ts";
 import { assertValidEnvoy } from "./pgv-assert.ts";
 import { isHttp2Port } from "./protocol.ts";
 import { endpoint, envoyProfile, meshOf, policy, service, servicePort } from "./testing.ts";
@@ -26,7 +26,7 @@ const eds = typeUrlOf(ClusterLoadAssignmentSchema);
 
 function clusters(mesh: MeshSnapshot, names?: string[]): Map<string, Cluster> {
   const request = names ? { wildcard: false, names } : { wildcard: true, names: [] };
-  const resources = generateEnvoyResources(mesh, envoyProfile("shop"), cds, request);
+  const resources = generateResources(mesh, envoyProfile("shop"), cds, request);
   assertValidEnvoy(resources);
   return new Map(resources.map((r) => [r.name, r.message as Cluster]));
 }
@@ -240,7 +240,7 @@ test("EDS: the proxyless assignment for each outbound cluster, with the policy's
       }),
     ],
   });
-  const resources = generateEnvoyResources(meshOf([web, zoned]), envoyProfile("shop"), eds, {
+  const resources = generateResources(meshOf([web, zoned]), envoyProfile("shop"), eds, {
     wildcard: false,
     names: [
       "outbound|80||zoned.shop.svc.cluster.local",
@@ -261,7 +261,7 @@ test("EDS: the proxyless assignment for each outbound cluster, with the policy's
       ["zone-b", 0],
     ],
   );
-  const all = generateEnvoyResources(meshOf([web, zoned]), envoyProfile("shop"), eds, {
+  const all = generateResources(meshOf([web, zoned]), envoyProfile("shop"), eds, {
     wildcard: true,
     names: [],
   });

@@ -10,7 +10,7 @@ import {
   type Cluster,
 } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { RoutingPriority } from "../../gen/envoy/config/core/v3/base_pb.js";
-import type { MeshServicePort, OutlierDetectionPolicy, ServicePolicy } from "../../mesh/index.ts";
+import type { OutlierDetectionPolicy, PortShape, ServicePolicy } from "../../mesh/index.ts";
 import { blackholeCluster } from "../names.ts";
 import { adsConfigSource, durationMs } from "../proto.ts";
 import {
@@ -27,11 +27,7 @@ type ClusterInit = Exclude<MessageInitShape<typeof ClusterSchema>, Cluster>;
 const defaultConnectTimeoutMs = 5000;
 const loopback = "127.0.0.1";
 
-export function outboundCluster(
-  name: string,
-  port: MeshServicePort,
-  policy: ServicePolicy | undefined,
-): Cluster {
+export function outboundCluster(name: string, port: PortShape, policy: ServicePolicy | undefined): Cluster {
   const init: ClusterInit = {
     name,
     clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.EDS },

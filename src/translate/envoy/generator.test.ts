@@ -1,5 +1,6 @@
 // Dispatch by type, name resolution, and which resources differ between sidecars: the xDS cache
-// shares CDS and EDS across all sidecars (isProfileDependent), so they must not depend on the proxy.
+// shares a type's resources between sidecars of one profile group, so resources must be equal
+// within a group; CDS and EDS are shared by every sidecar.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { toBinary } from "@bufbuild/protobuf";
@@ -8,10 +9,9 @@ import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { SecretSchema } from "../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
-import { isProfileDependent } from "../dependencies.ts";
+import { generateResources, profileGroup } from "../generator.ts";
 import { typeUrlOf } from "../proto.ts";
 import type { GeneratedResource, ProxyProfile, ResourceRequest } from "../types.ts";
-import { generateEnvoyResources } from "./generator.ts";
 import { assertValidEnvoy } from "./pgv-assert.ts";
 import {
   attach,
@@ -42,22 +42,38 @@ function encoded(resources: GeneratedResource[]): string[] {
 }
 
 function generate(profile: ProxyProfile, schema: (typeof types)[number], request = wildcard) {
-  const resources = generateEnvoyResources(mesh, profile, typeUrlOf(schema), request);
+  const resources = generateResources(mesh, profile, typeUrlOf(schema), request);
   assertValidEnvoy(resources);
   return resources;
 }
 
-test("only listeners and route configurations differ between sidecars, as isProfileDependent says", () => {
+test("sidecars of one profile group get equal resources; only listeners and route configurations have groups", () => {
   const profiles = [
     envoyProfile("shop", ["10.1.0.1"]),
     envoyProfile("tools", ["10.2.0.1"]),
     envoyProfile("shop"),
+    envoyProfile("tools", ["10.1.0.1"]),
   ];
+  const groupsPerType: Record<string, number> = {};
   for (const schema of types) {
-    const outputs = profiles.map((p) => encoded(generate(p, schema)));
-    const differ = outputs.some((o) => JSON.stringify(o) !== JSON.stringify(outputs[0]));
-    assert.equal(differ, isProfileDependent(typeUrlOf(schema), profiles[0]!), schema.typeName);
+    const byGroup = new Map<string, string>();
+    const outputs = new Set<string>();
+    for (const profile of profiles) {
+      const output = JSON.stringify(encoded(generate(profile, schema)));
+      const group = profileGroup(typeUrlOf(schema), profile);
+      assert.equal(byGroup.get(group) ?? output, output, `${schema.typeName}: one group, one output`);
+      byGroup.set(group, output);
+      outputs.add(output);
+    }
+    assert.equal(outputs.size, byGroup.size, `${schema.typeName}: each group differs from the others`);
+    groupsPerType[schema.typeName.split(".").at(-1) as string] = byGroup.size;
   }
+  assert.deepEqual(groupsPerType, {
+    Listener: 3, // by IPs: 10.1.0.1 serves 8080, 10.2.0.1 serves 8081, no IPs serve nothing
+    RouteConfiguration: 2, // by namespace: shop, tools
+    Cluster: 1,
+    ClusterLoadAssignment: 1,
+  });
 });
 
 test("RDS resolves port names only; ports of no Service and capture ports do not exist", () => {
@@ -75,5 +91,5 @@ test("RDS resolves port names only; ports of no Service and capture ports do not
 });
 
 test("types Envoy sidecars get nothing of yet produce nothing", () => {
-  assert.deepEqual(generateEnvoyResources(mesh, envoyProfile("shop"), typeUrlOf(SecretSchema), wildcard), []);
+  assert.deepEqual(generateResources(mesh, envoyProfile("shop"), typeUrlOf(SecretSchema), wildcard), []);
 });

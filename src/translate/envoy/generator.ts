@@ -1,16 +1,16 @@
-// Resources for Envoy sidecars, from the same mesh snapshot as proxyless gRPC. Listeners depend
-// on the proxy (its IPs decide the inbound chains) and route configurations on its namespace
-// (consumer routes, short host names); clusters and endpoints are the same for every sidecar.
-import type { Message } from "@bufbuild/protobuf";
+// The xDS types of Envoy sidecars, from the same mesh as proxyless gRPC, one resource per name,
+// read through the MeshView. Listeners depend on the sidecar's IPs (which ports it serves decide
+// the inbound chains) and route configurations on its namespace (consumer routes, short host
+// names); clusters and endpoints are the same for every sidecar.
 import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
-import { effectivePolicy, type MeshSnapshot } from "../../mesh/index.ts";
 import { loadAssignment } from "../grpc/endpoint.ts";
-import { blackholeCluster, clusterName, parseClusterName, type ServicePortRef } from "../names.ts";
+import { blackholeCluster, clusterName, parseClusterName, portName } from "../names.ts";
 import { typeUrlOf } from "../proto.ts";
-import type { GeneratedResource, ProxyProfile, ResourceRequest } from "../types.ts";
+import type { ResourceType } from "../types.ts";
+import type { MeshView } from "../view.ts";
 import {
   blackholeClusterResource,
   inboundCluster,
@@ -18,7 +18,6 @@ import {
   outboundCluster,
   outboundPassthroughCluster,
 } from "./cluster.ts";
-import { allWorkloadPorts, servedPorts } from "./inbound.ts";
 import { outboundListener, virtualInbound, virtualOutbound } from "./listener.ts";
 import {
   inboundClusterName,
@@ -33,133 +32,94 @@ import {
 } from "./names.ts";
 import { outboundRouteConfiguration } from "./route-config.ts";
 
-type Schema =
-  | typeof ListenerSchema
-  | typeof RouteConfigurationSchema
-  | typeof ClusterSchema
-  | typeof ClusterLoadAssignmentSchema;
+/** Port numbers with an outbound listener: every Service port but the capture ports. */
+function outboundPorts(view: MeshView): number[] {
+  return view.ports().filter((p) => !reservedPorts.has(p));
+}
 
-type Generate = (mesh: MeshSnapshot, profile: ProxyProfile, request: ResourceRequest) => GeneratedResource[];
+/**
+ * The ports this workload serves: those of endpoints whose address is one of its IPs, in any
+ * Service, ready or not (a pod that is starting up still receives its probes through the proxy).
+ */
+function servedPorts(view: MeshView): number[] {
+  const ports = new Set(view.instanceIps.flatMap((ip) => view.portsAt(ip)));
+  return [...ports].sort((a, b) => a - b);
+}
 
-const generators = new Map<string, Generate>([
-  [typeUrlOf(ListenerSchema), listeners],
-  [typeUrlOf(RouteConfigurationSchema), routeConfigurations],
-  [typeUrlOf(ClusterSchema), clusters],
-  [typeUrlOf(ClusterLoadAssignmentSchema), loadAssignments],
+function outboundClusterNames(view: MeshView): string[] {
+  return view.servicePorts().map((p) => clusterName(p.namespace, p.name, p.port, view.domain));
+}
+
+const listeners: ResourceType = {
+  schema: ListenerSchema,
+  profile: ["instanceIps"],
+  names: (view) => [
+    virtualOutboundListener,
+    virtualInboundListener,
+    ...outboundPorts(view).map(outboundListenerName),
+  ],
+  build: (view, name) => {
+    if (name === virtualOutboundListener) return virtualOutbound();
+    if (name === virtualInboundListener) return virtualInbound(servedPorts(view));
+    const port = outboundPorts(view).find((p) => outboundListenerName(p) === name);
+    return port === undefined ? undefined : outboundListener(port);
+  },
+};
+
+const routeConfigurations: ResourceType = {
+  schema: RouteConfigurationSchema,
+  profile: ["namespace"],
+  names: (view) => outboundPorts(view).map(String),
+  build: (view, name) => {
+    const port = parseOutboundRouteName(name);
+    if (port === undefined || reservedPorts.has(port)) return undefined;
+    return outboundRouteConfiguration(view, port, view.callerNamespace);
+  },
+};
+
+/** Clusters every sidecar has, whatever the mesh holds. */
+const fixedClusters = new Map([
+  [passthroughCluster, outboundPassthroughCluster],
+  [inboundPassthroughCluster, inboundPassthroughClusterResource],
+  [blackholeCluster, blackholeClusterResource],
 ]);
 
-/** Resources of `typeUrl` for an Envoy sidecar; names that do not resolve are left out. */
-export function generateEnvoyResources(
-  mesh: MeshSnapshot,
-  profile: ProxyProfile,
-  typeUrl: string,
-  request: ResourceRequest,
-): GeneratedResource[] {
-  return generators.get(typeUrl)?.(mesh, profile, request) ?? [];
-}
-
-function resource(schema: Schema, name: string, message: Message): GeneratedResource {
-  return { name, typeUrl: typeUrlOf(schema), schema, message };
-}
-
-function selected(request: ResourceRequest, all: () => string[]): string[] {
-  return request.wildcard ? all() : [...request.names];
-}
-
-/** Port numbers with an outbound listener: every Service port but the capture ports. */
-function outboundPorts(mesh: MeshSnapshot): number[] {
-  const ports = new Set<number>();
-  for (const service of mesh.services.values()) for (const p of service.ports) ports.add(p.port);
-  return [...ports].filter((p) => !reservedPorts.has(p)).sort((a, b) => a - b);
-}
-
-function listeners(mesh: MeshSnapshot, profile: ProxyProfile, request: ResourceRequest): GeneratedResource[] {
-  const ports = outboundPorts(mesh);
-  const byName = new Map<string, () => GeneratedResource>([
-    [virtualOutboundListener, () => resource(ListenerSchema, virtualOutboundListener, virtualOutbound())],
-    [
-      virtualInboundListener,
-      () =>
-        resource(
-          ListenerSchema,
-          virtualInboundListener,
-          virtualInbound(servedPorts(mesh, profile.instanceIps)),
-        ),
-    ],
-    ...ports.map((port): [string, () => GeneratedResource] => [
-      outboundListenerName(port),
-      () => resource(ListenerSchema, outboundListenerName(port), outboundListener(port)),
-    ]),
-  ]);
-  return selected(request, () => [...byName.keys()]).flatMap((name) => byName.get(name)?.() ?? []);
-}
-
-function routeConfigurations(
-  mesh: MeshSnapshot,
-  profile: ProxyProfile,
-  request: ResourceRequest,
-): GeneratedResource[] {
-  return selected(request, () => outboundPorts(mesh).map(String)).flatMap((name) => {
-    const port = parseOutboundRouteName(name);
-    const config =
-      port === undefined || reservedPorts.has(port)
-        ? undefined
-        : outboundRouteConfiguration(mesh, port, profile.namespace);
-    return config ? [resource(RouteConfigurationSchema, name, config)] : [];
-  });
-}
-
-function outboundRefs(mesh: MeshSnapshot): ServicePortRef[] {
-  return [...mesh.services.values()].flatMap((service) =>
-    service.ports.map((p) => ({ service, port: p.port })),
-  );
-}
-
-function outboundClusterNames(mesh: MeshSnapshot): string[] {
-  return outboundRefs(mesh).map((ref) =>
-    clusterName(ref.service.namespace, ref.service.name, ref.port, mesh.domain),
-  );
-}
-
-function clusters(mesh: MeshSnapshot, _profile: ProxyProfile, request: ResourceRequest): GeneratedResource[] {
-  const workloadPorts = new Set(allWorkloadPorts(mesh));
-  const fixed = new Map([
-    [passthroughCluster, outboundPassthroughCluster],
-    [inboundPassthroughCluster, inboundPassthroughClusterResource],
-    [blackholeCluster, blackholeClusterResource],
-  ]);
-  const names = selected(request, () => [
-    ...outboundClusterNames(mesh),
-    ...[...workloadPorts].map(inboundClusterName),
-    ...fixed.keys(),
-  ]);
-  return names.flatMap((name) => {
-    const make = fixed.get(name);
-    if (make) return [resource(ClusterSchema, name, make())];
+/**
+ * Inbound clusters (127.0.0.1:<port>) are the same for every sidecar, so CDS carries one per port
+ * any workload may serve and stays shared by all sidecars.
+ */
+const clusters: ResourceType = {
+  schema: ClusterSchema,
+  profile: [],
+  names: (view) => [
+    ...outboundClusterNames(view),
+    ...view.endpointPorts().map(inboundClusterName),
+    ...fixedClusters.keys(),
+  ],
+  build: (view, name) => {
+    const make = fixedClusters.get(name);
+    if (make) return make();
     const inboundPort = parseInboundClusterName(name);
     if (inboundPort !== undefined) {
-      return workloadPorts.has(inboundPort)
-        ? [resource(ClusterSchema, name, inboundCluster(inboundPort))]
-        : [];
+      return view.endpointPorts().includes(inboundPort) ? inboundCluster(inboundPort) : undefined;
     }
-    const ref = parseClusterName(mesh, name);
+    const ref = parseClusterName(view, name);
     const port = ref?.service.ports.find((p) => p.port === ref.port);
-    return ref && port
-      ? [resource(ClusterSchema, name, outboundCluster(name, port, effectivePolicy(ref.service, port)))]
-      : [];
-  });
-}
+    return ref && port && outboundCluster(name, port, view.policy(portName(ref)));
+  },
+};
 
-function loadAssignments(
-  mesh: MeshSnapshot,
-  _profile: ProxyProfile,
-  request: ResourceRequest,
-): GeneratedResource[] {
-  return selected(request, () => outboundClusterNames(mesh)).flatMap((name) => {
-    const ref = parseClusterName(mesh, name);
-    const port = ref?.service.ports.find((p) => p.port === ref.port);
-    if (!ref || !port) return [];
-    const locality = effectivePolicy(ref.service, port)?.locality;
-    return [resource(ClusterLoadAssignmentSchema, name, loadAssignment(name, port.endpoints, locality))];
-  });
-}
+const loadAssignments: ResourceType = {
+  schema: ClusterLoadAssignmentSchema,
+  profile: [],
+  names: outboundClusterNames,
+  build: (view, name) => {
+    const ref = parseClusterName(view, name);
+    if (!ref) return undefined;
+    return loadAssignment(name, view.endpoints(portName(ref)), view.policy(portName(ref))?.locality);
+  },
+};
+
+export const envoyResourceTypes: ReadonlyMap<string, ResourceType> = new Map(
+  [listeners, routeConfigurations, clusters, loadAssignments].map((type) => [typeUrlOf(type.schema), type]),
+);

@@ -23,7 +23,7 @@ import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/
 import { buildMeshSnapshot, type MeshSnapshot } from "../../mesh/index.ts";
 import { typeUrlOf } from "../proto.ts";
 import type { GeneratedResource, ProxyProfile } from "../types.ts";
-import { generateEnvoyResources } from "./generator.ts";
+import { generateResources } from "../generator.ts";
 import { assertValidEnvoy } from "./pgv-assert.ts";
 import { envoyRegistry } from "./registry.ts";
 import { domain, envoyProfile } from "./testing.ts";
@@ -61,7 +61,7 @@ function loadCase(dir: string): GoldenCase {
 /** What a sidecar holds after subscribing as Envoy does. */
 function sidecarView({ mesh, profile }: GoldenCase): Record<string, GeneratedResource[]> {
   const fetch = (schema: Parameters<typeof typeUrlOf>[0], names?: Iterable<string>) =>
-    generateEnvoyResources(
+    generateResources(
       mesh,
       profile,
       typeUrlOf(schema),

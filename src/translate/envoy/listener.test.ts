@@ -13,7 +13,7 @@ import {
 import { TcpProxySchema } from "../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
 import type { MeshSnapshot } from "../../mesh/index.ts";
 import { typeUrlOf } from "../proto.ts";
-import { generateEnvoyResources } from "./generator.ts";
+import { generateResources } from "../generator.ts";
 import { assertValidEnvoy } from "./pgv-assert.ts";
 import { endpoint, envoyProfile, meshOf, service, servicePort } from "./testing.ts";
 
@@ -21,7 +21,7 @@ const lds = typeUrlOf(ListenerSchema);
 
 function listeners(mesh: MeshSnapshot, ips: string[] = [], names?: string[]): Map<string, Listener> {
   const request = names ? { wildcard: false, names } : { wildcard: true, names: [] };
-  const resources = generateEnvoyResources(mesh, envoyProfile("shop", ips), lds, request);
+  const resources = generateResources(mesh, envoyProfile("shop", ips), lds, request);
   assertValidEnvoy(resources);
   return new Map(resources.map((r) => [r.name, r.message as Listener]));
 }

@@ -3,7 +3,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { HttpProtocolOptionsSchema } from "../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js";
-import type { MeshServicePort } from "../../mesh/index.ts";
+import type { PortShape } from "../../mesh/index.ts";
 import { packAny } from "../proto.ts";
 import { httpProtocolOptionsName } from "./names.ts";
 
@@ -14,7 +14,7 @@ const http2NamePrefixes = new Set(["grpc", "h2c", "http2"]);
  * Whether a Service port speaks HTTP/2: by `appProtocol`, else by the Istio port-name
  * convention `<protocol>[-<suffix>]` (`grpc-web` is HTTP/1.1, so it is checked first).
  */
-export function isHttp2Port(port: Pick<MeshServicePort, "name" | "appProtocol">): boolean {
+export function isHttp2Port(port: Pick<PortShape, "name" | "appProtocol">): boolean {
   if (port.appProtocol !== undefined) return http2AppProtocols.has(port.appProtocol.toLowerCase());
   const name = (port.name ?? "").toLowerCase();
   if (name.startsWith("grpc-web")) return false;

@@ -8,6 +8,7 @@ import { assertValidEnvoy } from "./pgv-assert.ts";
 import { outboundRouteConfiguration as generate } from "./route-config.ts";
 import { pickRoute, rewrittenPath } from "./simulate.ts";
 import { attach, backend, match, meshOf, route, rule, service, servicePort } from "./testing.ts";
+import { viewOf } from "../testing.ts";
 
 /** The route configuration, checked to be one Envoy accepts. */
 function outboundRouteConfiguration(...args: Parameters<typeof generate>): ReturnType<typeof generate> {
@@ -26,7 +27,7 @@ function forwardedPath(prefix: string, modifier: PathModifier, requestPath: stri
       filters: [{ type: "URLRewrite", hostname: undefined, path: modifier }],
     }),
   ]);
-  const config = outboundRouteConfiguration(meshOf([web], [attach(r, web, 80)]), 80, "default");
+  const config = outboundRouteConfiguration(viewOf(meshOf([web], [attach(r, web, 80)])), 80, "default");
   assert.ok(config);
   const picked = pickRoute(config, { host: "web", path: requestPath });
   assert.ok(picked, `${requestPath} must match prefix ${prefix}`);

@@ -7,11 +7,17 @@ import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_
 import { assertValidEnvoy } from "./pgv-assert.ts";
 import { outboundRouteConfiguration as generate } from "./route-config.ts";
 import { pickRoute } from "./simulate.ts";
+import type { MeshSnapshot } from "../../mesh/index.ts";
+import { viewOf } from "../testing.ts";
 import { attach, backend, match, meshOf, policy, route, rule, service, servicePort } from "./testing.ts";
 
 /** The route configuration, checked to be one Envoy accepts. */
-function outboundRouteConfiguration(...args: Parameters<typeof generate>): ReturnType<typeof generate> {
-  const config = generate(...args);
+function outboundRouteConfiguration(
+  mesh: MeshSnapshot,
+  port: number,
+  caller: string,
+): ReturnType<typeof generate> {
+  const config = generate(viewOf(mesh, caller), port, caller);
   if (config) assertValidEnvoy([{ schema: RouteConfigurationSchema, message: config, name: config.name }]);
   return config;
 }

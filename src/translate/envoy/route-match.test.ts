@@ -7,6 +7,7 @@ import { assertValidEnvoy } from "./pgv-assert.ts";
 import { outboundRouteConfiguration as generate } from "./route-config.ts";
 import { pickRoute, type SimRequest } from "./simulate.ts";
 import { attach, backend, match, meshOf, route, rule, service, servicePort } from "./testing.ts";
+import { viewOf } from "../testing.ts";
 
 /** The route configuration, checked to be one Envoy accepts. */
 function outboundRouteConfiguration(...args: Parameters<typeof generate>): ReturnType<typeof generate> {
@@ -22,7 +23,7 @@ function selects(m: RouteMatch, requests: Record<string, SimRequest>): Record<st
   const r = route("HTTPRoute", "default", "r", [
     rule({ matches: [m], backends: [backend("default", "web", 80)] }),
   ]);
-  const config = outboundRouteConfiguration(meshOf([web], [attach(r, web, 80)]), 80, "default");
+  const config = outboundRouteConfiguration(viewOf(meshOf([web], [attach(r, web, 80)])), 80, "default");
   assert.ok(config);
   return Object.fromEntries(
     Object.entries(requests).map(([label, request]) => [label, pickRoute(config, request) !== undefined]),

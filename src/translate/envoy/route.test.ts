@@ -12,6 +12,7 @@ import { blackholeCluster } from "../names.ts";
 import { assertValidEnvoy } from "./pgv-assert.ts";
 import { outboundRouteConfiguration } from "./route-config.ts";
 import { attach, backend, meshOf, policy, route, rule, service, servicePort } from "./testing.ts";
+import { viewOf } from "../testing.ts";
 
 const outbound = (name: string, port = 80) => `outbound|${port}||${name}.default.svc.cluster.local`;
 
@@ -26,7 +27,7 @@ function routeFor(
   const web = options.web ?? service("default", "web", { ports: [servicePort(80)] });
   const attached = route(options.kind ?? "HTTPRoute", "default", "r", [rule(r)]);
   const mesh = meshOf([web, v1, v2, ...(options.extra ?? [])], [attach(attached, web, 80)]);
-  const config = outboundRouteConfiguration(mesh, 80, "default");
+  const config = outboundRouteConfiguration(viewOf(mesh), 80, "default");
   assert.ok(config);
   assertValidEnvoy([{ schema: RouteConfigurationSchema, message: config }]);
   const vhost = config?.virtualHosts.find((v) => v.name === "web.default.svc.cluster.local:80");

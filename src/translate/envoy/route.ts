@@ -12,19 +12,11 @@ import {
   type RouteAction_HashPolicy,
   type WeightedCluster_ClusterWeightSchema,
 } from "../../gen/envoy/config/route/v3/route_components_pb.js";
-import {
-  effectivePolicy,
-  serviceKey,
-  type HashPolicy,
-  type MeshSnapshot,
-  type RetryPolicy,
-  type RouteBackend,
-  type RouteKind,
-  type RouteTableEntry,
-} from "../../mesh/index.ts";
+import type { HashPolicy, RetryPolicy, RouteBackend, RouteKind, RouteTableEntry } from "../../mesh/index.ts";
 import { faultFilterName, faultOverride, fractionalPercent } from "../grpc/fault.ts";
 import { blackholeCluster, clusterName, type ServicePortRef } from "../names.ts";
 import { durationMs, packAny } from "../proto.ts";
+import type { MeshView } from "../view.ts";
 import { envoyRetryPolicy } from "./retry.ts";
 import { envoyRouteMatch } from "./route-match.ts";
 import { headerMutations, mirrorPolicies, redirectAction, urlRewrite } from "./route-filters.ts";
@@ -42,7 +34,7 @@ const grpcUnavailable = 14;
 export function tableEntryRoute(
   { route, rule, match }: RouteTableEntry,
   serviceRetry: RetryPolicy | undefined,
-  mesh: MeshSnapshot,
+  view: MeshView,
 ): Route {
   const redirect = rule.filters.find((f) => f.type === "RequestRedirect");
   const fault = rule.filters.find((f) => f.type === "Fault")?.fault;
@@ -50,10 +42,10 @@ export function tableEntryRoute(
   const rewrite = rule.filters.find((f) => f.type === "URLRewrite");
   const action: RouteInit["action"] = redirect
     ? { case: "redirect", value: redirectAction(redirect, match.path) }
-    : backendAction(rule.backends, route.kind, mesh, {
+    : backendAction(rule.backends, route.kind, view, {
         timeout: durationMs(rule.requestTimeoutMs ?? 0),
         retryPolicy: envoyRetryPolicy(rule.retry ?? serviceRetry, rule.backendRequestTimeoutMs),
-        requestMirrorPolicies: mirrorPolicies(rule.filters, mesh.domain),
+        requestMirrorPolicies: mirrorPolicies(rule.filters, view.domain),
         ...(rewrite && urlRewrite(rewrite, match.path)),
       });
   return create(RouteSchema, {
@@ -69,7 +61,7 @@ export function tableEntryRoute(
 export function defaultRoute(
   ref: ServicePortRef,
   serviceRetry: RetryPolicy | undefined,
-  mesh: MeshSnapshot,
+  view: MeshView,
 ): Route {
   const self: RouteBackend = {
     namespace: ref.service.namespace,
@@ -81,7 +73,7 @@ export function defaultRoute(
   return create(RouteSchema, {
     name: "default",
     match: { pathSpecifier: { case: "prefix", value: "/" } },
-    action: backendAction([self], "HTTPRoute", mesh, {
+    action: backendAction([self], "HTTPRoute", view, {
       timeout: durationMs(0),
       retryPolicy: envoyRetryPolicy(serviceRetry, undefined),
       requestMirrorPolicies: [],
@@ -101,7 +93,7 @@ type ActionOptions = Exclude<MessageInitShape<typeof RouteActionSchema>, RouteAc
 function backendAction(
   backends: readonly RouteBackend[],
   kind: RouteKind,
-  mesh: MeshSnapshot,
+  view: MeshView,
   options: ActionOptions,
 ): RouteInit["action"] {
   const live = backends.filter((b) => b.weight > 0);
@@ -111,7 +103,7 @@ function backendAction(
   }
   const weights = new Map<string, number>();
   for (const b of valid) {
-    const name = clusterName(b.namespace, b.name, b.port, mesh.domain);
+    const name = clusterName(b.namespace, b.name, b.port, view.domain);
     weights.set(name, (weights.get(name) ?? 0) + b.weight);
   }
   const failingWeight = live.filter((b) => b.invalid).reduce((sum, b) => sum + b.weight, 0);
@@ -134,7 +126,7 @@ function backendAction(
         ? { case: "cluster", value: only.name ?? "" }
         : { case: "weightedClusters", value: { clusters } },
       ...options,
-      hashPolicy: hashPolicies(valid, mesh),
+      hashPolicy: hashPolicies(valid, view),
     }),
   };
 }
@@ -155,12 +147,10 @@ function abortAll(kind: RouteKind): Any {
  * gRPC's per-channel affinity has no Envoy counterpart (every caller of a sidecar shares it).
  * Backends of one route may disagree; their keys are combined in backend order, each once.
  */
-function hashPolicies(backends: readonly RouteBackend[], mesh: MeshSnapshot): RouteAction_HashPolicy[] {
+function hashPolicies(backends: readonly RouteBackend[], view: MeshView): RouteAction_HashPolicy[] {
   const keys = new Map<string, RouteAction_HashPolicy>();
   for (const backend of backends) {
-    const service = mesh.services.get(serviceKey(backend.namespace, backend.name));
-    const port = service?.ports.find((p) => p.port === backend.port);
-    const policy = service && port && effectivePolicy(service, port);
+    const policy = view.policy(backend);
     if (policy?.loadBalancer !== "RingHash") continue;
     for (const hash of policy.hashPolicies) {
       const key = JSON.stringify(hash);

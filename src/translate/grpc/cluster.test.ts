@@ -5,8 +5,8 @@ import { toJson } from "@bufbuild/protobuf";
 import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import type { OutlierDetectionPolicy, ServicePolicy } from "../../mesh/index.ts";
 import { edsCluster } from "./cluster.ts";
-import { portPolicy } from "./policy.ts";
-import { policy, service, servicePort } from "./testing/mesh.ts";
+import { viewOf } from "../testing.ts";
+import { mesh, policy, service, servicePort } from "./testing/mesh.ts";
 
 const name = "outbound|50051||greeter.default.svc.cluster.local";
 const json = (p: ServicePolicy | undefined) =>
@@ -84,7 +84,8 @@ test("a port's policy replaces the Service's", () => {
     ports: [servicePort(80), servicePort(81, [], port81)],
     policy: servicePolicy,
   });
-  assert.equal(portPolicy(greeter, 80), servicePolicy);
-  assert.equal(portPolicy(greeter, 81), port81);
-  assert.equal(portPolicy(service("plain"), 50051), undefined);
+  const view = viewOf(mesh([greeter, service("plain")]));
+  assert.equal(view.policy({ namespace: "default", name: "greeter", port: 80 }), servicePolicy);
+  assert.equal(view.policy({ namespace: "default", name: "greeter", port: 81 }), port81);
+  assert.equal(view.policy({ namespace: "default", name: "plain", port: 50051 }), undefined);
 });

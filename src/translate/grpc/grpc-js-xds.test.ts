@@ -141,7 +141,7 @@ test("the check rejects what grpc-js-xds rejects", () => {
   const name = "outbound|1||bad.default.svc.cluster.local";
   const badCluster = edsCluster(name, undefined);
   badCluster.outlierDetection = create(OutlierDetectionSchema, { enforcingFailurePercentage: 101 });
-  const cluster: GeneratedResource = {
+  const cluster = {
     name,
     typeUrl: typeUrlOf(ClusterSchema),
     schema: ClusterSchema,
@@ -170,7 +170,7 @@ test("the check rejects what grpc-js-xds rejects", () => {
       },
     ],
   });
-  const config: GeneratedResource = {
+  const config = {
     name: "r",
     typeUrl: typeUrlOf(RouteConfigurationSchema),
     schema: RouteConfigurationSchema,

@@ -26,31 +26,30 @@ import { StringMatcherSchema } from "../../gen/envoy/type/matcher/v3/string_pb.j
 import type {
   HashPolicy,
   HeaderMatch,
-  MeshSnapshot,
   RetryPolicy,
   RouteBackend,
   RouteRule,
   RouteTable,
   RouteTableEntry,
 } from "../../mesh/index.ts";
-import { blackholeCluster, clusterName, serviceHostForms, type ServicePortRef } from "../names.ts";
+import { blackholeCluster, clusterName, portName, serviceHostForms, type ServicePortRef } from "../names.ts";
 import { durationMs } from "../proto.ts";
+import type { MeshView } from "../view.ts";
 import { faultFilterName, faultOverride } from "./fault.ts";
-import { backendPolicy, portPolicy } from "./policy.ts";
 import { grpcRetryPolicy } from "./retry.ts";
 
 export function grpcRouteConfiguration(
   name: string,
   ref: ServicePortRef,
   table: RouteTable | undefined,
-  mesh: MeshSnapshot,
+  view: MeshView,
 ): RouteConfiguration {
-  const hosts = serviceHostForms(ref.service, mesh.domain);
+  const hosts = serviceHostForms(ref.service, view.domain);
   // A rule without its own retry falls back to the called Service's TrafficPolicy.
-  const serviceRetry = portPolicy(ref.service, ref.port)?.retry;
+  const serviceRetry = view.policy(portName(ref))?.retry;
   const routes = table
-    ? table.entries.flatMap((entry) => entryRoutes(entry, serviceRetry, mesh))
-    : [defaultRoute(ref, serviceRetry, mesh)];
+    ? table.entries.flatMap((entry) => entryRoutes(entry, serviceRetry, view))
+    : [defaultRoute(ref, serviceRetry, view)];
   return create(RouteConfigurationSchema, {
     name,
     virtualHosts: [
@@ -65,13 +64,13 @@ export function grpcRouteConfiguration(
 }
 
 /** Without routes, every call goes to the Service itself. */
-function defaultRoute(ref: ServicePortRef, retry: RetryPolicy | undefined, mesh: MeshSnapshot): Route {
+function defaultRoute(ref: ServicePortRef, retry: RetryPolicy | undefined, view: MeshView): Route {
   const { namespace, name } = ref.service;
   const self = { namespace, name, port: ref.port, weight: 1, invalid: undefined };
   return create(RouteSchema, {
     name: "default",
     match: { pathSpecifier: { case: "prefix", value: "/" } },
-    action: { case: "route", value: routeAction([self], undefined, retry, mesh) },
+    action: { case: "route", value: routeAction([self], undefined, retry, view) },
   });
 }
 
@@ -79,7 +78,7 @@ function defaultRoute(ref: ServicePortRef, retry: RetryPolicy | undefined, mesh:
 function entryRoutes(
   { route, rule, match }: RouteTableEntry,
   serviceRetry: RetryPolicy | undefined,
-  mesh: MeshSnapshot,
+  view: MeshView,
 ): Route[] {
   // Every gRPC call is an HTTP/2 POST: a POST match always holds, any other method never does.
   if (match.method !== undefined && match.method !== "POST") return [];
@@ -87,7 +86,7 @@ function entryRoutes(
   if (match.queryParams.length > 0) return [];
   const name = `${route.kind}/${route.namespace}/${route.name}/rule/${rule.name ?? rule.index}`;
   const headers = match.headers.map(headerMatcher);
-  const { action, typedPerFilterConfig } = ruleAction(rule, serviceRetry, mesh);
+  const { action, typedPerFilterConfig } = ruleAction(rule, serviceRetry, view);
   const make = (pathSpecifier: EnvoyRouteMatch["pathSpecifier"]): Route =>
     create(RouteSchema, {
       name,
@@ -117,7 +116,7 @@ function entryRoutes(
 function ruleAction(
   rule: RouteRule,
   serviceRetry: RetryPolicy | undefined,
-  mesh: MeshSnapshot,
+  view: MeshView,
 ): { action: RouteAction; typedPerFilterConfig: Record<string, Any> } {
   if (rule.filters.some((f) => f.type === "RequestRedirect")) {
     return {
@@ -128,7 +127,7 @@ function ruleAction(
   const fault = rule.filters.find((f) => f.type === "Fault")?.fault;
   const override = fault && faultOverride(fault);
   return {
-    action: routeAction(rule.backends, rule.requestTimeoutMs, rule.retry ?? serviceRetry, mesh),
+    action: routeAction(rule.backends, rule.requestTimeoutMs, rule.retry ?? serviceRetry, view),
     typedPerFilterConfig: override ? { [faultFilterName]: override } : {},
   };
 }
@@ -154,14 +153,14 @@ function routeAction(
   backends: readonly RouteBackend[],
   timeoutMs: number | undefined,
   retry: RetryPolicy | undefined,
-  mesh: MeshSnapshot,
+  view: MeshView,
 ): RouteAction {
   const live = backends.filter((backend) => backend.weight > 0);
   const weights = new Map<string, number>();
   for (const backend of live) {
     const cluster = backend.invalid
       ? blackholeCluster
-      : clusterName(backend.namespace, backend.name, backend.port, mesh.domain);
+      : clusterName(backend.namespace, backend.name, backend.port, view.domain);
     weights.set(cluster, (weights.get(cluster) ?? 0) + backend.weight);
   }
   const clusters = [...weights].map(([name, weight]) => ({ name, weight }));
@@ -174,7 +173,7 @@ function routeAction(
       },
     }),
     ...(retryPolicy && { retryPolicy }),
-    hashPolicy: hashPolicies(live, mesh),
+    hashPolicy: hashPolicies(live, view),
   };
   const only = clusters.length === 1 ? clusters[0] : undefined;
   if (clusters.length === 0 || only) {
@@ -197,11 +196,11 @@ function routeAction(
  * channel for per-client affinity. Source IP has no meaning in a proxyless client. Backends of one
  * route may disagree; their hash keys are combined in backend order, each once.
  */
-function hashPolicies(backends: readonly RouteBackend[], mesh: MeshSnapshot): RouteAction_HashPolicy[] {
+function hashPolicies(backends: readonly RouteBackend[], view: MeshView): RouteAction_HashPolicy[] {
   const keys = new Map<string, RouteAction_HashPolicy>();
   for (const backend of backends) {
     if (backend.invalid) continue;
-    const policy = backendPolicy(mesh, backend.namespace, backend.name, backend.port);
+    const policy = view.policy(backend);
     if (policy?.loadBalancer !== "RingHash") continue;
     for (const hash of policy.hashPolicies) {
       const key = JSON.stringify(hash);

@@ -9,13 +9,13 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { validateResource, type Resource } from "../../api/index.ts";
 import { buildMeshSnapshot, type MeshSnapshot } from "../../mesh/index.ts";
-import { generateEnvoyResources } from "../envoy/generator.ts";
 import { generateResources } from "../generator.ts";
 import { blackholeCluster, clusterName, resolveTarget } from "../names.ts";
 import { explainText } from "./explain.ts";
 import { collectResources } from "./resources.ts";
 import { simulateRequest } from "./simulate.ts";
 import type { SimulationFlavour, SimulationOutcome, SimulationResult } from "./types.ts";
+import { viewOf } from "../testing.ts";
 
 const testdata = join(import.meta.dirname, "testdata");
 const update = process.env.UPDATE_GOLDEN === "1";
@@ -77,9 +77,8 @@ function cluster(short: string): string {
 function simulate(mesh: MeshSnapshot, c: Case, flavour: SimulationFlavour): SimulationResult {
   const namespace = c.namespace ?? "default";
   const profile = { namespace, flavour, instanceIps: [] };
-  const generate = flavour === "grpc" ? generateResources : generateEnvoyResources;
   const resources = collectResources(
-    (typeUrl, request) => generate(mesh, profile, typeUrl, request),
+    (typeUrl, request) => generateResources(mesh, profile, typeUrl, request),
     flavour,
     [c.target],
   );
@@ -91,7 +90,7 @@ function simulate(mesh: MeshSnapshot, c: Case, flavour: SimulationFlavour): Simu
       method: c.method,
       headers: Object.entries(c.headers ?? {}),
       grpc: c.grpcMethod !== undefined,
-      destinationIp: resolveTarget(mesh, c.target, namespace)?.service.clusterIP,
+      destinationIp: resolveTarget(viewOf(mesh, namespace), c.target, namespace)?.service.clusterIP,
     },
     flavour,
   );

@@ -47,7 +47,9 @@ const resourceTypes: ReadonlyMap<string, ResourceType> = new Map(
 const context = { bootstrap: { certificateProviders: {} }, server: {} };
 
 /** Why grpc-js-xds would NACK `resource` or fail the channel on it; empty when it accepts it. */
-export function grpcJsXdsErrors(resource: GeneratedResource): string[] {
+export function grpcJsXdsErrors(
+  resource: Pick<GeneratedResource, "name" | "typeUrl" | "schema" | "message">,
+): string[] {
   const type = resourceTypes.get(resource.typeUrl);
   if (!type) return [`no grpc-js-xds resource type for ${resource.typeUrl}`];
   const result = type.decode(context, {

@@ -1,0 +1,19 @@
+export {
+  Pipeline,
+  type ConfigFeed,
+  type ConfigInput,
+  type PipelineOptions,
+  type ServingStateFeed,
+} from "./pipeline.ts";
+export type { ServingState } from "./serving-state.ts";
+export { translationFailedReason } from "./translation-faults.ts";
+export type { DebounceOptions } from "./debounce.ts";
+export type {
+  GeneratedResource,
+  NameList,
+  Provenance,
+  ProxyProfile,
+  ResourceRequest,
+  Translation,
+} from "../translate/index.ts";
+export type { FacetKey } from "../mesh/index.ts";
