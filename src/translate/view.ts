@@ -42,6 +42,8 @@ export class UndeclaredProfileReadError extends Error {
   }
 }
 
+const nothingRead: ReadonlySet<FacetKey> = new Set();
+
 export class MeshView {
   readonly domain: string;
   private readonly facets: MeshFacets;
@@ -134,7 +136,8 @@ export class MeshView {
   /** What was read so far. */
   provenance(): Provenance {
     return {
-      reads: new Set(this.reads),
+      // Names that resolve to nothing often read nothing; they share one empty set.
+      reads: this.reads.size === 0 ? nothingRead : new Set(this.reads),
       objects: [...this.objects].sort(compareObjects),
       addresses: [...this.addresses.values()],
     };
