@@ -34,7 +34,13 @@ test("one state per generation, to every subscriber; the change set names the fa
     "same generation",
   );
   const second = pipeline.publish({ resources: resources(web(81)), generation: 2 });
-  const third = pipeline.publish({ resources: resources(web(81)), generation: 3 });
+  assert.equal(
+    pipeline.publish({ resources: resources(web(81)), generation: 3 }),
+    undefined,
+    "the same configuration again (a relist) publishes nothing",
+  );
+  const bumped = { ...web(81), metadata: { name: "web", generation: 2 } };
+  const third = pipeline.publish({ resources: resources(bumped), generation: 4 });
   assert.deepEqual(
     seen.map((s) => s.version),
     [1, 2, 3],
@@ -52,7 +58,11 @@ test("one state per generation, to every subscriber; the change set names the fa
     "ports",
     "services",
   ]);
-  assert.deepEqual([...(third?.changes ?? ["?"])], [], "an unchanged configuration changes nothing");
+  assert.deepEqual(
+    [...(third?.changes ?? ["?"])],
+    [],
+    "a new generation status must report, though generators read nothing new",
+  );
 });
 
 const grpc = { flavour: "grpc", namespace: "default", instanceIps: [] } as const;

@@ -72,7 +72,10 @@ export class Pipeline implements ServingStateFeed {
     return () => debouncer.cancel();
   }
 
-  /** Builds and publishes the serving state for `config`; a generation already published is skipped. */
+  /**
+   * Builds and publishes the serving state for `config`. Skipped (undefined): a generation already
+   * published, or a configuration that changes nothing generators read or status reports.
+   */
   publish(config: ConfigInput): ServingState | undefined {
     if (config.generation === this.publishedGeneration) return undefined;
     this.publishedGeneration = config.generation;
@@ -80,6 +83,10 @@ export class Pipeline implements ServingStateFeed {
     const facets = new MeshFacets(mesh);
     const previous = this.state;
     const changes = previous ? facets.changedSince(previous.facets) : undefined;
+    // The same configuration again (an informer relist): nothing to serve, nothing for status.
+    if (previous && changes?.size === 0 && sameStatusInputs(previous.serving, config, mesh.issues)) {
+      return undefined;
+    }
     this.faults.forget(changes);
     const serving = servingState({
       version: (previous?.serving.version ?? 0) + 1,
@@ -98,6 +105,27 @@ export class Pipeline implements ServingStateFeed {
     );
     return serving;
   }
+}
+
+/** Whether status would report the same: the same issues, and every object at the same generation. */
+function sameStatusInputs(
+  previous: ServingState,
+  config: ConfigInput,
+  issues: readonly MeshIssue[],
+): boolean {
+  const key = (i: MeshIssue) => `${i.object}\0${i.field}\0${i.reason}\0${i.message}`;
+  const generations = (resources: readonly Resource[]) =>
+    JSON.stringify(
+      resources
+        .map(
+          (r) => `${r.kind} ${r.metadata.namespace ?? ""}/${r.metadata.name} ${r.metadata.generation ?? 1}`,
+        )
+        .sort(),
+    );
+  return (
+    JSON.stringify(previous.mesh.issues.map(key)) === JSON.stringify(issues.map(key)) &&
+    generations(previous.resources) === generations(config.resources)
+  );
 }
 
 function logIssueChanges(logger: Logger, before: readonly MeshIssue[], after: readonly MeshIssue[]): void {

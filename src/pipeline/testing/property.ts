@@ -91,7 +91,8 @@ export function checkIncremental(options: PropertyOptions): PropertyFailure | un
   for (let step = 1; step <= options.steps; step++) {
     edits.push(config.edit());
     const input = { resources: config.resources, generation: step };
-    const state = pipeline.publish(input) as ServingState;
+    // An edit that changes nothing served or reported publishes nothing: the current state stands.
+    const state = (pipeline.publish(input) ?? pipeline.current) as ServingState;
     incremental.setSnapshot(options.tamper ? options.tamper(state) : state);
     // Attached proxies keep their profile groups' memos across changes, as connected ones do.
     if (step === 1) for (const profile of profiles) incremental.attach(profile);
