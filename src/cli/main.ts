@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { grpcBootstrap } from "../agent/index.ts";
 import { formatLimit, limitNames, limitSpecs, limitsFrom, parseLimitSetting } from "../limits/index.ts";
 import { createLogger, createMetrics } from "../telemetry/index.ts";
+import { defaultAcceptBacklog } from "../xds/index.ts";
 import { registerDemo } from "./demo.ts";
 import { registerExplain } from "./explain.ts";
 import { formatHostPort, startControlPlane, type HostPort } from "./serve.ts";
@@ -46,6 +47,13 @@ function seconds(value: string): number {
   return n;
 }
 
+function backlog(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new InvalidArgumentError(`expected a whole number from 1 to 65535, got "${value}"`);
+  return n;
+}
+
 /** Collects `--limit` settings, refusing a bad one as it is given. */
 function limitSetting(value: string, previous: string[]): string[] {
   try {
@@ -79,6 +87,12 @@ program
   )
   .addOption(
     addressOption("--xds-address <host:port>", "where proxies connect (ADS over gRPC)", "127.0.0.1:15010"),
+  )
+  .option(
+    "--xds-backlog <n>",
+    "accept-queue length of the xDS port, for connect storms (capped by net.core.somaxconn)",
+    backlog,
+    defaultAcceptBacklog,
   )
   .addOption(
     addressOption("--admin-address <host:port>", "health, metrics and debug endpoints", "127.0.0.1:15014"),
@@ -137,6 +151,7 @@ program
       apiTlsCert?: string;
       apiTlsKey?: string;
       xdsAddress: HostPort;
+      xdsBacklog: number;
       adminAddress: HostPort;
       domain: string;
       logLevel: string;
@@ -167,6 +182,7 @@ program
                   tlsKey: opts.apiTlsKey,
                 },
           xdsAddress: opts.xdsAddress,
+          xdsBacklog: opts.xdsBacklog,
           adminAddress: opts.adminAddress,
           domain: opts.domain,
           debounce: { quietMs: opts.debounceMs, maxWaitMs: Math.max(opts.maxDebounceMs, opts.debounceMs) },

@@ -35,6 +35,8 @@ export interface ServeOptions {
   readonly configDir: string | undefined;
   readonly store: StoreLocation;
   readonly xdsAddress: HostPort;
+  /** Accept-queue length of the xDS port (default 4096, capped by net.core.somaxconn). */
+  readonly xdsBacklog?: number;
   readonly adminAddress: HostPort;
   /** The Kubernetes-compatible API; undefined to run without it. */
   readonly api: ApiAccessOptions | undefined;
@@ -109,6 +111,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       logger: logger.child({ component: "xds" }),
       controlPlaneId: `meshplane@${hostname()}`,
       jsonRegistry: packedTypesRegistry(),
+      ...(options.xdsBacklog ? { acceptBacklog: options.xdsBacklog } : {}),
     });
     const pipeline = new Pipeline({
       domain: options.domain,

@@ -9,6 +9,7 @@ import type {
 } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { excerpt, LimitExceededError, type Limits } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
+import { AcceptListener, defaultAcceptBacklog, effectiveBacklog, readSomaxconn } from "./accept-listener.ts";
 import { ResourceCache, type ConfigSnapshot } from "./cache.ts";
 import { deltaProtocol, normalizeDeltaRequest } from "./delta.ts";
 import { ReachIndex } from "./reach.ts";
@@ -102,6 +103,8 @@ export interface XdsServerOptions {
   readonly scheduling?: Partial<SchedulerOptions>;
   /** Input limits; the `xds.*` ones apply here (see request-limits.ts and stream-counts.ts). */
   readonly limits: Limits;
+  /** Accept-queue length of the listening socket (default 4096, capped by net.core.somaxconn). */
+  readonly acceptBacklog?: number;
 }
 
 type Call = grpc.ServerDuplexStream<unknown, Uint8Array>;
@@ -118,6 +121,7 @@ export class XdsServer implements ProxyStatusSource {
   private readonly backoff: BackoffPolicy;
   private nextStreamId = 1;
   private listening = false;
+  private listener: AcceptListener | undefined;
 
   constructor(options: XdsServerOptions) {
     this.options = options;
@@ -149,17 +153,35 @@ export class XdsServer implements ProxyStatusSource {
     return this.listening;
   }
 
+  /**
+   * Listens on host:port through a net.Server with the configured accept backlog (see
+   * accept-listener.ts) and serves ADS on every connection it accepts.
+   */
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-    const bound = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, boundPort) =>
-        error
-          ? reject(new Error(`xDS server cannot listen on ${address}: ${error.message}`, { cause: error }))
-          : resolve(boundPort),
-      ),
-    );
+    const requested = this.options.acceptBacklog ?? defaultAcceptBacklog;
+    const somaxconn = readSomaxconn();
+    const backlog = effectiveBacklog(requested, somaxconn);
+    if (backlog < requested) {
+      this.options.logger.warn(
+        { requested, backlog, somaxconn },
+        `xDS accept backlog ${requested} is capped by net.core.somaxconn: ${backlog} (raise it with sysctl net.core.somaxconn)`,
+      );
+    }
+    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    try {
+      this.listener = await AcceptListener.open({
+        host,
+        port,
+        backlog: requested,
+        inject: (connection) => injector.injectConnection(connection),
+        onAcceptError: (error) => this.options.logger.warn({ err: error }, "xDS accept failed"),
+      });
+    } catch (error) {
+      injector.destroy();
+      throw error;
+    }
     this.listening = true;
-    return { host, port: bound };
+    return { host, port: this.listener.port };
   }
 
   /** Makes `snapshot` current and pushes what changed to every stream; resolves when all were pushed. */
@@ -173,6 +195,7 @@ export class XdsServer implements ProxyStatusSource {
   /** Stops accepting, ends open streams, and forces the rest after `graceMs`. */
   async close(graceMs = 2000): Promise<void> {
     this.listening = false;
+    const accepted = this.listener?.close(graceMs);
     // Ending the streams lets tryShutdown finish now instead of waiting out the grace period.
     for (const { stream, call } of this.streams.values()) {
       stream.close();
@@ -189,6 +212,7 @@ export class XdsServer implements ProxyStatusSource {
         resolve();
       });
     });
+    await accepted;
   }
 
   /** Open streams; cheap, unlike building every proxy's status. */
