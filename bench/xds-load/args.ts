@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { allScenarios, type ScenarioName } from "./scenarios.ts";
+import type { WriteMode } from "./targets.ts";
 
 export const repoRoot = join(import.meta.dirname, "..", "..");
 
@@ -13,6 +14,9 @@ export interface Settings {
   readonly scope: number | "all";
   readonly scenarios: readonly ScenarioName[];
   readonly ceiling: "on" | "off" | "only";
+  readonly write: WriteMode;
+  readonly xdsBacklog: number;
+  readonly scopedShare: number;
   readonly out: string;
   readonly namespaces: number;
   readonly routeShare: number;
@@ -37,8 +41,14 @@ export const usageText = `npm run bench -- [flags]      (node bench/xds-load/run
   --clients K             worker processes the proxies are spread over (4)
   --protocol P            sotw | delta | both (both; delta is skipped where the server lacks it)
   --scope all|N           Services each proxy calls: N (always including the hot svc-0000) or all (10)
-  --scenarios LIST        connect,endpoint,route,churn (all)
+  --scenarios LIST        connect,endpoint,route,scoped,churn (all; connect always runs first)
   --ceiling on|off|only   also run every scenario against the bare transport ceiling (on)
+  --write api|dir         how meshplane gets a change: server-side apply through its API, timed
+                          from the write's acknowledgement, or a file renamed into its config
+                          directory, timed from the rename (api)
+  --xds-backlog N         accept backlog of both servers' xDS port (4096; the kernel caps it at
+                          net.core.somaxconn)
+  --scoped-share F        scoped: share of proxies holding the edited Service (0.01)
   --out FILE              JSON results (bench/results/xds-load-<timestamp>.json)
   --namespaces N          namespaces the Services are spread over (10)
   --route-share F         share of Services with a weighted GRPCRoute (0.2)
@@ -47,6 +57,7 @@ export const usageText = `npm run bench -- [flags]      (node bench/xds-load/run
   --churn-seconds S       length of the churn period, one endpoint edit per second (20)
   --churn-fraction F      share of proxies reconnected over the churn period (0.2)
   --connect-timeout S     seconds for all proxies to sync (600)
+  --connect-window N      at most N proxies connecting but not yet synced; 0 = all at once (0)
   --change-timeout S      seconds for every holder to get a change (60)
   --meshplane-root DIR    checkout whose src/cli/main.ts is run (this repository)
   --meshplane-args="..."  extra \`meshplane serve\` flags, e.g. --meshplane-args="--debounce-ms 50"
@@ -81,6 +92,9 @@ export function parseSettings(argv: readonly string[]): Settings | "help" {
       scope: { type: "string" },
       scenarios: { type: "string" },
       ceiling: { type: "string" },
+      write: { type: "string" },
+      "xds-backlog": { type: "string" },
+      "scoped-share": { type: "string" },
       out: { type: "string" },
       namespaces: { type: "string" },
       "route-share": { type: "string" },
@@ -114,6 +128,10 @@ export function parseSettings(argv: readonly string[]): Settings | "help" {
   if (ceiling !== "on" && ceiling !== "off" && ceiling !== "only") {
     throw new Error(`--ceiling expects on, off or only, got "${ceiling}"`);
   }
+  const write = values.write ?? "api";
+  if (write !== "api" && write !== "dir") throw new Error(`--write expects api or dir, got "${write}"`);
+  const scopedShare = positive("scoped-share", values["scoped-share"], 0.01, false);
+  if (scopedShare >= 1) throw new Error("--scoped-share expects a share below 1");
   const routeShare = values["route-share"] === undefined ? 0.2 : Number(values["route-share"]);
   if (!(routeShare >= 0 && routeShare <= 0.34)) throw new Error("--route-share expects 0..0.34");
   const churnFraction = positive("churn-fraction", values["churn-fraction"], 0.2, false);
@@ -126,6 +144,9 @@ export function parseSettings(argv: readonly string[]): Settings | "help" {
     scope,
     scenarios: scenarios as ScenarioName[],
     ceiling,
+    write,
+    xdsBacklog: positive("xds-backlog", values["xds-backlog"], 4096),
+    scopedShare,
     out: values.out ?? join(repoRoot, "bench", "results", `xds-load-${stamp}.json`),
     namespaces: positive("namespaces", values.namespaces, 10),
     routeShare,

@@ -5,7 +5,7 @@
 // partial RDS/EDS response, which the protocol allows for those types; delta: the changed resource).
 // Whatever meshplane does beyond this costs time the ceiling does not spend.
 //
-//   node bench/xds-load/ceiling-server.ts '<PlanOptions JSON>'   (started by run.ts with IPC)
+//   node bench/xds-load/ceiling-server.ts '<PlanOptions JSON>' BACKLOG   (started by run.ts with IPC)
 import * as grpc from "@grpc/grpc-js";
 import { fromBinary } from "@bufbuild/protobuf";
 import {
@@ -14,6 +14,7 @@ import {
   type DeltaDiscoveryRequest,
   type DiscoveryRequest,
 } from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
+import { AcceptListener } from "../../src/xds/accept-listener.ts";
 import { isKnownTypeUrl, TypeUrl } from "../../src/xds/resource-types.ts";
 import { encodeDeltaDiscoveryResponse, encodeDiscoveryResponse } from "../../src/xds/wire.ts";
 import { CeilingResources, type Prebuilt } from "./ceiling-resources.ts";
@@ -34,6 +35,7 @@ interface Conn {
 
 const started = performance.now();
 const plan = new MeshPlan(JSON.parse(process.argv[2] ?? "{}") as PlanOptions);
+const backlog = Number(process.argv[3] ?? 511);
 const resources = new CeilingResources(plan);
 const buildMs = performance.now() - started;
 /** Per type and name: the streams subscribed to it. */
@@ -225,10 +227,19 @@ process.on("SIGTERM", stop);
 process.on("SIGINT", () => undefined);
 process.on("disconnect", stop);
 
-server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, port) => {
-  if (error) {
+// The same listening path as meshplane's XdsServer (src/xds/accept-listener.ts): a net.Server with
+// the harness's backlog, each connection injected into grpc-js.
+const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+AcceptListener.open({
+  host: "127.0.0.1",
+  port: 0,
+  backlog,
+  inject: (connection) => injector.injectConnection(connection),
+  onAcceptError: (error) => console.error(`ceiling: accept failed: ${error.message}`),
+}).then(
+  (listener) => process.send?.({ ev: "ready", port: listener.port, buildMs, encodes: resources.encodes }),
+  (error: Error) => {
     console.error(`ceiling: cannot listen: ${error.message}`);
     process.exit(1);
-  }
-  process.send?.({ ev: "ready", port, buildMs, encodes: resources.encodes });
-});
+  },
+);

@@ -75,3 +75,38 @@ export function affectedProxies(plan: MeshPlan, change: Change, proxies: number)
   }
   return count;
 }
+
+/** Per Service: how many of the first `proxies` proxies hold its EDS (its own callers and its route's). */
+export function holderCounts(plan: MeshPlan, proxies: number): number[] {
+  const counts = new Array<number>(plan.services).fill(0);
+  const perWorkload = new Map<number, Set<number>>();
+  for (let p = 0; p < proxies; p++) {
+    const workload = plan.workload(p);
+    let clusters = perWorkload.get(workload);
+    if (!clusters) perWorkload.set(workload, (clusters = plan.proxyClusters(p)));
+    for (const service of clusters) counts[service] = (counts[service] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/**
+ * The Service whose EDS about `share` of the proxies hold, for an edit that should reach only
+ * them: the one closest to that count among Services without a route (not svc-0000..0002, which
+ * every proxy holds); the lowest index on a tie, so every run of a plan picks the same one.
+ */
+export function scopedService(
+  plan: MeshPlan,
+  proxies: number,
+  share: number,
+): { service: number; holders: number } {
+  const wanted = Math.max(1, Math.round(share * proxies));
+  const counts = holderCounts(plan, proxies);
+  let best: { service: number; holders: number } | undefined;
+  for (let i = 3; i < plan.services; i++) {
+    const holders = counts[i] ?? 0;
+    if (plan.hasRoute(i) || holders === 0) continue;
+    if (!best || Math.abs(holders - wanted) < Math.abs(best.holders - wanted)) best = { service: i, holders };
+  }
+  if (!best) throw new Error("no Service without a route is held by any proxy: add services or proxies");
+  return best;
+}

@@ -47,6 +47,8 @@ export interface WatchReport {
   readonly holders: number;
   /** Wall-clock ms at which each proxy that got the change had decoded and ACKed it. */
   readonly times: readonly number[];
+  /** Proxies that received at least one response between the watch and its collection. */
+  readonly responded: number;
 }
 
 export interface ChurnReport {

@@ -32,6 +32,14 @@ export function dist(values: readonly number[]): Dist | undefined {
   };
 }
 
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 export interface Snapshot {
   readonly at: number;
   readonly proc: ProcSample;

@@ -111,3 +111,17 @@ export function counterDelta(
   }
   return out;
 }
+
+/**
+ * The accept-queue length the kernel applies to the TCP listener on `port` (`ss -ltn` shows it as
+ * Send-Q), or undefined when `ss` is missing or finds no listener.
+ */
+export function listenBacklog(port: number): number | undefined {
+  try {
+    const out = execFileSync("ss", ["-ltnH", `sport = :${port}`], { encoding: "utf8", timeout: 5000 });
+    const fields = out.trim().split(/\s+/);
+    return fields[0] === "LISTEN" ? Number(fields[2]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

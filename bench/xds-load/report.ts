@@ -1,7 +1,7 @@
 // The printed table (scenario × meshplane, ceiling, ratio) and the JSON results file.
 import type { Dist } from "./measure.ts";
 import { total } from "./measure.ts";
-import type { ScenarioResult } from "./scenarios.ts";
+import { pushCpuPerChange, type ScenarioResult } from "./scenarios.ts";
 
 interface Row {
   readonly scenario: string;
@@ -21,7 +21,8 @@ const mb = (bytes: number) => bytes / 2 ** 20;
 
 type Metric = {
   readonly metric: string;
-  readonly show: (r: ScenarioResult) => string;
+  /** `all`: every result of the same server and protocol, for figures relative to another scenario. */
+  readonly show: (r: ScenarioResult, all: readonly ScenarioResult[]) => string;
   /** The number the ratio is taken of (meshplane / ceiling). */
   readonly value?: (r: ScenarioResult) => number | undefined;
   readonly only?: readonly string[];
@@ -42,16 +43,61 @@ const metrics: readonly Metric[] = [
   },
   {
     metric: "propagation p50/p99/max (ms)",
-    only: ["endpoint", "route", "churn"],
+    only: ["endpoint", "route", "scoped", "churn"],
     show: (r) => triple(r.latency),
     value: (r) => r.latency?.p99,
   },
   {
     metric: "proxies that got it / expected",
-    only: ["endpoint", "route", "churn"],
+    only: ["endpoint", "route", "scoped", "churn"],
     show: (r) => {
       const list = r.changes ?? [];
       return `${list.reduce((s, c) => s + c.seen, 0)} / ${list.reduce((s, c) => s + c.expected, 0)}`;
+    },
+  },
+  {
+    metric: "proxies that got any response / holders",
+    only: ["endpoint", "route", "scoped"],
+    show: (r) => {
+      const list = r.changes ?? [];
+      return `${list.reduce((s, c) => s + (c.responded ?? 0), 0)} / ${list.reduce((s, c) => s + c.holders, 0)}`;
+    },
+  },
+  {
+    metric: "edited Service: holders (share)",
+    only: ["scoped"],
+    show: (r) =>
+      r.service === undefined
+        ? "–"
+        : `${r.service}: ${r.changes?.[0]?.holders ?? 0} (${fixed(100 * (r.holderShare ?? 0), 2)} %)`,
+  },
+  {
+    metric: "push CPU per change (s)",
+    only: ["endpoint", "route", "scoped"],
+    show: (r) => fixed(pushCpuPerChange(r), 3),
+    value: (r) => pushCpuPerChange(r),
+  },
+  {
+    metric: "push CPU, share of the endpoint change's",
+    only: ["scoped"],
+    show: (r, all) => {
+      const full = all.find((o) => o.scenario === "endpoint");
+      const a = pushCpuPerChange(r);
+      const b = full && pushCpuPerChange(full);
+      return a === undefined || b === undefined || !(b > 0) ? "–" : `${fixed((100 * a) / b, 1)} %`;
+    },
+  },
+  {
+    metric: "idle server CPU (s per s)",
+    only: ["endpoint", "route", "scoped"],
+    show: (r) => fixed(r.idleCpuPerS, 3),
+  },
+  {
+    metric: "API write → acknowledged, mean (ms)",
+    only: ["endpoint", "route", "scoped"],
+    show: (r) => {
+      const writes = (r.changes ?? []).flatMap((c) => (c.writeMs === undefined ? [] : [c.writeMs]));
+      return writes.length ? fixed(writes.reduce((s, v) => s + v, 0) / writes.length, 1) : "–";
     },
   },
   {
@@ -72,7 +118,7 @@ const metrics: readonly Metric[] = [
   },
   {
     metric: "meshplane push duration, mean (ms)",
-    only: ["endpoint", "route", "churn"],
+    only: ["endpoint", "route", "scoped", "churn"],
     show: (r) => fixed(r.usage.pushDurationMeanMs, 0),
   },
   {
@@ -91,7 +137,7 @@ const metrics: readonly Metric[] = [
   },
   {
     metric: "encodes per change",
-    only: ["endpoint", "route", "churn"],
+    only: ["endpoint", "route", "scoped", "churn"],
     show: (r) => {
       const changes = r.changes?.length ?? 0;
       const count = total(r.usage.encodes);
@@ -113,6 +159,11 @@ const metrics: readonly Metric[] = [
     show: (r) => (r.protocol === "delta" ? `${r.usage.resent}` : "n/a (SotW resends all)"),
   },
   {
+    metric: "accept backlog (ss Send-Q)",
+    only: ["connect"],
+    show: (r) => (r.backlog === undefined ? "–" : `${r.backlog}`),
+  },
+  {
     metric: "accept-queue overflows / SYN retransmits",
     only: ["connect", "churn"],
     show: (r) => `${r.usage.listenOverflows} / ${r.usage.synRetrans}`,
@@ -130,8 +181,18 @@ export function tableRows(results: readonly ScenarioResult[]): Row[] {
       rows.push({
         scenario,
         metric: m.metric,
-        meshplane: mesh ? m.show(mesh) : "–",
-        ceiling: ceil ? m.show(ceil) : "–",
+        meshplane: mesh
+          ? m.show(
+              mesh,
+              results.filter((r) => r.target === "meshplane"),
+            )
+          : "–",
+        ceiling: ceil
+          ? m.show(
+              ceil,
+              results.filter((r) => r.target === "ceiling"),
+            )
+          : "–",
         ratio: mesh && ceil && m.value ? ratio(m.value(mesh), m.value(ceil)) : "",
       });
     }

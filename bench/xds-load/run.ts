@@ -1,7 +1,8 @@
 // xDS at scale: N simulated proxyless gRPC clients (each with its own channel and ADS stream, spread
 // over K worker processes) against meshplane on a generated mesh of S services, and against a bare
 // transport ceiling that serves the same bytes with no control-plane logic, in the same run.
-// Scenarios: connect storm, endpoint change, route change, churn. See BENCHMARKS.md, "xDS at scale".
+// Scenarios: connect storm, endpoint change, route change, a change held by 1 % of the proxies,
+// churn. See BENCHMARKS.md, "xDS at scale".
 //
 //   npm run bench -- --proxies 10000 --services 1000 [--help for the other flags]
 import { execFileSync } from "node:child_process";
@@ -21,7 +22,15 @@ import {
   type ScenarioContext,
   type ScenarioResult,
 } from "./scenarios.ts";
-import { startCeiling, startMeshplane, supportsDelta, type Target, type TargetName } from "./targets.ts";
+import { readSomaxconn } from "../../src/xds/accept-listener.ts";
+import {
+  clockStarts,
+  startCeiling,
+  startMeshplane,
+  supportsDelta,
+  type Target,
+  type TargetName,
+} from "./targets.ts";
 import { WorkerPool } from "./workers.ts";
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -99,6 +108,10 @@ const conditions = {
   protocol: settings.protocol,
   scenarios: settings.scenarios,
   ceiling: settings.ceiling,
+  write: settings.write,
+  xdsBacklog: settings.xdsBacklog,
+  scopedShare: settings.scopedShare,
+  somaxconn: readSomaxconn(),
   namespaces: new Set(Array.from({ length: plan.services }, (_, i) => plan.namespace(i))).size,
   routedServices: Array.from({ length: plan.services }, (_, i) => i).filter((i) => plan.hasRoute(i)).length,
   endpointsPerSlice: settings.endpoints,
@@ -134,14 +147,17 @@ async function runTarget(protocol: Protocol, name: TargetName): Promise<void> {
         configDir,
         stagingDir,
         plan,
+        write: settings.write,
+        backlog: settings.xdsBacklog,
         nodeArgs: settings.meshplaneNodeArgs,
         extraArgs: settings.meshplaneArgs,
       });
     } else {
-      target = await startCeiling(plan, settings.ceilingNodeArgs);
+      target = await startCeiling(plan, settings.xdsBacklog, settings.ceilingNodeArgs);
     }
     log(
-      `  ${name} ready on ${target.xdsAddress} (pid ${target.pid}, RSS ${(target.sample().rssBytes / 2 ** 20).toFixed(0)} MB)`,
+      `  ${name} ready on ${target.xdsAddress} (pid ${target.pid}, RSS ${(target.sample().rssBytes / 2 ** 20).toFixed(0)} MB, ` +
+        `accept backlog ${target.backlog ?? "unknown"}, changes timed from: ${clockStarts[target.clock]})`,
     );
     if (protocol === "delta" && !(await supportsDelta(target.xdsAddress))) {
       skipped.push(`delta × ${name}: the server answers DeltaAggregatedResources with UNIMPLEMENTED`);
@@ -161,6 +177,7 @@ async function runTarget(protocol: Protocol, name: TargetName): Promise<void> {
         connectWindow: settings.connectWindow,
         changeTimeoutMs: settings.changeTimeoutS * 1000,
         changes: settings.changes,
+        scopedShare: settings.scopedShare,
         churnSeconds: settings.churnSeconds,
         churnFraction: settings.churnFraction,
       },

@@ -1,17 +1,19 @@
-// The four scenarios, each run against one server (meshplane or the ceiling) with one protocol.
+// The five scenarios, each run against one server (meshplane or the ceiling) with one protocol.
 // Times are wall-clock ms (performance.timeOrigin + performance.now()) taken in whichever process
-// sees the event: the harness for a change's start, the worker for a proxy's ACK.
-import { affectedProxies, watchSpec, type Change, type ChangeKind } from "./changes.ts";
+// sees the event: the harness for a change's start (targets.ts clockStarts says which moment),
+// the worker for a proxy's ACK.
+import { affectedProxies, scopedService, watchSpec, type Change, type ChangeKind } from "./changes.ts";
 import type { Protocol } from "./ipc.ts";
 import { now } from "./ipc.ts";
 import { dist, snapshot, usage, type Dist, type Usage } from "./measure.ts";
 import type { MeshPlan } from "./mesh-plan.ts";
 import { metricSum } from "./procstat.ts";
-import type { Target, TargetName } from "./targets.ts";
+import { clockStarts, type Target, type TargetName } from "./targets.ts";
 import type { WorkerPool } from "./workers.ts";
 
-export type ScenarioName = "connect" | "endpoint" | "route" | "churn";
-export const allScenarios: readonly ScenarioName[] = ["connect", "endpoint", "route", "churn"];
+export type ScenarioName = "connect" | "endpoint" | "route" | "scoped" | "churn";
+export const allScenarios: readonly ScenarioName[] = ["connect", "endpoint", "route", "scoped", "churn"];
+export type ChangeScenario = "endpoint" | "route" | "scoped";
 
 export interface ChangeOutcome {
   readonly file: string;
@@ -19,6 +21,15 @@ export interface ChangeOutcome {
   readonly holders: number;
   readonly seen: number;
   readonly latency: Dist | undefined;
+  /** Proxies that received any response between the change and the end of its window. */
+  readonly responded?: number;
+  /** The change's window: from its clock's start to `settleMs` after the last holder's ACK. */
+  readonly windowMs?: number;
+  /** Server CPU over the window, and that minus the idle rate times the window ("push CPU"). */
+  readonly serverCpuS?: number;
+  readonly pushCpuS?: number;
+  /** --write api: request sent → write acknowledged, ms (before the clock starts). */
+  readonly writeMs?: number;
 }
 
 export interface ScenarioResult {
@@ -39,6 +50,15 @@ export interface ScenarioResult {
   readonly reconnect?: Dist;
   readonly reconnects?: number;
   readonly changes?: readonly ChangeOutcome[];
+  /** Change scenarios: what each change's clock starts at (targets.ts clockStarts). */
+  readonly clock?: string;
+  /** Change scenarios: the server's CPU rate with nothing changing, s per s, measured before. */
+  readonly idleCpuPerS?: number;
+  /** connect: the accept-queue length the kernel applied to the server's xDS port. */
+  readonly backlog?: number;
+  /** scoped: the edited Service and the share of proxies holding its EDS. */
+  readonly service?: string;
+  readonly holderShare?: number;
 }
 
 export interface ScenarioContext {
@@ -53,6 +73,8 @@ export interface ScenarioContext {
     readonly connectWindow: number;
     readonly changeTimeoutMs: number;
     readonly changes: number;
+    /** scoped: the share of proxies the edited Service should be held by. */
+    readonly scopedShare: number;
     readonly churnSeconds: number;
     readonly churnFraction: number;
   };
@@ -122,6 +144,7 @@ export async function runConnect(ctx: ScenarioContext): Promise<ScenarioResult> 
     rssBeforeMB: before.proc.rssBytes / 2 ** 20,
     rssPerProxyKB: (after.proc.rssBytes - before.proc.rssBytes) / proxies / 1024,
     latency: dist(synced.map((t) => t - t0)),
+    ...(ctx.target.backlog === undefined ? {} : { backlog: ctx.target.backlog }),
   };
 }
 
@@ -131,16 +154,14 @@ async function change(ctx: ScenarioContext, clock: ChangeClock, kind: ChangeKind
   const id = clock.id();
   const expected = affectedProxies(ctx.plan, edit, ctx.proxies);
   const holders = await ctx.pool.watch(watchSpec(ctx.plan, edit, id));
-  const t0 = await ctx.target.apply(edit);
+  const start = await ctx.target.apply(edit);
   const file = kind === "endpoint" ? ctx.plan.endpointFile(service) : ctx.plan.routeFile(service);
-  return { id, t0, expected, holders, file };
+  return { id, t0: start.at, start, expected, holders, file };
 }
 
-async function collect(
-  ctx: ScenarioContext,
-  started: Awaited<ReturnType<typeof change>>,
-  failures: string[],
-) {
+type Started = Awaited<ReturnType<typeof change>>;
+
+async function collect(ctx: ScenarioContext, started: Started, failures: string[]) {
   const report = await ctx.pool.collectWatch(started.id);
   const latencies = report.times.map((t) => t - started.t0);
   const { expected, holders, file } = started;
@@ -155,6 +176,8 @@ async function collect(
     holders,
     seen: latencies.length,
     latency: dist(latencies),
+    responded: report.responded,
+    ...(started.start.writeMs === undefined ? {} : { writeMs: started.start.writeMs }),
   };
   return { outcome, latencies };
 }
@@ -169,14 +192,43 @@ async function memoryLine(target: Target): Promise<string> {
   return `server RSS ${mb(target.sample().rssBytes)} MB${heap}`;
 }
 
+/**
+ * After the last holder's ACK, how long the change's CPU window stays open: the server may still
+ * be visiting streams that do not hold the resource, and its status report ticks every second.
+ */
+const settleMs = 1000;
+/** How long the server's idle CPU rate is measured before a change scenario. */
+const idleMs = 3000;
+
+/** The server's CPU rate (s per s) over `idleMs` with nothing changing. */
+async function idleCpuRate(target: Target): Promise<number> {
+  const before = target.sample().cpuSeconds;
+  const t0 = now();
+  await sleep(idleMs);
+  return (target.sample().cpuSeconds - before) / ((now() - t0) / 1000);
+}
+
+/**
+ * endpoint: an EndpointSlice edit of svc-0001, a backend of the hot route (every proxy holds its
+ * EDS); route: a weight edit of svc-0000's GRPCRoute (every proxy holds its RDS); scoped: an
+ * EndpointSlice edit of the Service closest to `scopedShare` of the proxies.
+ */
 export async function runChange(
   ctx: ScenarioContext,
   clock: ChangeClock,
-  kind: ChangeKind,
+  scenario: ChangeScenario,
 ): Promise<ScenarioResult> {
-  // svc-0001 backs the hot route (every proxy holds its EDS); svc-0000 is the hot route itself.
-  const service = kind === "endpoint" ? 1 : 0;
+  const kind: ChangeKind = scenario === "route" ? "route" : "endpoint";
+  const scoped =
+    scenario === "scoped" ? scopedService(ctx.plan, ctx.proxies, ctx.settings.scopedShare) : undefined;
+  const service = scoped?.service ?? (kind === "endpoint" ? 1 : 0);
+  if (scoped) {
+    ctx.log(
+      `  ${ctx.plan.serviceName(service)}: held by ${scoped.holders} of ${ctx.proxies} proxies (${((100 * scoped.holders) / ctx.proxies).toFixed(2)} %)`,
+    );
+  }
   const before = await snapshot(ctx.target, ctx.pool);
+  const idle = await idleCpuRate(ctx.target);
   const failures: string[] = [];
   const outcomes: ChangeOutcome[] = [];
   const all: number[] = [];
@@ -187,25 +239,39 @@ export async function runChange(
       ctx.settings.changeTimeoutMs,
       ctx.aborted,
     );
-    await sleep(200); // the last progress report
-    const { outcome, latencies } = await collect(ctx, started, failures);
+    await sleep(settleMs);
+    const windowMs = now() - started.t0;
+    const serverCpuS = ctx.target.sample().cpuSeconds - started.start.cpuSeconds;
+    const pushCpuS = Math.max(0, serverCpuS - (idle * windowMs) / 1000);
+    const collected = await collect(ctx, started, failures);
+    const outcome = { ...collected.outcome, windowMs, serverCpuS, pushCpuS };
     outcomes.push(outcome);
-    all.push(...latencies);
+    all.push(...collected.latencies);
     ctx.log(
       `  change ${c + 1}: ${outcome.seen}/${outcome.holders} proxies, p99 ${outcome.latency?.p99.toFixed(0)} ms, ` +
+        `${outcome.responded} got a response, push CPU ${pushCpuS.toFixed(3)} s, ` +
         (await memoryLine(ctx.target)),
     );
     await sleep(500);
   }
   const after = await snapshot(ctx.target, ctx.pool);
   return {
-    ...base(ctx, kind),
+    ...base(ctx, scenario),
     ok: failures.length === 0,
     failures,
     usage: usage(before, after),
     latency: dist(all),
     changes: outcomes,
+    clock: clockStarts[ctx.target.clock],
+    idleCpuPerS: idle,
+    ...(scoped ? { service: ctx.plan.serviceName(service), holderShare: scoped.holders / ctx.proxies } : {}),
   };
+}
+
+/** Mean push CPU per change (window CPU less the idle rate), or undefined without windows. */
+export function pushCpuPerChange(result: ScenarioResult): number | undefined {
+  const windows = (result.changes ?? []).flatMap((c) => (c.pushCpuS === undefined ? [] : [c.pushCpuS]));
+  return windows.length ? windows.reduce((s, v) => s + v, 0) / windows.length : undefined;
 }
 
 export async function runChurn(ctx: ScenarioContext, clock: ChangeClock): Promise<ScenarioResult> {
@@ -215,7 +281,7 @@ export async function runChurn(ctx: ScenarioContext, clock: ChangeClock): Promis
   const candidates: number[] = [];
   for (let i = 3; i < plan.services; i++) if (!plan.hasRoute(i)) candidates.push(i);
   const before = await snapshot(ctx.target, pool);
-  const started: Array<Awaited<ReturnType<typeof change>>> = [];
+  const started: Started[] = [];
   for (let k = 0; k < settings.churnSeconds && !ctx.aborted(); k++) {
     const tick = Date.now();
     await pool.churn(perSecond);

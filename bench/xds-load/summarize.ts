@@ -1,22 +1,15 @@
 // Medians and ranges over repeated runs of the xDS load harness: reads the JSON files run.ts wrote
-// and prints one Markdown table per (proxies, services, scope, protocol), with meshplane and the
-// ceiling as median (min–max) and the median of the per-run ratios (each run pairs both servers
-// under the same conditions).
+// and prints one Markdown table per (proxies, services, scope, protocol, write mode), with
+// meshplane and the ceiling as median (min–max) and the median of the per-run ratios (each run
+// pairs both servers under the same conditions); then the issue's targets, met or missed
+// (goals.ts).
 //
 //   node bench/xds-load/summarize.ts [--compact] bench/results/xds-load-*.json
 import { readFileSync } from "node:fs";
+import { printGoals, writeOf, type RunFile } from "./goals.ts";
 import type { Dist } from "./measure.ts";
-import { total } from "./measure.ts";
-import type { ScenarioResult } from "./scenarios.ts";
-
-interface RunFile {
-  readonly conditions: {
-    readonly proxies: number;
-    readonly services: number;
-    readonly scope: number | "all";
-  };
-  readonly results: readonly ScenarioResult[];
-}
+import { median, total } from "./measure.ts";
+import { pushCpuPerChange, type ScenarioResult } from "./scenarios.ts";
 
 interface Metric {
   readonly name: string;
@@ -31,7 +24,8 @@ const d = (pick: (dist: Dist) => number) => (dist: Dist | undefined) => (dist ? 
 const p50 = d((x) => x.p50);
 const p99 = d((x) => x.p99);
 const max = d((x) => x.max);
-const changes = ["endpoint", "route", "churn"];
+const changes = ["endpoint", "route", "scoped", "churn"];
+const edits = ["endpoint", "route", "scoped"];
 
 const metrics: readonly Metric[] = [
   {
@@ -55,6 +49,31 @@ const metrics: readonly Metric[] = [
     name: "proxies missing the change",
     scenarios: changes,
     value: (r) => (r.changes ?? []).reduce((s, c) => s + c.expected - c.seen, 0),
+    digits: 0,
+    ratio: false,
+  },
+  {
+    name: "push CPU per change (s)",
+    scenarios: edits,
+    value: (r) => pushCpuPerChange(r),
+    digits: 3,
+    ratio: true,
+  },
+  {
+    name: "proxies that got any response per change",
+    scenarios: edits,
+    value: (r) =>
+      r.changes?.length
+        ? r.changes.reduce((s, c) => s + (c.responded ?? 0), 0) / r.changes.length
+        : undefined,
+    digits: 0,
+    ratio: false,
+  },
+  {
+    name: "holders per change",
+    scenarios: edits,
+    value: (r) =>
+      r.changes?.length ? r.changes.reduce((s, c) => s + c.holders, 0) / r.changes.length : undefined,
     digits: 0,
     ratio: false,
   },
@@ -123,15 +142,14 @@ const metrics: readonly Metric[] = [
     digits: 0,
     ratio: false,
   },
+  {
+    name: "accept backlog",
+    scenarios: ["connect"],
+    value: (r) => r.backlog,
+    digits: 0,
+    ratio: false,
+  },
 ];
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 function cell(values: readonly number[], digits: number): string {
   const ok = values.filter((v) => Number.isFinite(v));
@@ -152,6 +170,7 @@ const compactRows: ReadonlyArray<{ label: string; scenario: string; metric: Metr
   ["connect", "server CPU (s)", byName("server CPU (s)")],
   ["connect", "server RSS (MB)", byName("server RSS after (MB)")],
   ["connect", "RSS per proxy (KB)", byName("RSS per proxy (KB)")],
+  ["connect", "accept-queue overflows", byName("accept-queue overflows")],
   ["endpoint", "propagation p50 (ms)", byName("propagation p50 (ms)")],
   ["endpoint", "propagation p99 (ms)", byName("propagation p99 (ms)")],
   [
@@ -170,6 +189,7 @@ const compactRows: ReadonlyArray<{ label: string; scenario: string; metric: Metr
       2,
     ),
   ],
+  ["endpoint", "push CPU per change (s)", byName("push CPU per change (s)")],
   ["route", "propagation p50 (ms)", byName("propagation p50 (ms)")],
   ["route", "propagation p99 (ms)", byName("propagation p99 (ms)")],
   [
@@ -180,6 +200,11 @@ const compactRows: ReadonlyArray<{ label: string; scenario: string; metric: Metr
       2,
     ),
   ],
+  ["route", "push CPU per change (s)", byName("push CPU per change (s)")],
+  ["scoped", "propagation p99 (ms)", byName("propagation p99 (ms)")],
+  ["scoped", "push CPU per change (s)", byName("push CPU per change (s)")],
+  ["scoped", "proxies that got a response", byName("proxies that got any response per change")],
+  ["scoped", "holders", byName("holders per change")],
   ["churn", "propagation p50 (ms)", byName("propagation p50 (ms)")],
   ["churn", "propagation p99 (ms)", byName("propagation p99 (ms)")],
   ["churn", "reconnect→synced p50 (ms)", byName("reconnect→synced p50 (ms)")],
@@ -201,12 +226,27 @@ function custom(value: (r: ScenarioResult) => number | undefined, digits: number
   return { name: "", scenarios: [], value, digits, ratio: true };
 }
 
-function compact(runs: readonly RunFile[]): void {
+/** What, besides the proxy count, makes runs incomparable: how changes were written, connect pacing. */
+function variant(run: RunFile): string {
+  const window = run.conditions.connectWindow ?? 0;
+  return `write ${writeOf(run)}, connect ${window > 0 ? `window ${window}` : "unpaced"}`;
+}
+
+function compact(all: readonly RunFile[]): void {
+  for (const name of [...new Set(all.map(variant))].sort()) {
+    compactVariant(
+      all.filter((run) => variant(run) === name),
+      name,
+    );
+  }
+}
+
+function compactVariant(runs: readonly RunFile[], name: string): void {
   const counts = [...new Set(runs.map((r) => r.conditions.proxies))].sort((a, b) => a - b);
   for (const protocol of ["sotw", "delta"]) {
     const has = runs.some((run) => run.results.some((r) => r.protocol === protocol));
     if (!has) continue;
-    console.log(`\n#### ${protocol}: median (min–max) over runs\n`);
+    console.log(`\n#### ${protocol}, ${name}: median (min–max) over runs\n`);
     const head = counts.map((n) => `${n.toLocaleString("en-US")}: meshplane | ceiling`).join(" | ");
     console.log(`| scenario | metric | ${head} |`);
     console.log(`| --- | --- |${counts.map(() => " ---: | ---: |").join("")}`);
@@ -227,7 +267,7 @@ function compact(runs: readonly RunFile[]): void {
       );
       console.log(`| ${row.scenario} | ${row.label} | ${cells.join(" | ")} |`);
     }
-    console.log(`\n${protocol}, meshplane / ceiling: median (min–max) of the per-run ratios\n`);
+    console.log(`\n${protocol}, ${name}, meshplane / ceiling: median (min–max) of the per-run ratios\n`);
     console.log(`| scenario | metric | ${counts.map((n) => n.toLocaleString("en-US")).join(" | ")} |`);
     console.log(`| --- | --- |${counts.map(() => " ---: |").join("")}`);
     for (const row of compactRows) {
@@ -256,9 +296,13 @@ function compact(runs: readonly RunFile[]): void {
 const ratioLabels = new Set([
   "connect all synced (s)",
   "connect server CPU (s)",
+  "connect RSS per proxy (KB)",
   "endpoint propagation p99 (ms)",
   "endpoint server CPU per change (s)",
+  "endpoint push CPU per change (s)",
   "route propagation p99 (ms)",
+  "route push CPU per change (s)",
+  "scoped push CPU per change (s)",
   "churn propagation p99 (ms)",
   "churn reconnect→synced p99 (ms)",
   "churn server CPU (s)",
@@ -273,6 +317,7 @@ if (files.length === 0) {
 const runs = files.map((file) => JSON.parse(readFileSync(file, "utf8")) as RunFile);
 if (args.includes("--compact")) {
   compact(runs);
+  printGoals(runs);
   process.exit(0);
 }
 const groups = new Map<string, RunFile[]>();
@@ -280,7 +325,7 @@ for (const run of runs) {
   const protocols = new Set(run.results.map((r) => r.protocol));
   for (const protocol of protocols) {
     const c = run.conditions;
-    const key = `${c.proxies} proxies × ${c.services} services, scope ${c.scope}, ${protocol}`;
+    const key = `${c.proxies} proxies × ${c.services} services, scope ${c.scope}, ${protocol}, ${variant(run)}`;
     groups.set(key, [
       ...(groups.get(key) ?? []),
       { ...run, results: run.results.filter((r) => r.protocol === protocol) },
@@ -319,3 +364,4 @@ for (const [key, group] of [...groups].sort((a, b) => a[0].localeCompare(b[0], "
     }
   }
 }
+printGoals(runs);

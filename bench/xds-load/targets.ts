@@ -1,7 +1,8 @@
 // The two servers under test behind one interface: meshplane itself (`meshplane serve` on a config
-// directory, changed by editing files) and the transport ceiling (changed over IPC).
+// directory, changed through its API or by editing files) and the transport ceiling (changed over
+// IPC). Each change reports when its clock starts, and the server's CPU time at that moment.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -11,20 +12,43 @@ import {
   type DeltaDiscoveryRequest,
 } from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
 import { TypeUrl } from "../../src/xds/resource-types.ts";
+import { ApiWriter } from "./api-writer.ts";
 import { changeFile, changeObject, type Change } from "./changes.ts";
 import { now, type CeilingReply } from "./ipc.ts";
 import { toYaml, type MeshPlan } from "./mesh-plan.ts";
 import { spawnNode, type NodeChild } from "./procs.ts";
-import { sampleProc, scrapeMetrics, type Metrics, type ProcSample } from "./procstat.ts";
+import { listenBacklog, sampleProc, scrapeMetrics, type Metrics, type ProcSample } from "./procstat.ts";
 
 export type TargetName = "meshplane" | "ceiling";
+
+/** How meshplane receives a change: a write through its API, or a file renamed into its config directory. */
+export type WriteMode = "api" | "dir";
+
+/** What the clock of a change starts at, per server and write mode (BENCHMARKS.md says the same). */
+export const clockStarts = {
+  api: "API write acknowledged (the apply's 2xx reply read by the harness)",
+  dir: "rename() of the edited file into the config directory",
+  ceiling: "new resource encoded and held by the server; the harness sends the push",
+} as const;
+
+export interface ChangeStart {
+  /** Wall-clock ms at which the change's clock starts (see clockStarts). */
+  readonly at: number;
+  /** The server's CPU time (utime + stime, s) sampled just before that moment. */
+  readonly cpuSeconds: number;
+  /** api: from sending the write to its acknowledgement, ms. */
+  readonly writeMs?: number;
+}
 
 export interface Target {
   readonly name: TargetName;
   readonly pid: number;
   readonly xdsAddress: string;
-  /** Makes the change; resolves with the wall-clock ms at which it became visible to the server. */
-  apply(change: Change): Promise<number>;
+  /** The accept-queue length the kernel applies to the xDS port (`ss` Send-Q); undefined if unknown. */
+  readonly backlog: number | undefined;
+  readonly clock: keyof typeof clockStarts;
+  /** Makes the change; resolves with the moment its clock starts. */
+  apply(change: Change): Promise<ChangeStart>;
   sample(): ProcSample;
   metrics(): Promise<Metrics | undefined>;
   /** Resources the server encoded so far, if it counts them itself (the ceiling). */
@@ -48,18 +72,26 @@ function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Whether this meshplane's `serve` keeps state in a store under --data-dir (newer versions do). */
-function hasDataDir(root: string): boolean {
+/** `meshplane serve --help` of the checkout run, to pass only the flags it knows (older checkouts). */
+function serveHelp(root: string): string {
   try {
-    const help = execFileSync(process.execPath, [join(root, "src/cli/main.ts"), "serve", "--help"], {
+    return execFileSync(process.execPath, [join(root, "src/cli/main.ts"), "serve", "--help"], {
       cwd: root,
       encoding: "utf8",
       timeout: 30_000,
     });
-    return help.includes("--data-dir");
   } catch {
-    return false;
+    return "";
   }
+}
+
+/** The value of `--flag V` or `--flag=V` in args, if given. */
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  for (const [i, arg] of args.entries()) {
+    if (arg === flag) return args[i + 1];
+    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
+  }
+  return undefined;
 }
 
 export interface MeshplaneOptions {
@@ -68,6 +100,9 @@ export interface MeshplaneOptions {
   /** Same filesystem as configDir: new file contents are written here, then renamed in. */
   readonly stagingDir: string;
   readonly plan: MeshPlan;
+  readonly write: WriteMode;
+  /** Accept backlog asked for the xDS port (--xds-backlog), if this meshplane has the flag. */
+  readonly backlog: number;
   readonly nodeArgs: readonly string[];
   readonly extraArgs: readonly string[];
 }
@@ -75,13 +110,19 @@ export interface MeshplaneOptions {
 export async function startMeshplane(options: MeshplaneOptions): Promise<Target> {
   // At --log-level warn the "meshplane ready" line (info) is not printed, so the ports are chosen
   // here rather than bound as port 0 and read back.
-  const [xdsPort, adminPort] = [await freePort(), await freePort()];
+  const [xdsPort, adminPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const xdsAddress = `127.0.0.1:${xdsPort}`;
   const adminAddress = `127.0.0.1:${adminPort}`;
+  const help = serveHelp(options.root);
+  const own = (flag: string) => flagValue(options.extraArgs, flag) !== undefined;
+  const hasApi = help.includes("--api-address");
+  if (options.write === "api" && (!hasApi || flagValue(options.extraArgs, "--api-address") === "off")) {
+    throw new Error("--write api needs meshplane's API (serve --api-address): use --write dir");
+  }
   // A fresh store per start, outside the checkout, unless the caller chose one.
-  const own = (flag: string) => options.extraArgs.some((a) => a === flag || a.startsWith(`${flag}=`));
-  const dataDir =
-    !own("--data-dir") && !own("--store") && hasDataDir(options.root)
+  const ownDataDir = flagValue(options.extraArgs, "--data-dir");
+  const tempDataDir =
+    !ownDataDir && !own("--store") && help.includes("--data-dir")
       ? mkdtempSync(join(options.stagingDir, "..", "data-"))
       : undefined;
   const child = spawnNode(
@@ -97,7 +138,11 @@ export async function startMeshplane(options: MeshplaneOptions): Promise<Target>
       adminAddress,
       "--log-level",
       "warn",
-      ...(dataDir ? ["--data-dir", dataDir] : []),
+      ...(tempDataDir ? ["--data-dir", tempDataDir] : []),
+      ...(hasApi && !own("--api-address") ? ["--api-address", `127.0.0.1:${apiPort}`] : []),
+      ...(help.includes("--xds-backlog") && !own("--xds-backlog")
+        ? ["--xds-backlog", String(options.backlog)]
+        : []),
       ...options.extraArgs,
     ],
     { cwd: options.root, nodeArgs: options.nodeArgs, detached: true },
@@ -116,19 +161,34 @@ export async function startMeshplane(options: MeshplaneOptions): Promise<Target>
     }
     await sleep(100);
   }
+  const dataDir = ownDataDir ?? tempDataDir ?? ".meshplane";
+  const kubeconfig = join(dataDir, "kubeconfig");
+  if (options.write === "api" && !existsSync(kubeconfig)) {
+    await child.stop();
+    throw new Error(`meshplane is ready but wrote no ${kubeconfig}\n${child.tail()}`);
+  }
+  const api = options.write === "api" ? ApiWriter.fromKubeconfig(kubeconfig) : undefined;
+  const { plan } = options;
   let staged = 0;
   return {
     name: "meshplane",
     pid: child.pid,
     xdsAddress,
+    backlog: listenBacklog(xdsPort),
+    clock: options.write,
     async apply(change) {
-      const { plan } = options;
+      if (api) {
+        const cpuSeconds = sampleProc(child.pid).cpuSeconds;
+        const written = await api.apply(changeObject(plan, change));
+        return { at: written.ackedAt, cpuSeconds, writeMs: written.ackedAt - written.sentAt };
+      }
       const temp = join(options.stagingDir, `change-${process.pid}-${++staged}.yaml`);
       writeFileSync(temp, toYaml(changeObject(plan, change)));
+      const cpuSeconds = sampleProc(child.pid).cpuSeconds;
       const at = now();
       // An atomic replace, as editors and git checkouts do: the watcher never sees half a file.
       renameSync(temp, join(options.configDir, changeFile(plan, change)));
-      return at;
+      return { at, cpuSeconds };
     },
     sample: () => sampleProc(child.pid),
     metrics: () => scrapeMetrics(adminAddress).catch(() => undefined),
@@ -137,14 +197,18 @@ export async function startMeshplane(options: MeshplaneOptions): Promise<Target>
     tail: () => child.tail(),
     stop: async () => {
       await child.stop(5000);
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (tempDataDir) rmSync(tempDataDir, { recursive: true, force: true });
     },
   };
 }
 
-export async function startCeiling(plan: MeshPlan, nodeArgs: readonly string[]): Promise<Target> {
+export async function startCeiling(
+  plan: MeshPlan,
+  backlog: number,
+  nodeArgs: readonly string[],
+): Promise<Target> {
   const script = join(import.meta.dirname, "ceiling-server.ts");
-  const child: NodeChild = spawnNode("ceiling", script, [JSON.stringify(plan.options)], {
+  const child: NodeChild = spawnNode("ceiling", script, [JSON.stringify(plan.options), String(backlog)], {
     ipc: true,
     nodeArgs,
   });
@@ -172,12 +236,15 @@ export async function startCeiling(plan: MeshPlan, nodeArgs: readonly string[]):
     name: "ceiling",
     pid: child.pid,
     xdsAddress: `127.0.0.1:${port}`,
+    backlog: listenBacklog(port),
+    clock: "ceiling",
     async apply(change) {
       // All config work happens before the clock starts: the ceiling measures transport only.
       await ask({ op: "prepare", change, object: changeObject(plan, change) });
+      const cpuSeconds = sampleProc(child.pid).cpuSeconds;
       const at = now();
       await ask({ op: "push", change });
-      return at;
+      return { at, cpuSeconds };
     },
     sample: () => sampleProc(child.pid),
     metrics: () => Promise.resolve(undefined),

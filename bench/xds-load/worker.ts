@@ -12,7 +12,11 @@ const connectBatch = 50;
 const maxRetries = 5;
 
 const proxies: SimProxy[] = [];
-const watches = new Map<number, { spec: WatchSpec; holders: number; times: Map<number, number> }>();
+/** Per watch: proxies holding the resource, when each got the change, responses per proxy at the start. */
+const watches = new Map<
+  number,
+  { spec: WatchSpec; holders: number; times: Map<number, number>; responsesBefore: number[] }
+>();
 const watchIndex = new Map<string, WatchSpec[]>();
 const churnPending = new Set<SimProxy>();
 const churnDurations: number[] = [];
@@ -119,7 +123,8 @@ async function handle(command: WorkerCommand): Promise<WorkerReply> {
       const key = `${spec.typeUrl}\t${spec.name}`;
       watchIndex.set(key, [...(watchIndex.get(key) ?? []), spec]);
       const holders = proxies.filter((p) => p.view.of(spec.typeUrl).has(spec.name)).length;
-      watches.set(spec.id, { spec, holders, times: new Map() });
+      const responsesBefore = proxies.map((p) => p.responses);
+      watches.set(spec.id, { spec, holders, times: new Map(), responsesBefore });
       return { holders };
     }
     case "collectWatch": {
@@ -130,7 +135,8 @@ async function handle(command: WorkerCommand): Promise<WorkerReply> {
       const rest = (watchIndex.get(key) ?? []).filter((s) => s.id !== command.id);
       if (rest.length > 0) watchIndex.set(key, rest);
       else watchIndex.delete(key);
-      return { watch: { holders: watch.holders, times: [...watch.times.values()] } };
+      const responded = proxies.filter((p, i) => p.responses > (watch.responsesBefore[i] ?? 0)).length;
+      return { watch: { holders: watch.holders, times: [...watch.times.values()], responded } };
     }
     case "churn": {
       // Round-robin over this worker's proxies; skip one still resyncing from an earlier cycle.

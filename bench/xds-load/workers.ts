@@ -145,13 +145,15 @@ export class WorkerPool {
   async collectWatch(id: number): Promise<WatchReport> {
     const replies = await this.all({ cmd: "collectWatch", id });
     let holders = 0;
+    let responded = 0;
     const times: number[] = [];
     for (const reply of replies) {
       if (!("watch" in reply)) continue;
       holders += reply.watch.holders;
+      responded += reply.watch.responded;
       times.push(...reply.watch.times);
     }
-    return { holders, times };
+    return { holders, times, responded };
   }
 
   /** Reconnects about `count` proxies, spread over the workers by their share. */
