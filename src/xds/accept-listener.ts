@@ -3,7 +3,8 @@
 // createConnectionInjector, grpc-js >= 1.10). grpc-js's own bindAsync listens with Node's default
 // backlog of 511; when thousands of proxies connect at once (a control-plane restart) the
 // kernel's accept queue overflows, SYNs are dropped and clients wait out TCP retransmission
-// timers of 1, 3, 7 and 15 s. The kernel caps any backlog at net.core.somaxconn.
+// timers of 1, 3, 7 and 15 s. The kernel caps any backlog at net.core.somaxconn. Unlike bindAsync,
+// a host name listens on its first resolved address only (Node's net.Server), not on all of them.
 import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
