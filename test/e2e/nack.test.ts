@@ -49,17 +49,57 @@ interface Condition {
   status: string;
   reason: string;
   message: string;
+  observedGeneration: number;
 }
 
-/** The object's conditions as the API serves them (`status.conditions`, or a route's first parent's). */
-async function conditions(mesh: MeshFixture, path: string): Promise<Record<string, Condition>> {
+interface Conditions {
+  /** metadata.generation of the object as served. */
+  generation: number;
+  /** By type: `status.conditions`, or a route's first parent's. */
+  byType: Record<string, Condition>;
+}
+
+/** The object's conditions as the API serves them, and the generation they can be about. */
+async function conditions(mesh: MeshFixture, path: string): Promise<Conditions> {
   const response = await fetch(`${mesh.meshplane.apiUrl}${path}`);
   const object = (await response.json()) as {
+    metadata: { generation?: number };
     status?: { conditions?: Condition[]; parents?: { conditions: Condition[] }[] };
   };
   const list = object.status?.conditions ?? object.status?.parents?.[0]?.conditions ?? [];
-  return Object.fromEntries(list.map((c) => [c.type, c]));
+  return {
+    generation: object.metadata.generation ?? 1,
+    byType: Object.fromEntries(list.map((c) => [c.type, c])),
+  };
 }
+
+/**
+ * Waits until `done` holds for the object's Programmed condition; on timeout, says what it was.
+ * Programmed passes through transient states on its way (Pending while a version is in flight,
+ * counts of an earlier generation), so a test waits for the state it means, never the first one.
+ */
+async function waitForProgrammed(
+  mesh: MeshFixture,
+  path: string,
+  done: (programmed: Condition, generation: number) => boolean,
+  what: string,
+): Promise<Condition> {
+  let last: Conditions | undefined;
+  return waitFor(
+    async () => {
+      last = await conditions(mesh, path);
+      const programmed = last.byType.Programmed;
+      return programmed && done(programmed, last.generation) ? programmed : undefined;
+    },
+    { timeoutMs: 15_000, message: what },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; last seen: ${JSON.stringify(last)}`);
+  });
+}
+
+const servicePath = "/api/v1/namespaces/default/services/greeter";
+const otherRoutePath = "/apis/gateway.networking.k8s.io/v1/namespaces/default/grpcroutes/other";
+const rejectedByClient = /rejected by 1: default\/nack-client: .*127\.000\.000\.001/;
 
 describe("NACK", { timeout: 120_000 }, () => {
   const scope = suiteScope();
@@ -217,6 +257,18 @@ describe("NACK", { timeout: 120_000 }, () => {
       `the NACK is traced to the Service and the slice with the address: ${JSON.stringify(nacks)}`,
     );
 
+    // Status: the blamed Service says which proxy refused it and why. Between the push and the
+    // NACK, a replica report says "reached 0 of 1" with no rejection yet (Pending); from the NACK
+    // on, the proxy's rejection makes it Invalid.
+    const invalid = await waitForProgrammed(
+      mesh,
+      servicePath,
+      (p) => p.reason === "Invalid",
+      "Programmed reason Invalid on Service default/greeter",
+    );
+    assert.equal(invalid.status, "False", JSON.stringify(invalid));
+    assert.match(invalid.message, rejectedByClient, JSON.stringify(invalid));
+
     // Another route changes while greeter's endpoints are held back: the client gets it.
     assertAllOn(await mesh.client.call({ target: otherTarget, calls: 20 }), "v1", "other before its edit");
     await mesh.config.write(otherRouteFile, otherRoute("greeter-v2"));
@@ -228,30 +280,24 @@ describe("NACK", { timeout: 120_000 }, () => {
       { timeoutMs: 15_000, message: "the edited route of another Service to reach the client" },
     );
 
-    // Status: the blamed Service says which proxy refused it and why; the healthy route is programmed.
-    const service = await waitFor(
-      async () => {
-        const c = await conditions(mesh, "/api/v1/namespaces/default/services/greeter");
-        return c.Programmed?.status === "False" ? c : undefined;
-      },
-      { timeoutMs: 15_000, message: "Programmed=False on Service default/greeter" },
+    // The edited route is programmed at its new generation; the Service stays Invalid, since the
+    // proxy still rejects its endpoints and has accepted no newer ones.
+    await waitForProgrammed(
+      mesh,
+      otherRoutePath,
+      (p, generation) =>
+        p.status === "True" &&
+        p.observedGeneration === generation &&
+        /reached 1 of 1 connected proxies/.test(p.message),
+      "Programmed=True, reached 1 of 1, at the new generation of GRPCRoute default/other",
     );
-    assert.equal(service.Programmed?.reason, "Invalid", JSON.stringify(service));
-    assert.match(
-      service.Programmed?.message ?? "",
-      /rejected by 1: default\/nack-client: .*127\.000\.000\.001/,
+    const service = (await conditions(mesh, servicePath)).byType.Programmed;
+    assert.deepEqual(
+      { status: service?.status, reason: service?.reason },
+      { status: "False", reason: "Invalid" },
+      `still Invalid after other config flowed: ${JSON.stringify(service)}`,
     );
-    const route = await waitFor(
-      async () => {
-        const c = await conditions(
-          mesh,
-          "/apis/gateway.networking.k8s.io/v1/namespaces/default/grpcroutes/other",
-        );
-        return c.Programmed?.status === "True" ? c : undefined;
-      },
-      { timeoutMs: 15_000, message: "Programmed=True on GRPCRoute default/other" },
-    );
-    assert.match(route.Programmed?.message ?? "", /reached 1 of 1 connected proxies/);
+    assert.match(service?.message ?? "", rejectedByClient, JSON.stringify(service));
   });
 
   test("fixing the address gets a new version ACKed, and v3 receives calls", async () => {
@@ -285,12 +331,11 @@ describe("NACK", { timeout: 120_000 }, () => {
     ).catch((error: Error) => {
       throw new Error(`${error.message}; last probe: ${probe ? summary(probe) : "none"}`);
     });
-    await waitFor(
-      async () => {
-        const c = await conditions(mesh, "/api/v1/namespaces/default/services/greeter");
-        return c.Programmed?.status === "True" && /reached 1 of 1/.test(c.Programmed.message);
-      },
-      { timeoutMs: 15_000, message: "Programmed=True again on Service default/greeter after the fix" },
+    await waitForProgrammed(
+      mesh,
+      servicePath,
+      (p) => p.status === "True" && /reached 1 of 1/.test(p.message),
+      "Programmed=True again on Service default/greeter after the fix",
     );
   });
 });
