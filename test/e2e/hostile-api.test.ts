@@ -122,10 +122,32 @@ async function rss(pid: number): Promise<number> {
 }
 
 /** The objects as GET returns them, and what the client was last sent, to compare before and after. */
+interface StoredObject {
+  readonly metadata: { resourceVersion?: string; managedFields?: { subresource?: string }[] };
+  readonly status?: unknown;
+}
+
+/**
+ * An object as its writers left it: the status controller rewrites `status` ("reached 1 of 1
+ * connected proxies" once the client's count is reported) in the background during the attacks,
+ * which moves resourceVersion but is not a change the attacks made. Spec, labels, generation and
+ * the other managers' fields must be untouched.
+ */
+function asWritten(object: StoredObject): unknown {
+  const { status: _status, ...rest } = object;
+  const { resourceVersion: _resourceVersion, managedFields, ...metadata } = object.metadata;
+  return {
+    ...rest,
+    metadata: { ...metadata, managedFields: managedFields?.filter((f) => f.subresource !== "status") },
+  };
+}
+
 async function snapshot(mesh: MeshFixture): Promise<{ objects: unknown[]; xds: unknown }> {
   const api = new URL(mesh.meshplane.apiUrl ?? "").host;
   const objects = await Promise.all(
-    collections.map(async (path) => (await send(api, "GET", path)).json.items),
+    collections.map(async (path) =>
+      ((await send(api, "GET", path)).json.items as StoredObject[]).map(asWritten),
+    ),
   );
   const dump = JSON.parse(await adminText(mesh.admin, `/debug/config_dump?node=${mesh.nodeId}`)) as {
     proxies: { resources: unknown }[];
