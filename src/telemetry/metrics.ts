@@ -6,6 +6,7 @@ export interface MeshplaneMetrics {
   readonly registry: Registry;
   readonly connectedProxies: Gauge<"protocol">;
   readonly pushes: Counter<"type">;
+  readonly evaluations: Counter<"type">;
   readonly pushDuration: Histogram;
   readonly acks: Counter<"type">;
   readonly nacks: Counter<"type">;
@@ -47,6 +48,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Meshp
     pushes: new Counter({
       name: "meshplane_xds_pushes_total",
       help: "xDS responses sent to proxies, by resource type.",
+      labelNames: ["type"],
+      registers,
+    }),
+    evaluations: new Counter({
+      name: "meshplane_xds_evaluations_total",
+      help: "Subscriptions resolved against the current configuration and compared with what the proxy holds, by resource type; a change evaluates only the subscriptions it concerns.",
       labelNames: ["type"],
       registers,
     }),

@@ -9,7 +9,6 @@ import { createMetrics } from "../telemetry/index.ts";
 import type { ProxyProfile, ResourceRequest } from "../pipeline/index.ts";
 import { ResourceCache, resolvedSetsPerType, type ConfigSnapshot } from "./cache.ts";
 import { TypeUrl } from "./resource-types.ts";
-import { Subscription } from "./subscription.ts";
 
 const profile = (namespace: string): ProxyProfile => ({ namespace, flavour: "grpc", instanceIps: [] });
 
@@ -174,15 +173,4 @@ test("cache: shared (flavour) memos do not depend on attachment", () => {
   c.detach(profile("x"));
   resolve(c, profile("y"), ["a"]);
   assert.equal(asked.length, 1);
-});
-
-test("subscription request keys: equal sets share a key, a name with the separator does not pass for two", () => {
-  const key = (names: string[]) => {
-    const s = new Subscription(TypeUrl.Cluster, { reachChanged: () => {}, rejectionChanged: () => {} }, 10);
-    s.replaceNames(names);
-    return s.requestKey;
-  };
-  assert.equal(key(["a", "b"]), key(["b", "a"]));
-  assert.notEqual(key(["a\nb"]), key(["a", "b"]));
-  assert.ok(key(Array.from({ length: 10 }, (_, i) => "n".repeat(1000) + i)).length < 64, "a digest");
 });

@@ -55,7 +55,15 @@ interface TypeMemo {
    * asked are forgotten first.
    */
   readonly absent: LruMap<string, ReadonlySet<FacetKey>>;
-  wildcard: { readonly names: readonly string[]; readonly reads: ReadonlySet<FacetKey> } | undefined;
+  wildcard:
+    | {
+        readonly names: readonly string[];
+        readonly set: ReadonlySet<string>;
+        readonly reads: ReadonlySet<FacetKey>;
+      }
+    | undefined;
+  /** Names known not to exist were forgotten (the bound was reached) since the last change. */
+  forgotten: boolean;
   /** Entries the last change invalidated: a regenerated resource with equal bytes reuses them. */
   stale: Map<string, EncodedResource>;
   /** Resolved sets by request key ("*" for the wildcard), shared by proxies asking the same. */
@@ -69,6 +77,26 @@ interface TypeMemo {
  * An entry holds references to existing resources only, so the bound is also a memory bound.
  */
 export const resolvedSetsPerType = 1024;
+
+/** What a new snapshot invalidated: whose subscribers must be re-evaluated. */
+export interface Invalidation {
+  /** Every subscription: the first snapshot, or one without a change set. */
+  readonly everything: boolean;
+  /** Per type, the names whose resource (or absence) was dropped in some profile group. */
+  readonly names: ReadonlyMap<TypeUrl, ReadonlySet<string>>;
+  /** Per type, the profile groups whose wildcard set or one of its resources changed. */
+  readonly wildcardGroups: ReadonlyMap<TypeUrl, ReadonlySet<string>>;
+  /** Types whose names not known to exist were forgotten: every named subscriber is re-evaluated. */
+  readonly everyNamed: ReadonlySet<TypeUrl>;
+}
+
+const nothing: Invalidation = {
+  everything: false,
+  names: new Map(),
+  wildcardGroups: new Map(),
+  everyNamed: new Set(),
+};
+const everything: Invalidation = { ...nothing, everything: true };
 
 export interface ResourceCacheOptions {
   readonly metrics: MeshplaneMetrics;
@@ -94,31 +122,61 @@ export class ResourceCache {
     return this.current;
   }
 
-  setSnapshot(snapshot: ConfigSnapshot): void {
+  /**
+   * Makes `snapshot` current and drops what its change set invalidates; returns which names and
+   * wildcard sets that was, for the push index to find the streams to re-evaluate.
+   */
+  setSnapshot(snapshot: ConfigSnapshot): Invalidation {
     const changes = snapshot.changes;
     this.current = snapshot;
+    if (!changes) {
+      this.groups.clear();
+      return everything;
+    }
     // Nothing any generator reads changed: every memoized resource and resolved set stands.
-    if (changes?.size === 0) return;
-    for (const types of this.groups.values()) {
+    if (changes.size === 0) return nothing;
+    const names = new Map<TypeUrl, Set<string>>();
+    const wildcardGroups = new Map<TypeUrl, Set<string>>();
+    const everyNamed = new Set<TypeUrl>();
+    const invalidated = (typeUrl: TypeUrl, name: string) => {
+      let set = names.get(typeUrl);
+      if (!set) names.set(typeUrl, (set = new Set()));
+      set.add(name);
+    };
+    for (const [group, types] of this.groups) {
       for (const [typeUrl, memo] of types) {
-        if (!changes) {
-          types.delete(typeUrl);
-          continue;
-        }
         memo.resolved.clear();
-        if (memo.wildcard && readAny(memo.wildcard.reads, changes)) memo.wildcard = undefined;
+        let wildcardChanged = false;
+        if (memo.wildcard && readAny(memo.wildcard.reads, changes)) {
+          wildcardChanged = true;
+          memo.wildcard = undefined;
+        }
         memo.stale = new Map();
         for (const [name, resource] of memo.resources) {
           if (!readAny(resource.source.provenance.reads, changes)) continue;
           memo.resources.delete(name);
           memo.stale.set(name, resource);
+          invalidated(typeUrl, name);
+          if (memo.wildcard?.set.has(name)) wildcardChanged = true;
         }
         // A name that did not exist may now: forget that it did not.
         for (const [name, reads] of memo.absent.items()) {
-          if (readAny(reads, changes)) memo.absent.delete(name);
+          if (!readAny(reads, changes)) continue;
+          memo.absent.delete(name);
+          invalidated(typeUrl, name);
+          if (memo.wildcard?.set.has(name)) wildcardChanged = true;
         }
+        if (wildcardChanged) {
+          let groups = wildcardGroups.get(typeUrl);
+          if (!groups) wildcardGroups.set(typeUrl, (groups = new Set()));
+          groups.add(group);
+        }
+        // Names forgotten for the bound on unknown names may exist now: nobody can tell which.
+        if (memo.forgotten) everyNamed.add(typeUrl);
+        memo.forgotten = false;
       }
     }
+    return { everything: false, names, wildcardGroups, everyNamed };
   }
 
   /** A proxy with `profile` connected: its groups' resources are kept until it detaches. */
@@ -187,8 +245,13 @@ export class ResourceCache {
     for (const name of names) {
       if (memo.resources.has(name) || memo.absent.has(name)) continue;
       const { resource, provenance } = snapshot.generate(profile, typeUrl, name);
-      if (resource) memo.resources.set(name, this.encode(typeUrl, resource, memo));
-      else memo.absent.set(name, provenance.reads);
+      if (resource) {
+        memo.resources.set(name, this.encode(typeUrl, resource, memo));
+        continue;
+      }
+      // The least recently asked is forgotten: the next change cannot say whether it still does not exist.
+      if (memo.absent.size >= memo.absent.capacity) memo.forgotten = true;
+      memo.absent.set(name, provenance.reads);
     }
     const resources = names.flatMap((name) => memo.resources.get(name) ?? []).sort(byName);
     const resolved = { version: setVersion(resources), resources };
@@ -205,6 +268,7 @@ export class ResourceCache {
       resources: new Map(),
       absent: new LruMap(this.unknownNames),
       wildcard: undefined,
+      forgotten: false,
       stale: new Map(),
       resolved: new LruMap(resolvedSetsPerType),
     };
@@ -226,7 +290,7 @@ export class ResourceCache {
   ): readonly string[] {
     if (!memo.wildcard) {
       const list = snapshot.names(profile, typeUrl);
-      memo.wildcard = { names: list.names, reads: list.provenance.reads };
+      memo.wildcard = { names: list.names, set: new Set(list.names), reads: list.provenance.reads };
     }
     return memo.wildcard.names;
   }

@@ -4,7 +4,7 @@
 import type { DeltaDiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { EncodedResource } from "./cache.ts";
 import { commonRequestFields, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
-import type { Subscription } from "./subscription.ts";
+import { absent, heldVersion, type Subscription } from "./subscription.ts";
 import { encodeDeltaDiscoveryResponse, encodeDeltaResource } from "./wire.ts";
 
 /**
@@ -41,15 +41,22 @@ export const deltaProtocol: ProtocolAdapter = {
   respond(subscription, resolved, offer, nonce, controlPlaneId) {
     // Same resources for the same names as last evaluated: nothing can differ (a NACK or a
     // backoff expiring clears this).
-    const evaluated = `${resolved.version}|${subscription.wildcard ? "*" : subscription.requestKey}`;
-    if (subscription.lastEvaluated === evaluated) return undefined;
-    subscription.lastEvaluated = evaluated;
+    if (
+      subscription.evaluatedVersion === resolved.version &&
+      subscription.evaluatedRevision === subscription.revision
+    ) {
+      return undefined;
+    }
+    subscription.evaluatedVersion = resolved.version;
+    subscription.evaluatedRevision = subscription.revision;
     const desired = new Set(resolved.resources.map((r) => r.name));
+    // Versions declared on resume become the shared resources they name, once they match.
+    for (const resource of resolved.resources) subscription.adoptHeld(resource);
     // A held-back resource is offered at the version the proxy holds, so it is not sent.
     const changed = (offer?.resources ?? resolved.resources).filter((r) => needsSending(subscription, r));
     const removed: string[] = [];
     for (const [name, held] of subscription.held)
-      if (held !== "absent" && !desired.has(name)) removed.push(name);
+      if (held !== absent && !desired.has(name)) removed.push(name);
     // A name subscribed explicitly that does not exist is reported once, as removed.
     if (!subscription.wildcard) {
       for (const name of subscription.names)
@@ -78,6 +85,5 @@ export const deltaProtocol: ProtocolAdapter = {
 };
 
 function needsSending(subscription: Subscription, resource: EncodedResource): boolean {
-  const held = subscription.held.get(resource.name);
-  return held === undefined || held === "absent" || held.version !== resource.hash;
+  return heldVersion(subscription.held.get(resource.name)) !== resource.hash;
 }

@@ -3,11 +3,10 @@ import assert from "node:assert/strict";
 import type { EncodedResource } from "./cache.ts";
 import { planOffer } from "./isolation.ts";
 import { nextRejection, retryDelayMs, type Rejection } from "./rejections.ts";
-import type { HeldResource } from "./subscription.ts";
+import type { Held } from "./subscription.ts";
 
 const resource = (name: string, hash: string): EncodedResource =>
   ({ name, hash, any: new Uint8Array(), source: undefined }) as unknown as EncodedResource;
-const held = (r: EncodedResource): HeldResource => ({ version: r.hash, resource: r });
 const rejection = (rejectedHash: string, retryAt = 0): Rejection => ({
   rejectedHash,
   keptHash: null,
@@ -26,7 +25,7 @@ const b1 = resource("b", "b1");
 const cases: [
   title: string,
   wanted: EncodedResource[],
-  holding: [string, HeldResource | "absent"][],
+  holding: [string, Held][],
   rejected: [string, Rejection][],
   now: number,
   expected: { resources: string[]; withheld: string[]; retryAt: number | undefined; settled: string[] },
@@ -34,7 +33,7 @@ const cases: [
   [
     "the rejected version is replaced by the last good one",
     [a2, b1],
-    [["a", held(a1)]],
+    [["a", a1]],
     [["a", rejection("a2")]],
     0,
     { resources: ["a1", "b1"], withheld: ["a"], retryAt: undefined, settled: [] },
@@ -50,7 +49,7 @@ const cases: [
   [
     "a newer version is offered once the backoff is over",
     [a3, b1],
-    [["a", held(a1)]],
+    [["a", a1]],
     [["a", rejection("a2", 1000)]],
     1000,
     { resources: ["a3", "b1"], withheld: [], retryAt: undefined, settled: [] },
@@ -58,7 +57,7 @@ const cases: [
   [
     "a newer version during the backoff waits, and says until when",
     [a3, b1],
-    [["a", held(a1)]],
+    [["a", a1]],
     [["a", rejection("a2", 1000)]],
     999,
     { resources: ["a1", "b1"], withheld: ["a"], retryAt: 1000, settled: [] },
@@ -66,7 +65,7 @@ const cases: [
   [
     "wanted again what the proxy holds: the rejection is settled",
     [a1, b1],
-    [["a", held(a1)]],
+    [["a", a1]],
     [["a", rejection("a2", 5000)]],
     0,
     { resources: ["a1", "b1"], withheld: [], retryAt: undefined, settled: ["a"] },
@@ -74,7 +73,7 @@ const cases: [
   [
     "a resource that is gone settles its rejection",
     [b1],
-    [["a", held(a1)]],
+    [["a", a1]],
     [["a", rejection("a2")]],
     0,
     { resources: ["b1"], withheld: [], retryAt: undefined, settled: ["a"] },
@@ -82,7 +81,7 @@ const cases: [
   [
     "delta resume: the last good version is known only by hash, so nothing is offered",
     [a2],
-    [["a", { version: "a1", resource: undefined }]],
+    [["a", "a1"]],
     [["a", rejection("a2")]],
     0,
     { resources: [], withheld: ["a"], retryAt: undefined, settled: [] },

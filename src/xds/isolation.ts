@@ -4,7 +4,7 @@
 // in state-of-the-world LDS/CDS, where a missing name means "deleted") flows as usual. Pure.
 import type { EncodedResource } from "./cache.ts";
 import type { Rejection } from "./rejections.ts";
-import type { HeldResource } from "./subscription.ts";
+import { heldResource, heldVersion, type Held } from "./subscription.ts";
 
 export interface Offer {
   /**
@@ -24,7 +24,7 @@ export interface Offer {
 
 export function planOffer(
   wanted: readonly EncodedResource[],
-  held: ReadonlyMap<string, HeldResource | "absent">,
+  held: ReadonlyMap<string, Held>,
   rejections: ReadonlyMap<string, Rejection>,
   nowMs: number,
 ): Offer {
@@ -41,8 +41,7 @@ export function planOffer(
     }
     seen.add(resource.name);
     const kept = held.get(resource.name);
-    const last = kept === undefined || kept === "absent" ? undefined : kept;
-    if (last?.version === resource.hash) {
+    if (heldVersion(kept) === resource.hash) {
       settled.push(resource.name);
       resources.push(resource);
       continue;
@@ -54,7 +53,8 @@ export function planOffer(
     }
     if (newer) retryAt = Math.min(retryAt ?? Infinity, rejection.retryAt);
     withheld.add(resource.name);
-    if (last?.resource) resources.push(last.resource);
+    const last = heldResource(kept);
+    if (last) resources.push(last);
   }
   for (const name of rejections.keys()) if (!seen.has(name)) settled.push(name);
   return { resources, withheld, substituted: withheld.size > 0, retryAt, settled };

@@ -24,11 +24,13 @@ import {
   type RequestRefusal,
 } from "./request-limits.ts";
 import { typeShortName } from "./resource-types.ts";
+import { PushIndex } from "./push-index.ts";
 import { PushScheduler, type SchedulerOptions } from "./scheduler.ts";
 import { normalizeSotwRequest, sotwProtocol } from "./sotw.ts";
 import type { NackReport, ProxyStatus, ProxyStatusSource, ResourceReach, ServedResource } from "./status.ts";
 import { StreamCounts, peerAddress } from "./stream-counts.ts";
 import { AdsStream, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
+import type { Subscription, SubscriptionContext } from "./subscription.ts";
 import { systemClock, type Timers } from "../clock/index.ts";
 
 const adsServicePath = "/envoy.service.discovery.v3.AggregatedDiscoveryService";
@@ -118,6 +120,9 @@ export class XdsServer implements ProxyStatusSource {
   private readonly options: XdsServerOptions;
   private readonly rejectionRegistry: RejectionRegistry;
   private readonly reach = new ReachIndex();
+  /** Which subscriptions a change concerns; shared by every stream's subscriptions. */
+  private readonly index = new PushIndex<Subscription>();
+  private readonly subscriptions: SubscriptionContext;
   private readonly backoff: BackoffPolicy;
   private nextStreamId = 1;
   private listening = false;
@@ -130,7 +135,11 @@ export class XdsServer implements ProxyStatusSource {
     this.counts = new StreamCounts(limits);
     this.rejectionRegistry = new RejectionRegistry(options.metrics.rejectedResources);
     this.backoff = { ...defaultBackoff, ...options.backoff };
-    this.scheduler = new PushScheduler({ pushesPerTurn: 200, admissionsPerTurn: 100, ...options.scheduling });
+    this.subscriptions = { index: this.index, maxNames: limits["xds.namesPerRequest"] };
+    this.scheduler = new PushScheduler(
+      { pushesPerTurn: 200, admissionsPerTurn: 100, ...options.scheduling },
+      (stream, error) => this.pushFailed(stream, error),
+    );
     this.server = new grpc.Server({
       // Detect dead proxies and let idle connections live: a proxy holds its stream for hours.
       "grpc.keepalive_time_ms": 30_000,
@@ -184,11 +193,21 @@ export class XdsServer implements ProxyStatusSource {
     return { host, port: this.listener.port };
   }
 
-  /** Makes `snapshot` current and pushes what changed to every stream; resolves when all were pushed. */
+  /**
+   * Makes `snapshot` current and queues a push to the streams holding or asking for what it
+   * changed (all of them when it has no change set); resolves when those were pushed.
+   */
   async setSnapshot(snapshot: ConfigSnapshot): Promise<void> {
     const started = performance.now();
-    this.cache.setSnapshot(snapshot);
-    await this.scheduler.pushAll([...this.streams.values()].map((s) => s.stream));
+    const invalidation = this.cache.setSnapshot(snapshot);
+    if (invalidation.everything) {
+      for (const { stream } of this.streams.values()) stream.invalidateAll();
+    } else {
+      this.index.visit(invalidation, (subscription) =>
+        subscription.observer.invalidated(subscription.typeUrl),
+      );
+    }
+    await this.scheduler.drained();
     this.options.metrics.pushDuration.observe((performance.now() - started) / 1000);
   }
 
@@ -274,12 +293,13 @@ export class XdsServer implements ProxyStatusSource {
     const stream = new AdsStream(id, protocol, {
       ...this.options,
       cache: this.cache,
-      maxNames: this.options.limits["xds.namesPerRequest"],
       now: this.options.now ?? (() => new Date()),
       timers: this.options.timers ?? systemClock,
       backoff: this.backoff,
       rejections: this.rejectionRegistry,
       reach: this.reach,
+      subscriptions: this.subscriptions,
+      schedule: (queued, urgent) => this.scheduler.queue(queued, urgent),
       write: (bytes) => call.write(bytes),
     });
     this.streams.set(id, { stream, call });
@@ -340,6 +360,13 @@ export class XdsServer implements ProxyStatusSource {
       );
       endWithStatus(call, grpc.status.INTERNAL, "meshplane: internal error handling the request");
     }
+  }
+
+  /** A push threw (not a translator fault: those are issues on objects): the stream ends. */
+  private pushFailed(stream: AdsStream, error: unknown): void {
+    this.options.logger.error({ stream: stream.id, err: error }, "failed to push to a proxy; closing stream");
+    const call = this.streams.get(stream.id)?.call;
+    if (call) endWithStatus(call, grpc.status.INTERNAL, "meshplane: internal error pushing configuration");
   }
 
   /**

@@ -1,8 +1,22 @@
-// State-of-the-world ADS (StreamAggregatedResources): every response carries the whole set the
-// proxy subscribed to; one version string covers the set.
+// State-of-the-world ADS (StreamAggregatedResources). LDS and CDS responses carry the whole set
+// the proxy should have: a name left out is read as deleted. RDS and EDS responses carry only the
+// resources the proxy does not hold yet (xDS protocol, "Grouping resources into responses": in
+// SotW only Listener and Cluster need the full state; other types are grouped as in delta), so
+// a change to one route or one cluster's endpoints sends that one resource. One version string
+// covers the set the proxy should have, whichever part of it a response carries.
+//
+// A client must not read a partial RDS/EDS response as deleting the rest: @grpc/grpc-js-xds
+// 1.14.1 deletes resources missing from a response only for types whose
+// `allResourcesRequiredInSotW()` is true (build/src/xds-client.js, handleResponseMessage), and
+// that is false for RouteConfiguration and ClusterLoadAssignment
+// (build/src/xds-resource-type/route-config-resource-type.js, endpoint-resource-type.js). Envoy's
+// SotW mux gives an RDS/EDS watch only the resources a response names, and only when it names
+// some (source/extensions/config_subscription/grpc/grpc_mux_impl.cc, onDiscoveryResponse).
 import type { DiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
-import { setVersion } from "./cache.ts";
+import { setVersion, type EncodedResource } from "./cache.ts";
+import { requiresFullState } from "./resource-types.ts";
 import { commonRequestFields, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
+import { heldVersion, type Subscription } from "./subscription.ts";
 import { encodeDiscoveryResponse } from "./wire.ts";
 
 const none: ReadonlySet<string> = new Set();
@@ -25,22 +39,35 @@ export const sotwProtocol: ProtocolAdapter = {
     // The first response is always sent (an empty LDS/CDS set completes a proxy's start-up);
     // after that, nothing is sent if the set is the one last sent, or the one a NACK left the
     // proxy with (its last good versions of what it rejected, and the rest).
-    if (
-      subscription.sentVersion !== null &&
-      (version === subscription.sentVersion || version === subscription.answeredSetVersion)
-    ) {
+    const first = subscription.sentVersion === null;
+    if (!first && (version === subscription.sentVersion || version === subscription.answeredSetVersion)) {
       return undefined;
     }
+    const full = requiresFullState(subscription.typeUrl);
+    const carried = full || first ? resources : resources.filter((r) => notHeld(subscription, r));
+    // Nothing the proxy lacks (a resource it holds was deleted, or names were dropped): RDS and
+    // EDS cannot say so in SotW, and the proxy needs nothing.
+    if (!first && carried.length === 0 && !full) return undefined;
     return {
       bytes: encodeDiscoveryResponse({
         versionInfo: version,
-        resources: resources.map((r) => r.any),
+        resources: carried.map((r) => r.any),
         typeUrl: subscription.typeUrl,
         nonce,
         controlPlaneId,
       }),
-      resourceCount: resources.length,
-      inFlight: { version, resources, removed: [], replacesSet: true, withheld: offer?.withheld ?? none },
+      resourceCount: carried.length,
+      inFlight: {
+        version,
+        resources: carried,
+        removed: [],
+        replacesSet: full,
+        withheld: offer?.withheld ?? none,
+      },
     };
   },
 };
+
+function notHeld(subscription: Subscription, resource: EncodedResource): boolean {
+  return heldVersion(subscription.held.get(resource.name)) !== resource.hash;
+}

@@ -9,11 +9,17 @@ import type { ProxyProfile } from "../pipeline/index.ts";
 import type { ResolvedResources, ResourceCache } from "./cache.ts";
 import { planOffer, type Offer } from "./isolation.ts";
 import { attributeNack } from "./nack-attribution.ts";
-import type { ReachIndex } from "./reach.ts";
-import { nextRejection, type BackoffPolicy, type RejectionRegistry } from "./rejections.ts";
+import type { Reach, ReachIndex } from "./reach.ts";
+import { nextRejection, type BackoffPolicy, type Rejection, type RejectionRegistry } from "./rejections.ts";
 import { isKnownTypeUrl, pushOrder, typeShortName, type TypeUrl } from "./resource-types.ts";
 import type { ProxyStatus } from "./status.ts";
-import { Subscription, type InFlight, type SubscriptionObserver } from "./subscription.ts";
+import {
+  heldVersion,
+  Subscription,
+  type InFlight,
+  type SubscriptionContext,
+  type SubscriptionObserver,
+} from "./subscription.ts";
 import type { Timer, Timers } from "../clock/index.ts";
 
 /** A request of either variant, reduced to what the shared logic needs. */
@@ -81,8 +87,13 @@ export interface StreamDependencies {
   readonly backoff: BackoffPolicy;
   readonly rejections: RejectionRegistry;
   readonly reach: ReachIndex;
-  /** Names one stream may subscribe to per type (limit `xds.namesPerRequest`). */
-  readonly maxNames: number;
+  /** The push index and limits every subscription on the server shares. */
+  readonly subscriptions: SubscriptionContext;
+  /**
+   * Queues `stream` for push(), in a later turn; `urgent` for work a proxy's request asked for,
+   * which goes before the remainder of a publish.
+   */
+  readonly schedule: (stream: AdsStream, urgent: boolean) => void;
   readonly write: (bytes: Uint8Array) => void;
 }
 
@@ -115,37 +126,62 @@ export function proxyIdentity(node: Node | undefined): ProxyIdentity {
   };
 }
 
-export class AdsStream {
+/** Bit of each type in a stream's set of types to evaluate, in push order. */
+const typeBit = new Map(pushOrder.map((typeUrl, i) => [typeUrl, 1 << i]));
+const allTypes = (1 << pushOrder.length) - 1;
+
+/**
+ * One ADS stream. Requests are handled where they arrive: the subscription is recorded and, when
+ * the proxy now needs something, the stream is queued for the push scheduler; resolution,
+ * translation and encoding happen only in push(), which the scheduler runs in bounded turns.
+ * The stream is the observer of its own subscriptions (no per-stream closures).
+ */
+export class AdsStream implements SubscriptionObserver {
   readonly id: number;
   readonly protocol: ProtocolAdapter;
-  readonly connectedAt: Date;
+  /** Epoch milliseconds. */
+  private readonly connectedAt: number;
   private identity: ProxyIdentity | undefined;
   private readonly subscriptions = new Map<TypeUrl, Subscription>();
   /** Per type, the pending re-evaluation for a resource waiting out its backoff. */
-  private readonly retries = new Map<TypeUrl, { readonly at: number; readonly timer: Timer }>();
-  private readonly observer: SubscriptionObserver;
+  private retries: Map<TypeUrl, { readonly at: number; readonly timer: Timer }> | undefined;
+  /** Types to evaluate on the next push (bits of typeBit). */
+  private dirty = 0;
   private nonce = 0;
   private closed = false;
   /** An unsupported type was asked for and logged: once per stream is enough. */
   private unsupportedLogged = false;
   private readonly deps: StreamDependencies;
-  private readonly log: Logger;
 
   constructor(id: number, protocol: ProtocolAdapter, deps: StreamDependencies) {
     this.id = id;
     this.protocol = protocol;
     this.deps = deps;
-    this.connectedAt = deps.now();
-    this.log = deps.logger.child({ stream: id, protocol: protocol.name });
-    this.observer = {
-      reachChanged: (typeUrl, name, from, to) => deps.reach.move(typeUrl, name, from, to),
-      rejectionChanged: (typeUrl, name, rejection) =>
-        deps.rejections.set({ id, nodeId: this.identity?.nodeId ?? "" }, typeUrl, name, rejection),
-    };
+    this.connectedAt = deps.now().getTime();
   }
 
   get nodeId(): string | undefined {
     return this.identity?.nodeId;
+  }
+
+  reachChanged(typeUrl: TypeUrl, name: string, from: Reach, to: Reach): void {
+    this.deps.reach.move(typeUrl, name, from, to);
+  }
+
+  rejectionChanged(typeUrl: TypeUrl, name: string, rejection: Rejection | undefined): void {
+    this.deps.rejections.set({ id: this.id, nodeId: this.identity?.nodeId ?? "" }, typeUrl, name, rejection);
+  }
+
+  /** A published change concerns the stream's subscription to `typeUrl`. */
+  invalidated(typeUrl: TypeUrl): void {
+    this.evaluate(typeUrl, false);
+  }
+
+  /** A publish without a change set: every subscription is evaluated again. */
+  invalidateAll(): void {
+    if (this.closed) return;
+    this.dirty = allTypes;
+    this.deps.schedule(this, false);
   }
 
   handleRequest(request: NormalizedRequest): void {
@@ -154,8 +190,9 @@ export class AdsStream {
       this.identity = proxyIdentity(request.node);
       // The proxy's group of shared resources is kept while it is connected (see close()).
       this.deps.cache.attach(this.identity.profile);
-      this.log.info(
+      this.deps.logger.info(
         {
+          ...this.logFields(),
           node: this.identity.nodeId,
           namespace: excerpt(this.identity.profile.namespace),
           userAgent: this.identity.userAgent,
@@ -167,8 +204,8 @@ export class AdsStream {
     if (!isKnownTypeUrl(typeUrl)) {
       if (!this.unsupportedLogged) {
         this.unsupportedLogged = true;
-        this.log.warn(
-          { node: this.identity.nodeId, typeUrl: excerpt(typeUrl) },
+        this.deps.logger.warn(
+          { ...this.logFields(), node: this.identity.nodeId, typeUrl: excerpt(typeUrl) },
           "request for an unsupported resource type ignored (logged once per stream)",
         );
       }
@@ -177,32 +214,45 @@ export class AdsStream {
     let subscription = this.subscriptions.get(typeUrl);
     const firstForType = !subscription;
     if (!subscription) {
-      subscription = new Subscription(typeUrl, this.observer, this.deps.maxNames);
+      const group = this.deps.cache.snapshot?.profileGroup(typeUrl, this.identity.profile);
+      subscription = new Subscription(typeUrl, this, this.deps.subscriptions, group);
       this.subscriptions.set(typeUrl, subscription);
     }
+    // Whether the proxy now needs an evaluation: a new type or names, a NACK (what it may be
+    // offered instead), or a change that waited for this answer. A plain ACK needs nothing.
+    let evaluate = firstForType;
     if (request.responseNonce !== "") {
       // A request answering an older response is stale: the proxy will answer the newer one,
       // and acting on this one would undo that (xDS protocol, "Resource updates").
       if (request.responseNonce !== subscription.sentNonce) {
         this.deps.metrics.staleRequests.inc({ type: typeShortName[typeUrl] });
-        this.log.debug(
-          { type: typeShortName[typeUrl], nonce: excerpt(request.responseNonce) },
+        this.deps.logger.debug(
+          { ...this.logFields(), type: typeShortName[typeUrl], nonce: excerpt(request.responseNonce) },
           "stale request",
         );
         if (!this.protocol.namesApplyWhenStale) return;
-      } else {
-        this.answer(subscription, request);
+      } else if (this.answer(subscription, request)) {
+        evaluate = true;
       }
     }
+    const revision = subscription.revision;
     request.updateNames(subscription, firstForType);
-    this.sendIfChanged(subscription);
+    if (evaluate || subscription.revision !== revision) this.evaluate(typeUrl, true);
   }
 
-  private answer(subscription: Subscription, request: NormalizedRequest): void {
+  /** Marks `typeUrl` for the next push and queues the stream. */
+  private evaluate(typeUrl: TypeUrl, urgent: boolean): void {
+    if (this.closed) return;
+    this.dirty |= typeBit.get(typeUrl) ?? 0;
+    this.deps.schedule(this, urgent);
+  }
+
+  /** Applies an ACK or NACK; true when the subscription must be evaluated again. */
+  private answer(subscription: Subscription, request: NormalizedRequest): boolean {
     const inFlight = subscription.inFlight;
     // Already answered: grpc-js-xds repeats its last answer (nonce and error) whenever it
     // changes its subscription, and that request only changes names.
-    if (!inFlight) return;
+    if (!inFlight) return false;
     subscription.inFlight = undefined;
     const type = typeShortName[subscription.typeUrl];
     if (!request.error) {
@@ -212,12 +262,15 @@ export class AdsStream {
         if (!inFlight.withheld.has(resource.name)) subscription.clearRejection(resource.name);
       subscription.ackedVersion = inFlight.version;
       this.deps.metrics.acks.inc({ type });
-      this.log.debug({ node: this.identity?.nodeId, type, version: inFlight.version }, "ACK");
-      return;
+      this.deps.logger.debug(
+        { ...this.logFields(), node: this.identity?.nodeId, type, version: inFlight.version },
+        "ACK",
+      );
+      return subscription.pushPending;
     }
     const rejected = this.isolate(subscription, inFlight, request.error.message);
     const message = excerpt(request.error.message, nackTextChars);
-    subscription.lastEvaluated = undefined;
+    subscription.evaluatedVersion = undefined;
     subscription.nackCount++;
     subscription.lastNack = {
       rejectedVersion: inFlight.version,
@@ -227,8 +280,9 @@ export class AdsStream {
       at: this.deps.now().toISOString(),
     };
     this.deps.metrics.nacks.inc({ type });
-    this.log.warn(
+    this.deps.logger.warn(
       {
+        ...this.logFields(),
         node: this.identity?.nodeId,
         type,
         rejectedVersion: inFlight.version,
@@ -239,6 +293,7 @@ export class AdsStream {
       },
       "proxy rejected configuration (NACK)",
     );
+    return true;
   }
 
   /**
@@ -251,11 +306,7 @@ export class AdsStream {
     inFlight: InFlight,
     message: string,
   ): { name: string; objects: readonly string[] }[] {
-    const held = subscription.held;
-    const heldHash = (name: string) => {
-      const h = held.get(name);
-      return h === undefined || h === "absent" ? null : h.version;
-    };
+    const heldHash = (name: string) => heldVersion(subscription.held.get(name)) ?? null;
     const attribution = attributeNack(
       message,
       inFlight.resources.map((r) => ({ name: r.name, changed: heldHash(r.name) !== r.hash })),
@@ -289,9 +340,15 @@ export class AdsStream {
     });
   }
 
-  /** Re-evaluates every subscription against the current snapshot, in make-before-break order. */
+  /**
+   * Evaluates the subscriptions marked since the last push against the current snapshot, in
+   * make-before-break order: resolves (translating what is not memoized), encodes and sends.
+   */
   push(): void {
+    const dirty = this.dirty;
+    this.dirty = 0;
     for (const typeUrl of pushOrder) {
+      if ((dirty & (typeBit.get(typeUrl) ?? 0)) === 0) continue;
       const subscription = this.subscriptions.get(typeUrl);
       if (subscription) this.sendIfChanged(subscription);
     }
@@ -304,6 +361,7 @@ export class AdsStream {
       return;
     }
     subscription.pushPending = false;
+    this.deps.metrics.evaluations.inc({ type: typeShortName[subscription.typeUrl] });
     const resolved = this.deps.cache.resolve(
       this.identity.profile,
       subscription.typeUrl,
@@ -321,8 +379,14 @@ export class AdsStream {
     subscription.inFlight = { nonce, ...response.inFlight };
     const type = typeShortName[subscription.typeUrl];
     this.deps.metrics.pushes.inc({ type });
-    this.log.debug(
-      { type, version: response.inFlight.version, nonce, resources: response.resourceCount },
+    this.deps.logger.debug(
+      {
+        ...this.logFields(),
+        type,
+        version: response.inFlight.version,
+        nonce,
+        resources: response.resourceCount,
+      },
       "response sent",
     );
     this.deps.write(response.bytes);
@@ -345,13 +409,14 @@ export class AdsStream {
   /** Re-evaluates `subscription` at `at`, when a held-back newer version may be offered. */
   private retryAt(subscription: Subscription, at: number): void {
     const typeUrl = subscription.typeUrl;
+    this.retries ??= new Map();
     const pending = this.retries.get(typeUrl);
     if (pending && pending.at <= at) return;
     pending?.timer.cancel();
     const timer = this.deps.timers.after(at - this.deps.now().getTime(), () => {
-      this.retries.delete(typeUrl);
-      subscription.lastEvaluated = undefined;
-      this.sendIfChanged(subscription);
+      this.retries?.delete(typeUrl);
+      subscription.evaluatedVersion = undefined;
+      this.evaluate(typeUrl, true);
     });
     this.retries.set(typeUrl, { at, timer });
   }
@@ -360,8 +425,8 @@ export class AdsStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const { timer } of this.retries.values()) timer.cancel();
-    this.retries.clear();
+    for (const { timer } of this.retries?.values() ?? []) timer.cancel();
+    this.retries = undefined;
     for (const subscription of this.subscriptions.values()) subscription.release();
     if (this.identity) this.deps.cache.detach(this.identity.profile);
   }
@@ -373,7 +438,7 @@ export class AdsStream {
       nodeId: this.identity?.nodeId ?? "",
       namespace: this.identity?.profile.namespace ?? "",
       userAgent: this.identity?.userAgent ?? "",
-      connectedAt: this.connectedAt.toISOString(),
+      connectedAt: new Date(this.connectedAt).toISOString(),
       types: pushOrder.flatMap((t) => this.subscriptions.get(t)?.status() ?? []),
       rejections: pushOrder.flatMap((t) => this.subscriptions.get(t)?.rejectionStatus() ?? []),
     };
@@ -381,5 +446,10 @@ export class AdsStream {
 
   heldResources(): ReadonlyMap<TypeUrl, ReturnType<Subscription["heldResources"]>> {
     return new Map([...this.subscriptions].map(([typeUrl, s]) => [typeUrl, s.heldResources()]));
+  }
+
+  /** What every log line about the stream says (bound per call: a child logger per stream costs memory). */
+  private logFields(): { stream: number; protocol: ProtocolAdapter["name"] } {
+    return { stream: this.id, protocol: this.protocol.name };
   }
 }

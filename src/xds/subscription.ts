@@ -1,19 +1,33 @@
 // What one stream subscribed to for one type, what the proxy holds, what it rejected, and where
 // the protocol stands. One model for state-of-the-world and delta; only the request and response
-// adapters (sotw.ts, delta.ts) differ.
-import { createHash } from "node:crypto";
+// adapters (sotw.ts, delta.ts) differ. A stream holds thousands of these at scale, so the state
+// is references to shared values: the interned name set (push-index.ts), the resolved set last
+// evaluated and the encoded resources the proxy holds (cache.ts); only what differs per proxy
+// (held names, nonces, rejections) is its own.
 import { LimitExceededError } from "../limits/index.ts";
 import type { ResourceRequest } from "../pipeline/index.ts";
 import { setVersion, type EncodedResource, type ResolvedResources } from "./cache.ts";
+import { nameSetKey, type NameSet, type PushIndex } from "./push-index.ts";
 import type { Reach } from "./reach.ts";
 import { describeRejection, type Rejection } from "./rejections.ts";
 import { requiresFullState, typeShortName, type TypeUrl } from "./resource-types.ts";
 import type { NackRecord, ResourceRejection, TypeSyncStatus } from "./status.ts";
 
-/** A resource as the proxy holds it. `resource` is absent when only its version is known (resume). */
-export interface HeldResource {
-  readonly version: string;
-  readonly resource: EncodedResource | undefined;
+/** Delta: the proxy was told the name does not exist. */
+export const absent: unique symbol = Symbol("absent");
+
+/**
+ * What the proxy holds of one name: the (shared) resource it accepted; only its version, when it
+ * declared one on resuming a delta stream; or `absent`.
+ */
+export type Held = EncodedResource | string | typeof absent;
+
+export function heldVersion(held: Held | undefined): string | undefined {
+  return held === undefined || held === absent ? undefined : typeof held === "string" ? held : held.hash;
+}
+
+export function heldResource(held: Held | undefined): EncodedResource | undefined {
+  return held === undefined || held === absent || typeof held === "string" ? undefined : held;
 }
 
 /** A response the proxy has not answered yet. */
@@ -24,35 +38,52 @@ export interface InFlight {
   readonly resources: readonly EncodedResource[];
   /** Delta: names this response removes. */
   readonly removed: readonly string[];
-  /** State of the world: the response is the proxy's whole set of this type. */
+  /** State of the world LDS/CDS: the response is the proxy's whole set of this type. */
   readonly replacesSet: boolean;
   /** Names carried (or left out) at their last good version instead of the wanted one. */
   readonly withheld: ReadonlySet<string>;
 }
 
-/** Where a subscription reports changes that server-wide views count. */
+/** The stream a subscription belongs to: server-wide views it reports to, and its push queue. */
 export interface SubscriptionObserver {
   reachChanged(typeUrl: TypeUrl, name: string, from: Reach, to: Reach): void;
   rejectionChanged(typeUrl: TypeUrl, name: string, rejection: Rejection | undefined): void;
+  /** The subscription must be evaluated again (its resources or names may have changed). */
+  invalidated(typeUrl: TypeUrl): void;
 }
+
+/** What every subscription on a server shares. */
+export interface SubscriptionContext {
+  readonly index: PushIndex<Subscription>;
+  /** Names one stream may subscribe to per type (limit `xds.namesPerRequest`). */
+  readonly maxNames: number;
+}
+
+const noNames: ReadonlySet<string> = new Set();
+const noRejections: ReadonlyMap<string, Rejection> = new Map();
+const emptyKey = nameSetKey([]);
 
 export class Subscription {
   readonly typeUrl: TypeUrl;
+  readonly observer: SubscriptionObserver;
+  private readonly context: SubscriptionContext;
+  /** The profile group whose wildcard set this subscription gets; undefined when not known. */
+  private readonly group: string | undefined;
   wildcard = false;
-  private subscribed = new Set<string>();
-  private key: string | undefined;
-  /** What the proxy accepted, by name; names it was told do not exist are `absent` (delta). */
-  private readonly accepted = new Map<string, HeldResource | "absent">();
+  private nameSet: NameSet<Subscription> | undefined;
+  /** Changes whenever the names or the wildcard flag do. */
+  revision = 0;
+  private requested = false;
+  /** What the proxy accepted, by name. */
+  private readonly accepted = new Map<string, Held>();
   /**
    * State of the world: the version of the set the proxy was left with by its last answer (after
    * a NACK, the set it kept, which no response may have carried).
    */
   answeredSetVersion: string | null = null;
-  private readonly rejected = new Map<string, Rejection>();
-  /** The version of each resource the proxy should have, as of the last evaluation. */
-  private targets = new Map<string, string>();
-  private targetVersion: string | undefined;
-  private readonly observer: SubscriptionObserver;
+  private rejected: Map<string, Rejection> | undefined;
+  /** The resources the proxy should have, as of the last evaluation (sorted by name; shared). */
+  private targets: ResolvedResources | undefined;
   sentVersion: string | null = null;
   sentNonce: string | null = null;
   /** The version of the last response the proxy accepted whole. */
@@ -61,31 +92,38 @@ export class Subscription {
   nackCount = 0;
   /** At most one unanswered response per type (flow control); newer config waits for the answer. */
   inFlight: InFlight | undefined;
-  /** Delta: the resolved set and names last compared with what the proxy holds. */
-  lastEvaluated: string | undefined;
+  /**
+   * Delta: the resolved version last compared with what the proxy holds, and the name revision
+   * it was compared for; undefined after a NACK or a backoff expiring (compare again).
+   */
+  evaluatedVersion: string | undefined;
+  evaluatedRevision = -1;
   /** The config changed while a response was in flight: re-evaluate once the proxy answers. */
   pushPending = false;
-  private requests = 0;
-  /** Names one stream may subscribe to for this type (limit `xds.namesPerRequest`). */
-  private readonly maxNames: number;
 
-  constructor(typeUrl: TypeUrl, observer: SubscriptionObserver, maxNames: number) {
+  constructor(
+    typeUrl: TypeUrl,
+    observer: SubscriptionObserver,
+    context: SubscriptionContext,
+    group: string | undefined,
+  ) {
     this.typeUrl = typeUrl;
     this.observer = observer;
-    this.maxNames = maxNames;
+    this.context = context;
+    this.group = group;
   }
 
   get names(): ReadonlySet<string> {
-    return this.subscribed;
+    return this.nameSet?.names ?? noNames;
   }
 
   /** What the proxy holds: every version it accepted, less what it was told is gone. */
-  get held(): ReadonlyMap<string, HeldResource | "absent"> {
+  get held(): ReadonlyMap<string, Held> {
     return this.accepted;
   }
 
   get rejections(): ReadonlyMap<string, Rejection> {
-    return this.rejected;
+    return this.rejected ?? noRejections;
   }
 
   /**
@@ -93,15 +131,16 @@ export class Subscription {
    * request with no names subscribes to everything, as does the name "*".
    */
   replaceNames(names: readonly string[]): void {
-    const first = this.requests++ === 0;
-    this.wildcard =
+    const first = !this.requested;
+    this.requested = true;
+    this.setWildcard(
       names.includes("*") ||
-      (names.length === 0 && requiresFullState(this.typeUrl) && (first || this.wildcard));
+        (names.length === 0 && requiresFullState(this.typeUrl) && (first || this.wildcard)),
+    );
     this.setNames(names.filter((n) => n !== "*"));
     if (this.wildcard) return;
-    for (const name of [...this.accepted.keys()])
-      if (!this.subscribed.has(name)) this.setHeld(name, undefined);
-    for (const name of [...this.rejected.keys()]) if (!this.subscribed.has(name)) this.clearRejection(name);
+    for (const name of [...this.accepted.keys()]) if (!this.names.has(name)) this.setHeld(name, undefined);
+    for (const name of [...this.rejections.keys()]) if (!this.names.has(name)) this.clearRejection(name);
   }
 
   /**
@@ -111,23 +150,27 @@ export class Subscription {
    * nothing, when the set would exceed it.
    */
   changeNames(subscribe: readonly string[], unsubscribe: readonly string[]): void {
-    const names = new Set(this.subscribed);
+    const names = new Set(this.names);
     for (const name of subscribe) if (name !== "*") names.add(name);
     for (const name of unsubscribe) names.delete(name);
-    if (names.size > this.maxNames) {
+    if (names.size > this.context.maxNames) {
       throw new LimitExceededError(
         "xds.namesPerRequest",
-        this.maxNames,
+        this.context.maxNames,
         `the ${typeShortName[this.typeUrl]} names subscribed to on one stream`,
         names.size,
       );
     }
-    const first = this.requests++ === 0;
-    if (first && subscribe.length === 0 && requiresFullState(this.typeUrl)) this.wildcard = true;
-    if (subscribe.includes("*")) this.wildcard = true;
-    if (unsubscribe.includes("*")) this.wildcard = false;
+    const first = !this.requested;
+    this.requested = true;
+    let wildcard = this.wildcard;
+    if (first && subscribe.length === 0 && requiresFullState(this.typeUrl)) wildcard = true;
+    if (subscribe.includes("*")) wildcard = true;
+    if (unsubscribe.includes("*")) wildcard = false;
+    this.setWildcard(wildcard);
     for (const name of unsubscribe) {
       // An unsubscribed resource is forgotten: resubscribing must send it again.
+      if (this.accepted.has(name)) this.revision++;
       this.setHeld(name, undefined);
       this.clearRejection(name);
     }
@@ -136,57 +179,71 @@ export class Subscription {
 
   /** Delta resume: what the proxy already holds from an earlier stream (initial_resource_versions). */
   seedHeld(versions: Readonly<Record<string, string>>): void {
-    for (const [name, version] of Object.entries(versions))
-      this.setHeld(name, { version, resource: undefined });
+    for (const [name, version] of Object.entries(versions)) this.setHeld(name, version);
   }
 
-  private setNames(names: string[]): void {
+  private setWildcard(wildcard: boolean): void {
+    if (wildcard === this.wildcard) return;
+    this.wildcard = wildcard;
+    this.revision++;
+    this.context.index.wildcard(this, this.typeUrl, this.group, wildcard);
+  }
+
+  private setNames(names: readonly string[]): void {
+    const current = this.names;
     const next = new Set(names);
-    if (next.size !== this.subscribed.size || names.some((n) => !this.subscribed.has(n))) {
-      this.subscribed = next;
-      this.key = undefined;
+    if (next.size === current.size && names.every((n) => current.has(n))) return;
+    this.revision++;
+    if (next.size === 0) {
+      if (this.nameSet) this.context.index.leave(this, this.nameSet);
+      this.nameSet = undefined;
+      return;
     }
+    this.nameSet = this.context.index.join(this, this.typeUrl, next, this.nameSet);
   }
 
   request(): ResourceRequest {
-    return { wildcard: this.wildcard, names: [...this.subscribed] };
+    return { wildcard: this.wildcard, names: this.nameSet?.list ?? [] };
   }
 
-  /**
-   * Identifies the subscribed name set, for sharing resolved responses between proxies: a digest,
-   * so the key costs the same for ten names or a hundred thousand. Each name is length-prefixed:
-   * a name containing the separator cannot pass for two names (and share another set's result).
-   */
+  /** Identifies the subscribed name set, for sharing resolved responses between proxies. */
   get requestKey(): string {
-    if (this.key === undefined) {
-      const hash = createHash("sha256");
-      for (const name of [...this.subscribed].sort()) hash.update(`${name.length}:`).update(name);
-      this.key = hash.digest("base64url");
-    }
-    return this.key;
+    return this.nameSet?.key ?? emptyKey;
   }
 
-  /** Records the versions the proxy should have now (the evaluated set), for reach counting. */
+  /** Makes `resolved` what the proxy should have now, for reach counting. */
   setTargets(resolved: ResolvedResources): void {
-    // The set version covers every name and content hash: equal versions, nothing to do.
-    if (resolved.version === this.targetVersion) return;
-    this.targetVersion = resolved.version;
-    const previous = this.targets;
-    const next = new Map<string, string>();
-    for (const resource of resolved.resources) {
-      next.set(resource.name, resource.hash);
-      const before = previous.get(resource.name);
-      if (before === resource.hash) continue;
-      this.report(
-        resource.name,
-        this.reachFor(resource.name, before),
-        this.reachFor(resource.name, resource.hash),
-      );
+    const previous = this.targets?.resources ?? [];
+    // The set version covers every name and content hash: equal versions, nothing to count.
+    const same = resolved.version === this.targets?.version;
+    this.targets = resolved;
+    if (same) return;
+    const next = resolved.resources;
+    // Both lists are sorted by name: one merge walk finds what was added, changed and dropped.
+    let i = 0;
+    let j = 0;
+    while (i < previous.length || j < next.length) {
+      const before = previous[i];
+      const after = next[j];
+      if (after === undefined || (before !== undefined && before.name < after.name)) {
+        const { name, hash } = before as EncodedResource;
+        this.report(name, this.reachFor(name, hash), 0);
+        i++;
+      } else if (before === undefined || after.name < before.name) {
+        this.report(after.name, 0, this.reachFor(after.name, after.hash));
+        j++;
+      } else {
+        if (before.hash !== after.hash) {
+          this.report(
+            after.name,
+            this.reachFor(after.name, before.hash),
+            this.reachFor(after.name, after.hash),
+          );
+        }
+        i++;
+        j++;
+      }
     }
-    for (const [name, hash] of previous) {
-      if (!next.has(name)) this.report(name, this.reachFor(name, hash), 0);
-    }
-    this.targets = next;
   }
 
   /**
@@ -196,53 +253,61 @@ export class Subscription {
    */
   accept(inFlight: InFlight, rejected: ReadonlySet<string>): void {
     if (inFlight.replacesSet) {
-      const next = new Map<string, HeldResource>();
+      const next = new Map<string, Held>();
       for (const resource of inFlight.resources) {
         const before = this.accepted.get(resource.name);
-        const last = before === undefined || before === "absent" ? undefined : before;
-        if (rejected.has(resource.name)) {
-          if (last) next.set(resource.name, last);
-        } else {
-          next.set(resource.name, last?.resource === resource ? last : heldOf(resource));
-        }
+        if (!rejected.has(resource.name)) next.set(resource.name, resource);
+        else if (before !== undefined && before !== absent) next.set(resource.name, before);
       }
       for (const name of [...this.accepted.keys()]) if (!next.has(name)) this.setHeld(name, undefined);
       for (const [name, held] of next) if (this.accepted.get(name) !== held) this.setHeld(name, held);
       this.answeredSetVersion =
         rejected.size === 0
           ? inFlight.version
-          : setVersion([...next].map(([name, held]) => ({ name, hash: held.version })).sort(byName));
+          : setVersion(
+              [...next].map(([name, held]) => ({ name, hash: heldVersion(held) ?? "" })).sort(byName),
+            );
       return;
     }
     for (const resource of inFlight.resources) {
       if (rejected.has(resource.name)) continue;
       // Unsubscribed while the response was in flight: the proxy drops it.
-      if (!this.wildcard && !this.subscribed.has(resource.name)) continue;
-      this.setHeld(resource.name, heldOf(resource));
+      if (!this.wildcard && !this.names.has(resource.name)) continue;
+      this.setHeld(resource.name, resource);
     }
-    for (const name of inFlight.removed) this.setHeld(name, this.subscribed.has(name) ? "absent" : undefined);
+    for (const name of inFlight.removed) this.setHeld(name, this.names.has(name) ? absent : undefined);
+  }
+
+  /** The proxy declared `resource`'s version on resume: it holds this very resource. */
+  adoptHeld(resource: EncodedResource): void {
+    if (this.accepted.get(resource.name) === resource.hash) this.accepted.set(resource.name, resource);
   }
 
   reject(name: string, rejection: Rejection): void {
+    this.rejected ??= new Map();
     this.rejected.set(name, rejection);
     this.observer.rejectionChanged(this.typeUrl, name, rejection);
   }
 
   clearRejection(name: string): void {
-    if (!this.rejected.delete(name)) return;
+    if (!this.rejected?.delete(name)) return;
+    if (this.rejected.size === 0) this.rejected = undefined;
     this.observer.rejectionChanged(this.typeUrl, name, undefined);
   }
 
-  /** The stream closed: withdraws everything this subscription counted in server-wide views. */
+  /** The stream closed: withdraws everything this subscription counted or joined server-wide. */
   release(): void {
-    for (const [name, hash] of this.targets) this.report(name, this.reachFor(name, hash), 0);
-    this.targets = new Map();
-    this.targetVersion = undefined;
-    for (const name of [...this.rejected.keys()]) this.clearRejection(name);
+    for (const { name, hash } of this.targets?.resources ?? [])
+      this.report(name, this.reachFor(name, hash), 0);
+    this.targets = undefined;
+    for (const name of [...this.rejections.keys()]) this.clearRejection(name);
+    if (this.nameSet) this.context.index.leave(this, this.nameSet);
+    this.nameSet = undefined;
+    if (this.wildcard) this.context.index.wildcard(this, this.typeUrl, this.group, false);
   }
 
-  private setHeld(name: string, held: HeldResource | "absent" | undefined): void {
-    const target = this.targets.get(name);
+  private setHeld(name: string, held: Held | undefined): void {
+    const target = this.targetHash(name);
     const before = target === undefined ? 0 : this.reachFor(name, target);
     if (held === undefined) {
       if (!this.accepted.delete(name)) return;
@@ -252,10 +317,23 @@ export class Subscription {
     if (target !== undefined) this.report(name, before, this.reachFor(name, target));
   }
 
-  private reachFor(name: string, target: string | undefined): Reach {
-    if (target === undefined) return 0;
-    const held = this.accepted.get(name);
-    return held !== undefined && held !== "absent" && held.version === target ? 2 : 1;
+  /** The content hash of `name` the proxy should have; a binary search of the sorted targets. */
+  private targetHash(name: string): string | undefined {
+    const resources = this.targets?.resources ?? [];
+    let low = 0;
+    let high = resources.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const resource = resources[middle] as EncodedResource;
+      if (resource.name === name) return resource.hash;
+      if (resource.name < name) low = middle + 1;
+      else high = middle - 1;
+    }
+    return undefined;
+  }
+
+  private reachFor(name: string, target: string): Reach {
+    return heldVersion(this.accepted.get(name)) === target ? 2 : 1;
   }
 
   private report(name: string, from: Reach, to: Reach): void {
@@ -265,7 +343,7 @@ export class Subscription {
   status(): TypeSyncStatus {
     return {
       typeUrl: this.typeUrl,
-      subscribed: [...this.subscribed].sort(),
+      subscribed: [...(this.nameSet?.list ?? [])],
       wildcard: this.wildcard,
       sentVersion: this.sentVersion,
       sentNonce: this.sentNonce,
@@ -276,21 +354,17 @@ export class Subscription {
   }
 
   rejectionStatus(): ResourceRejection[] {
-    return [...this.rejected]
+    return [...this.rejections]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([name, rejection]) => describeRejection(this.typeUrl, name, rejection));
   }
 
   /** The resources the proxy holds, for the config dump. */
   heldResources(): EncodedResource[] {
-    return [...this.accepted.values()].flatMap((h) => (h === "absent" || !h.resource ? [] : [h.resource]));
+    return [...this.accepted.values()].flatMap((held) => heldResource(held) ?? []);
   }
 }
 
 function byName(a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-function heldOf(resource: EncodedResource): HeldResource {
-  return { version: resource.hash, resource };
 }
