@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ConfigSnapshot } from "../xds/cache.ts";
+import { TypeUrl } from "../xds/resource-types.ts";
 import type { ServingState } from "./serving-state.ts";
 import { checkIncremental, describeFailure } from "./testing/property.ts";
 
@@ -44,6 +45,23 @@ const planted: [what: string, dropped: (key: string) => boolean][] = [
   ["who is attached to a port", (key) => key.startsWith("routes ")],
   ["the list of Service ports", (key) => key === "services"],
 ];
+
+test("the property fails when a change does not report an invalidated name to the push index", () => {
+  const failure = seeds
+    .map((seed) =>
+      checkIncremental({
+        seed,
+        steps,
+        tamperReport: (report) => ({
+          ...report,
+          names: new Map([...report.names].filter(([typeUrl]) => typeUrl !== TypeUrl.ClusterLoadAssignment)),
+        }),
+      }),
+    )
+    .find((f) => f !== undefined);
+  assert.ok(failure, `unreported EDS names went unnoticed over seeds ${seeds.join(", ")}`);
+  assert.match(describeFailure(failure), /changed without the change reporting them/);
+});
 
 for (const [what, dropped] of planted) {
   test(`the property fails when generators read ${what} without recording it`, () => {

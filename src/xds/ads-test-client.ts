@@ -152,25 +152,38 @@ const makeListener: Make = (name, content) => ({
 });
 
 /**
+ * What a fixture snapshot says changed: undefined, everything (as a first snapshot does); or the
+ * names whose resources changed, of every type (each resource reads the facet `name <name>`, the
+ * wildcard lists read `names`, and `listChanged` says whether the set of names changed).
+ */
+export interface FixtureChanges {
+  readonly names: readonly string[];
+  readonly listChanged?: boolean;
+}
+
+const nameFacet = (name: string) => `name ${name}`;
+
+/**
  * A snapshot with one resource per name in `contents` for each type in `types` (the number varies
- * content), each built from `objects(name)`; every new one counts as changing everything.
+ * content), each built from `objects(name)`.
  */
 function fixedSnapshot(
   version: number,
   types: ReadonlyMap<string, Make>,
   contents: Record<string, number>,
   objects: (name: string) => string[],
+  changed: FixtureChanges | undefined,
 ): ConfigSnapshot {
   return {
     version,
-    changes: undefined,
+    changes: changed && new Set([...changed.names.map(nameFacet), ...(changed.listChanged ? ["names"] : [])]),
     profileGroup: (_typeUrl, profile) => profile.flavour,
     names: (_profile, typeUrl) => ({
       names: types.has(typeUrl) ? Object.keys(contents) : [],
-      provenance: noReads,
+      provenance: { ...noReads, reads: new Set(["names"]) },
     }),
     generate: (_profile, typeUrl, name) => {
-      const provenance = { ...noReads, objects: objects(name) };
+      const provenance = { ...noReads, reads: new Set([nameFacet(name)]), objects: objects(name) };
       const make = types.get(typeUrl);
       const content = contents[name];
       const resource = make && content !== undefined ? { ...make(name, content), provenance } : undefined;
@@ -181,25 +194,33 @@ function fixedSnapshot(
 }
 
 /** A snapshot whose CDS and EDS hold one resource per name in `clusters`; the number varies content. */
-export function clusterSnapshot(version: number, clusters: Record<string, number>): ConfigSnapshot {
+export function clusterSnapshot(
+  version: number,
+  clusters: Record<string, number>,
+  changed?: FixtureChanges,
+): ConfigSnapshot {
   const types = new Map([
     [TypeUrl.Cluster as string, makeCluster],
     [TypeUrl.ClusterLoadAssignment, makeLoadAssignment],
   ]);
-  return fixedSnapshot(version, types, clusters, () => []);
+  return fixedSnapshot(version, types, clusters, () => [], changed);
 }
 
 /**
  * A snapshot whose LDS and CDS hold one resource per name in `resources`; the number varies
  * content. Every resource is built from the object `Service default/<name>`.
  */
-export function listenerSnapshot(version: number, resources: Record<string, number>): ConfigSnapshot {
+export function listenerSnapshot(
+  version: number,
+  resources: Record<string, number>,
+  changed?: FixtureChanges,
+): ConfigSnapshot {
   const types = new Map([
     [TypeUrl.Listener as string, makeListener],
     [TypeUrl.Cluster, makeCluster],
     [TypeUrl.ClusterLoadAssignment, makeLoadAssignment],
   ]);
-  return fixedSnapshot(version, types, resources, (name) => [`Service default/${name}`]);
+  return fixedSnapshot(version, types, resources, (name) => [`Service default/${name}`], changed);
 }
 
 /** An XdsServer on 127.0.0.1 with `snapshot`, closed when the test ends; `limits` change the defaults. */

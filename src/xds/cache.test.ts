@@ -7,7 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { createMetrics } from "../telemetry/index.ts";
 import type { ProxyProfile, ResourceRequest } from "../pipeline/index.ts";
-import { ResourceCache, resolvedSetsPerType, type ConfigSnapshot } from "./cache.ts";
+import { ResourceCache, resolvedSetsPerType, type ConfigSnapshot, type Invalidation } from "./cache.ts";
 import { TypeUrl } from "./resource-types.ts";
 
 const profile = (namespace: string): ProxyProfile => ({ namespace, flavour: "grpc", instanceIps: [] });
@@ -173,4 +173,50 @@ test("cache: shared (flavour) memos do not depend on attachment", () => {
   c.detach(profile("x"));
   resolve(c, profile("y"), ["a"]);
   assert.equal(asked.length, 1);
+});
+
+/** The invalidation report, as sorted plain values. */
+function report(invalidation: Invalidation) {
+  const sorted = (map: ReadonlyMap<string, ReadonlySet<string>>) =>
+    Object.fromEntries([...map].map(([type, values]) => [type.split(".").at(-1), [...values].sort()]));
+  return {
+    everything: invalidation.everything,
+    names: sorted(invalidation.names),
+    wildcardGroups: sorted(invalidation.wildcardGroups),
+    everyNamed: [...invalidation.everyNamed].map((type) => type.split(".").at(-1)),
+  };
+}
+
+test("cache: a change reports the names it invalidated and the wildcard groups holding them", () => {
+  const c = cache(10);
+  assert.equal(c.setSnapshot(spySnapshot(["a", "b"]).snapshot).everything, true, "the first snapshot");
+  const p = profile("default");
+  c.resolve(p, TypeUrl.Cluster, named(["a", "u"]), "named");
+  c.resolve(p, TypeUrl.Cluster, { wildcard: true, names: [] }, "*");
+  const cases: [changed: string[], expected: ReturnType<typeof report>][] = [
+    [
+      ["b"],
+      { everything: false, names: { Cluster: ["b"] }, wildcardGroups: { Cluster: ["grpc"] }, everyNamed: [] },
+    ],
+    [["u"], { everything: false, names: { Cluster: ["u"] }, wildcardGroups: {}, everyNamed: [] }],
+    [["*"], { everything: false, names: {}, wildcardGroups: { Cluster: ["grpc"] }, everyNamed: [] }],
+    [["elsewhere"], { everything: false, names: {}, wildcardGroups: {}, everyNamed: [] }],
+  ];
+  for (const [changed, expected] of cases) {
+    const invalidation = c.setSnapshot(spySnapshot(["a", "b"], { changed }).snapshot);
+    assert.deepEqual(report(invalidation), expected, `changed: ${changed.join(", ")}`);
+    c.resolve(p, TypeUrl.Cluster, named(["a", "u"]), "named");
+    c.resolve(p, TypeUrl.Cluster, { wildcard: true, names: [] }, "*");
+  }
+});
+
+test("cache: once unknown names were forgotten, a change reports every named subscriber of the type", () => {
+  const c = cache(1);
+  c.setSnapshot(spySnapshot(["a"]).snapshot);
+  const p = profile("default");
+  c.resolve(p, TypeUrl.Cluster, named(["u1", "u2"]), "k");
+  const first = c.setSnapshot(spySnapshot(["a"], { changed: ["elsewhere"] }).snapshot);
+  assert.deepEqual(report(first).everyNamed, ["Cluster"], "u1 was forgotten: it may exist now");
+  const second = c.setSnapshot(spySnapshot(["a"], { changed: ["elsewhere"] }).snapshot);
+  assert.deepEqual(report(second).everyNamed, [], "nothing forgotten since");
 });

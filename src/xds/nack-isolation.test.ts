@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { ClusterSchema } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ClusterLoadAssignmentSchema } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema } from "../gen/envoy/config/listener/v3/listener_pb.js";
 import type {
   DeltaDiscoveryResponse,
@@ -330,4 +331,80 @@ test("a closed stream takes its rejections and counts with it", async (t) => {
   assert.deepEqual(server.rejections(), { objects: [], unattributed: [] });
   assert.equal(await gauge(metrics.rejectedResources), 0);
   assert.deepEqual(server.ackedCount(TypeUrl.Listener, "l2"), { subscribed: 0, acked: 0 });
+});
+
+test("SotW EDS: a rejected resource of a partial response stays at its last good version; the backoff retry reaches only its stream", async (t) => {
+  const clock = new FakeClock(Date.parse("2025-01-01T00:00:00.000Z"));
+  const env = await startTestServer(t, clusterSnapshot(1, { a: 1, b: 1, c: 1 }), {
+    now: () => new Date(clock.now()),
+    timers: clock,
+    backoff: { initialMs: 1000, maxMs: 60_000 },
+  });
+  const open = (id: string, names: string[]) => {
+    const stream = sotwStream(env.connect());
+    const send = (fields: Parameters<typeof stream.send>[0]) =>
+      stream.send({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: names, ...fields });
+    send({ node: { ...node, id } });
+    return {
+      stream,
+      ack: (r: DiscoveryResponse) => send({ versionInfo: r.versionInfo, responseNonce: r.nonce }),
+      nack: (r: DiscoveryResponse) =>
+        send({ responseNonce: r.nonce, errorDetail: { code: 14, message: "resource index 0: bad" } }),
+    };
+  };
+  const factor = (r: DiscoveryResponse) =>
+    Object.fromEntries(
+      r.resources.map((any) => {
+        const assignment = anyUnpack(any, ClusterLoadAssignmentSchema);
+        return [assignment?.clusterName, assignment?.policy?.overprovisioningFactor];
+      }),
+    );
+  const one = open("one", ["a", "b", "c"]);
+  const other = open("other", ["b"]);
+  const first = await one.stream.next();
+  assert.deepEqual(factor(first), { a: 1, b: 1, c: 1 });
+  one.ack(first);
+  other.ack(await other.stream.next());
+
+  let version = 1;
+  const contents = { a: 1, b: 1, c: 1 };
+  const change = (name: "a" | "b", content: number) => {
+    contents[name] = content;
+    return env.server.setSnapshot(clusterSnapshot(++version, { ...contents }, { names: [name] }));
+  };
+  const evaluations = () => counterTotal(env.metrics.evaluations);
+
+  let evaluated = await evaluations();
+  await change("a", 2);
+  assert.equal((await evaluations()) - evaluated, 1, "only the stream holding a is evaluated");
+  const second = await one.stream.next();
+  assert.deepEqual(factor(second), { a: 2 }, "the partial response carries a alone");
+  one.nack(second); // the first rejection: the next version is offered at once
+  await change("a", 3);
+  const third = await one.stream.next();
+  assert.deepEqual(factor(third), { a: 3 });
+  one.nack(third); // the second in a row: newer versions wait 1 s
+  assert.ok(await one.stream.quiet(100));
+  await change("a", 4);
+  assert.ok(await one.stream.quiet(100), "a's newer version waits out the backoff");
+
+  evaluated = await evaluations();
+  await change("b", 2);
+  assert.equal((await evaluations()) - evaluated, 2, "both streams hold b");
+  const withB = await one.stream.next();
+  assert.deepEqual(factor(withB), { b: 2 }, "a stays at its last good version, which the proxy holds");
+  one.ack(withB);
+  const otherB = await other.stream.next();
+  assert.deepEqual(factor(otherB), { b: 2 });
+  other.ack(otherB);
+  assert.deepEqual(env.server.ackedCount(TypeUrl.ClusterLoadAssignment, "a"), { subscribed: 1, acked: 0 });
+
+  await clock.advance(1000);
+  const retried = await one.stream.next();
+  assert.deepEqual(factor(retried), { a: 4 }, "after 1 s the newest version of a is offered");
+  one.ack(retried);
+  assert.ok(await other.stream.quiet(100), "the retry is the rejecting stream's alone");
+  assert.ok(await one.stream.quiet(100));
+  assert.deepEqual(env.server.proxies().find((p) => p.nodeId === "one")?.rejections, []);
+  assert.deepEqual(env.server.ackedCount(TypeUrl.ClusterLoadAssignment, "a"), { subscribed: 1, acked: 1 });
 });

@@ -29,8 +29,13 @@ import { PushScheduler, type SchedulerOptions } from "./scheduler.ts";
 import { normalizeSotwRequest, sotwProtocol } from "./sotw.ts";
 import type { NackReport, ProxyStatus, ProxyStatusSource, ResourceReach, ServedResource } from "./status.ts";
 import { StreamCounts, peerAddress } from "./stream-counts.ts";
-import { AdsStream, type NormalizedRequest, type ProtocolAdapter } from "./stream.ts";
-import type { Subscription, SubscriptionContext } from "./subscription.ts";
+import {
+  AdsStream,
+  type NormalizedRequest,
+  type ProtocolAdapter,
+  type StreamDependencies,
+} from "./stream.ts";
+import type { Subscription } from "./subscription.ts";
 import { systemClock, type Timers } from "../clock/index.ts";
 
 const adsServicePath = "/envoy.service.discovery.v3.AggregatedDiscoveryService";
@@ -122,8 +127,7 @@ export class XdsServer implements ProxyStatusSource {
   private readonly reach = new ReachIndex();
   /** Which subscriptions a change concerns; shared by every stream's subscriptions. */
   private readonly index = new PushIndex<Subscription>();
-  private readonly subscriptions: SubscriptionContext;
-  private readonly backoff: BackoffPolicy;
+  private readonly streamDependencies: StreamDependencies;
   private nextStreamId = 1;
   private listening = false;
   private listener: AcceptListener | undefined;
@@ -134,12 +138,21 @@ export class XdsServer implements ProxyStatusSource {
     this.cache = new ResourceCache({ metrics: options.metrics, unknownNames: limits["xds.unknownNames"] });
     this.counts = new StreamCounts(limits);
     this.rejectionRegistry = new RejectionRegistry(options.metrics.rejectedResources);
-    this.backoff = { ...defaultBackoff, ...options.backoff };
-    this.subscriptions = { index: this.index, maxNames: limits["xds.namesPerRequest"] };
     this.scheduler = new PushScheduler(
       { pushesPerTurn: 200, admissionsPerTurn: 100, ...options.scheduling },
       (stream, error) => this.pushFailed(stream, error),
     );
+    this.streamDependencies = {
+      ...options,
+      cache: this.cache,
+      now: options.now ?? (() => new Date()),
+      timers: options.timers ?? systemClock,
+      backoff: { ...defaultBackoff, ...options.backoff },
+      rejections: this.rejectionRegistry,
+      reach: this.reach,
+      subscriptions: { index: this.index, maxNames: limits["xds.namesPerRequest"] },
+      schedule: (stream, urgent) => this.scheduler.queue(stream, urgent),
+    };
     this.server = new grpc.Server({
       // Detect dead proxies and let idle connections live: a proxy holds its stream for hours.
       "grpc.keepalive_time_ms": 30_000,
@@ -290,18 +303,7 @@ export class XdsServer implements ProxyStatusSource {
       return;
     }
     const id = this.nextStreamId++;
-    const stream = new AdsStream(id, protocol, {
-      ...this.options,
-      cache: this.cache,
-      now: this.options.now ?? (() => new Date()),
-      timers: this.options.timers ?? systemClock,
-      backoff: this.backoff,
-      rejections: this.rejectionRegistry,
-      reach: this.reach,
-      subscriptions: this.subscriptions,
-      schedule: (queued, urgent) => this.scheduler.queue(queued, urgent),
-      write: (bytes) => call.write(bytes),
-    });
+    const stream = new AdsStream(id, protocol, this.streamDependencies, (bytes) => call.write(bytes));
     this.streams.set(id, { stream, call });
     metrics.connectedProxies.inc({ protocol: protocol.name });
     // Requests wait here until the stream is admitted, so a connect storm is absorbed in bounded

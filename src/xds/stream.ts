@@ -76,6 +76,7 @@ export interface Response {
   readonly resourceCount: number;
 }
 
+/** What every stream of a server shares (one object, not one per stream). */
 export interface StreamDependencies {
   readonly cache: ResourceCache;
   readonly metrics: MeshplaneMetrics;
@@ -94,7 +95,6 @@ export interface StreamDependencies {
    * which goes before the remainder of a publish.
    */
   readonly schedule: (stream: AdsStream, urgent: boolean) => void;
-  readonly write: (bytes: Uint8Array) => void;
 }
 
 /**
@@ -152,11 +152,18 @@ export class AdsStream implements SubscriptionObserver {
   /** An unsupported type was asked for and logged: once per stream is enough. */
   private unsupportedLogged = false;
   private readonly deps: StreamDependencies;
+  private readonly write: (bytes: Uint8Array) => void;
 
-  constructor(id: number, protocol: ProtocolAdapter, deps: StreamDependencies) {
+  constructor(
+    id: number,
+    protocol: ProtocolAdapter,
+    deps: StreamDependencies,
+    write: (bytes: Uint8Array) => void,
+  ) {
     this.id = id;
     this.protocol = protocol;
     this.deps = deps;
+    this.write = write;
     this.connectedAt = deps.now().getTime();
   }
 
@@ -389,7 +396,7 @@ export class AdsStream implements SubscriptionObserver {
       },
       "response sent",
     );
-    this.deps.write(response.bytes);
+    this.write(response.bytes);
   }
 
   /** What the proxy may be given, when it rejected some resources; undefined when it rejected none. */
