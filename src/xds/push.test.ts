@@ -200,6 +200,13 @@ test("SotW RDS and EDS carry only the changed resources, under the new set's ver
   // A name dropped, or one that does not exist: the proxy lacks nothing, nothing is sent.
   p.subscribe(TypeUrl.ClusterLoadAssignment, [0, 1, 2, 3, 6].map(cluster).concat("missing"), added);
   assert.ok(await p.stream.quiet(150));
+  // A dropped name asked for again: the proxy forgot it, so it is sent again, although the set is
+  // back to a version already sent (grpc-js-xds switching a route back to a former cluster).
+  p.subscribe(TypeUrl.ClusterLoadAssignment, [0, 1, 2, 3, 4, 6].map(cluster), added);
+  const again = await p.stream.next();
+  assert.deepEqual(names(again), [cluster(4)]);
+  assert.equal(again.versionInfo, added.versionInfo, "the same set as before, the same version");
+  p.ack(again);
 
   // A second proxy asking for the same names gets all of them, at the same version.
   const q = proxy(t, connect, "q");

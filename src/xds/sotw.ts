@@ -36,18 +36,24 @@ export const sotwProtocol: ProtocolAdapter = {
     // With resources held back, the set differs from the shared one: its own version.
     const resources = offer?.substituted ? offer.resources : resolved.resources;
     const version = offer?.substituted ? setVersion(resources) : resolved.version;
-    // The first response is always sent (an empty LDS/CDS set completes a proxy's start-up);
-    // after that, nothing is sent if the set is the one last sent, or the one a NACK left the
-    // proxy with (its last good versions of what it rejected, and the rest).
     const first = subscription.sentVersion === null;
-    if (!first && (version === subscription.sentVersion || version === subscription.answeredSetVersion)) {
-      return undefined;
-    }
     const full = requiresFullState(subscription.typeUrl);
-    const carried = full || first ? resources : resources.filter((r) => notHeld(subscription, r));
-    // Nothing the proxy lacks (a resource it holds was deleted, or names were dropped): RDS and
-    // EDS cannot say so in SotW, and the proxy needs nothing.
-    if (!first && carried.length === 0 && !full) return undefined;
+    let carried = resources;
+    if (full || first) {
+      // The first response is always sent (an empty LDS/CDS set completes a proxy's start-up);
+      // after that, nothing is sent if the set is the one last sent, or the one a NACK left the
+      // proxy with (its last good versions of what it rejected, and the rest).
+      if (!first && (version === subscription.sentVersion || version === subscription.answeredSetVersion)) {
+        return undefined;
+      }
+    } else {
+      // RDS/EDS: what the proxy lacks, resource by resource. A set version cannot tell: a proxy
+      // that drops a name and asks for it again takes its set back to a version already sent,
+      // and has forgotten the resource. Nothing lacking (a held resource was deleted, names were
+      // dropped, a rejected one is held back): SotW cannot say more to RDS/EDS, nothing is sent.
+      carried = resources.filter((r) => notHeld(subscription, r));
+      if (carried.length === 0) return undefined;
+    }
     return {
       bytes: encodeDiscoveryResponse({
         versionInfo: version,
