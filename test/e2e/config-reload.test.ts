@@ -173,4 +173,16 @@ describe("config reload", { timeout: 120_000 }, () => {
     const result = await mesh.client.call({ target, calls: 200, concurrency: 10 });
     assertAllOn(result, "v2", `after the valid edit (RDS ${before.rds?.ackedVersion} → ${rds})`);
   });
+
+  test("and back to 100% → v1: the client, which dropped v1's endpoints, is sent them again", async () => {
+    // grpc-js-xds unsubscribed v1's cluster and endpoints when it moved to v2; asking for them
+    // again takes its EDS set back to a version it was once sent (meshplane compares what it
+    // holds resource by resource, so it is sent them).
+    await mesh.config.write(routeFile, route("greeter-v1"));
+    await waitFor(async () => (await mesh.client.call({ target, calls: 10 })).counts.v1 === 10, {
+      timeoutMs: 10_000,
+      message: "calls to move back to v1",
+    });
+    assertAllOn(await mesh.client.call({ target, calls: 100, concurrency: 10 }), "v1", "back on v1");
+  });
 });
