@@ -139,8 +139,10 @@ export class Subscription {
     );
     this.setNames(names.filter((n) => n !== "*"));
     if (this.wildcard) return;
-    for (const name of [...this.accepted.keys()]) if (!this.names.has(name)) this.setHeld(name, undefined);
-    for (const name of [...this.rejections.keys()]) if (!this.names.has(name)) this.clearRejection(name);
+    // Every request repeats the names: no copies here (a Map iterates safely over deletions).
+    const subscribed = this.names;
+    for (const name of this.accepted.keys()) if (!subscribed.has(name)) this.setHeld(name, undefined);
+    for (const name of this.rejections.keys()) if (!subscribed.has(name)) this.clearRejection(name);
   }
 
   /**
