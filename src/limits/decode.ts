@@ -22,11 +22,14 @@ export interface Decoded {
 export class DecodeError extends Error {
   /** 1-based line of the problem, when known. */
   readonly line: number | undefined;
+  /** 1-based column of the problem, when known. */
+  readonly column: number | undefined;
 
-  constructor(message: string, line?: number) {
+  constructor(message: string, line?: number, column?: number) {
     super(message);
     this.name = "DecodeError";
     this.line = line;
+    this.column = column;
   }
 }
 
@@ -188,11 +191,12 @@ export function decodeYamlDocuments(text: string, limits: ObjectLimits): Decoded
       // The parser's message without its code frame: the frame would echo the input.
       const at = syntax.pos[0];
       const message = excerpt(syntax.message.split("\n")[0] ?? "");
+      const errorLine = lineOf(at);
       documents.push({
         value: undefined,
         duplicateKeys: [],
         line,
-        error: new DecodeError(message, lineOf(at)),
+        error: new DecodeError(message, errorLine, at - (lineStarts[errorLine - 1] as number) + 1),
       });
       continue;
     }

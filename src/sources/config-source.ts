@@ -1,5 +1,6 @@
 // The contract between configuration sources and the xDS pipeline.
 import type { Resource } from "../api/index.ts";
+import type { LimitName } from "../limits/index.ts";
 
 /** One rejected file or object, precise enough to fix without guessing. */
 export interface ConfigError {
@@ -10,6 +11,8 @@ export interface ConfigError {
   /** Field path in Kubernetes notation (spec.rules[0].backendRefs[0].weight), or "". */
   readonly field: string;
   readonly message: string;
+  /** The input limit the file or object was refused by, when that is why. */
+  readonly limit?: LimitName;
 }
 
 /** What a source currently holds: every object in force, and every error against it. */

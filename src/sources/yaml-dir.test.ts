@@ -149,7 +149,7 @@ describe("ConfigDirSource", () => {
       text: route("foo").replace("kind: HTTPRoute\n", "kind: HTTPRoute\nkind: HTTPRoute\n"),
       object: "",
       field: "",
-      message: /^YAML syntax error at line 3, column 1: Map keys must be unique/,
+      message: /^YAML syntax error in the document at line 1: keys given more than once: kind$/,
     },
   ];
   for (const c of invalid) {

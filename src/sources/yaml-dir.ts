@@ -1,35 +1,44 @@
 // Configuration from a directory of YAML/JSON files (GitOps), hot-reloaded. The last good version
-// of each object stays in force, so a bad edit is reported but never takes routing away.
+// of each object stays in force, so a bad edit is reported but never takes routing away. The
+// directory is untrusted input: files are bounded (dir.fileBytes, dir.files, dir.objects and the
+// object limits), links out of it are refused, and a large file is parsed a document at a time
+// between turns of the event loop, so the process keeps answering while it loads.
+import { createHash } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
-import { readFile, readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { LineCounter, isNode, isSeq, parseAllDocuments, type YAMLError } from "yaml";
-import { objectRef, validateResource, type Resource } from "../api/index.ts";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import {
+  DecodeError,
+  LimitExceededError,
+  decodeUtf8,
+  defaultLimits,
+  type Limits,
+  type ObjectLimits,
+} from "../limits/index.ts";
+import type { Resource } from "../api/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
+import { broken, parseConfigFile, type FileResult } from "./config-file.ts";
 import type { ConfigError, ConfigSource, ConfigState } from "./config-source.ts";
+import {
+  OutsideDirectoryError,
+  compare,
+  editorTemp,
+  readConfigFile,
+  walkConfigDir,
+  type Walk,
+} from "./dir-files.ts";
+
+/** The limits that bound what the directory may hold. */
+export type ConfigDirLimits = ObjectLimits & Pick<Limits, "dir.fileBytes" | "dir.files" | "dir.objects">;
 
 export interface ConfigDirSourceOptions {
   readonly dir: string;
   readonly logger: Logger;
   readonly metrics?: MeshplaneMetrics;
+  /** Default: the defaults of src/limits. */
+  readonly limits?: ConfigDirLimits;
   /** Quiet period after the last file event before re-reading; default 100 ms. */
   readonly debounceMs?: number;
-}
-
-/** One definition of an object in a file; `resource` is absent when it failed validation. */
-interface Definition {
-  readonly ref: string;
-  readonly place: string;
-  readonly resource?: Resource;
-  readonly errors: readonly ConfigError[];
-}
-
-interface FileResult {
-  readonly file: string;
-  readonly definitions: readonly Definition[];
-  readonly errors: readonly ConfigError[];
-  /** The file was not fully understood: objects it last contributed and no longer defines are kept. */
-  readonly keepMissing: boolean;
 }
 
 interface Entry {
@@ -38,22 +47,22 @@ interface Entry {
   readonly place: string;
 }
 
-const configFile = /\.(ya?ml|json)$/i;
-// Editor droppings: vim swap/backup and its `4913` probe, emacs locks and auto-saves.
-const editorTemp = /(~|\.sw[a-p])$|^\.#|^#.*#$|^4913$/;
+/** The longest the loader holds the event loop before giving other work a turn. */
+const sliceMs = 20;
 
 export class ConfigDirSource implements ConfigSource {
   readonly #dir: string;
   readonly #logger: Logger;
   readonly #metrics: MeshplaneMetrics | undefined;
+  readonly #limits: ConfigDirLimits;
   readonly #debounceMs: number;
   readonly #maxWaitMs: number;
   readonly #listeners: Array<(state: ConfigState) => void> = [];
   readonly #watchers = new Map<string, { watcher: FSWatcher; inode: string }>();
   #state: ConfigState = Object.freeze({ resources: [], errors: [], generation: 0 });
   #entries: ReadonlyMap<string, Entry> = new Map();
-  readonly #parsed = new Map<string, { text: string; result: FileResult }>();
-  #resourcesKey = "[]";
+  /** Each file's last parse, by a digest of its bytes (a large directory changes a file at a time). */
+  readonly #parsed = new Map<string, { digest: string; result: FileResult }>();
   #errorsKey = "[]";
   #errorKeys = new Set<string>();
   #objectKinds = new Set<string>();
@@ -70,6 +79,7 @@ export class ConfigDirSource implements ConfigSource {
     this.#dir = options.dir;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
+    this.#limits = options.limits ?? defaultLimits;
     this.#debounceMs = options.debounceMs ?? 100;
     // A directory that never goes quiet (a sync loop rewriting files) still reloads now and then.
     this.#maxWaitMs = Math.max(1000, this.#debounceMs * 10);
@@ -163,7 +173,8 @@ export class ConfigDirSource implements ConfigSource {
   }
 
   async #reloadOnce(initial: boolean): Promise<void> {
-    const walk = await this.#walk();
+    const walk = await walkConfigDir(this.#dir, (abs, inode) => this.#watchDir(abs, inode));
+    this.#unwatchOthers(walk);
     const rootFailure = walk.failedDirs.find((d) => d.rel === "");
     if (initial && rootFailure) {
       this.#halt();
@@ -174,10 +185,44 @@ export class ConfigDirSource implements ConfigSource {
     const results: FileResult[] = [];
     const present = new Set(walk.files);
     for (const file of this.#parsed.keys()) if (!present.has(file)) this.#parsed.delete(file);
-    for (const file of walk.files) {
-      const result = await this.#readOne(file);
-      if (result) results.push(result);
+    for (const [file, error] of walk.outside) results.push(broken(file, [error.message], true));
+    // Past a limit, files are refused but not forgotten: what they gave before stays in force.
+    const maxFiles = this.#limits["dir.files"];
+    const maxObjects = this.#limits["dir.objects"];
+    let objects = 0;
+    let refusedFrom: number | undefined;
+    for (const [index, file] of walk.files.entries()) {
+      if (index === maxFiles) {
+        const error = new LimitExceededError(
+          "dir.files",
+          maxFiles,
+          "the YAML files in the config directory",
+          walk.files.length,
+        );
+        results.push(
+          broken(file, [`${error.message}; from this file on, files are not read`], true, "dir.files"),
+        );
+        refusedFrom = index;
+        break;
+      }
+      const result = await this.#readOne(walk.root, file);
+      if (!result) continue;
+      objects += result.definitions.length;
+      if (objects > maxObjects) {
+        const error = new LimitExceededError(
+          "dir.objects",
+          maxObjects,
+          "the objects in the config directory",
+        );
+        const message = `${error.message}; from this file on, files are not read`;
+        results.push(broken(file, [message], true, "dir.objects"));
+        refusedFrom = index + 1;
+        break;
+      }
+      results.push(result);
     }
+    for (const file of walk.files.slice(refusedFrom ?? walk.files.length))
+      results.push(broken(file, [], true));
     // Files under a directory that cannot be read are unknown, not deleted: keep what they gave.
     const known = new Set(walk.files);
     for (const { rel, error } of walk.failedDirs) {
@@ -196,62 +241,47 @@ export class ConfigDirSource implements ConfigSource {
     else this.#retries = 0;
   }
 
-  async #readOne(file: string): Promise<FileResult | undefined> {
+  async #readOne(root: string, file: string): Promise<FileResult | undefined> {
+    let bytes: Buffer;
     try {
-      const text = await readFile(join(this.#dir, file), "utf8");
-      // Parsing and validating is most of a reload; a large directory changes a file at a time.
-      const cached = this.#parsed.get(file);
-      if (cached?.text === text) return cached.result;
-      const result = parseConfigFile(file, text);
-      this.#parsed.set(file, { text, result });
-      return result;
+      bytes = await readConfigFile(root, join(this.#dir, file), this.#limits["dir.fileBytes"]);
     } catch (error) {
       // Deleted between listing and reading: the file is gone, and so are its objects.
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      if (error instanceof LimitExceededError) return broken(file, [error.message], true, error.limit);
+      if (error instanceof OutsideDirectoryError) return broken(file, [error.message], true);
       return broken(file, [`cannot read file: ${(error as Error).message}`], true);
     }
+    const digest = createHash("sha256").update(bytes).digest("hex");
+    const cached = this.#parsed.get(file);
+    if (cached?.digest === digest) return cached.result;
+    let text: string;
+    try {
+      text = decodeUtf8(bytes, "the file");
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      return broken(file, [error.message], true);
+    }
+    const result = await parseConfigFile(file, text, this.#limits, this.#pause);
+    this.#parsed.set(file, { digest, result });
+    return result;
   }
 
-  async #walk() {
-    const files: string[] = [];
-    const failedDirs: Array<{ rel: string; error: Error }> = [];
-    const visited = new Set<string>();
-    const watched = new Set<string>();
-    let watchFailed = false;
-    const visit = async (abs: string, rel: string): Promise<void> => {
-      const fail = (error: Error) => void failedDirs.push({ rel, error });
-      const info = await stat(abs).catch(fail);
-      if (!info) return;
-      const inode = `${info.dev}:${info.ino}`;
-      if (visited.has(inode)) return; // a symlink loop
-      visited.add(inode);
-      // Watch before listing so a file created in between is not missed.
-      watched.add(abs);
-      if (!this.#watchDir(abs, inode)) watchFailed = true;
-      for (const entry of (await readdir(abs, { withFileTypes: true }).catch(fail)) ?? []) {
-        // Dot entries also hide .git and a ConfigMap volume's ..data timestamped copies.
-        if (entry.name.startsWith(".") || editorTemp.test(entry.name)) continue;
-        const childAbs = join(abs, entry.name);
-        const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-        let isDir = entry.isDirectory();
-        let isFile = entry.isFile();
-        if (entry.isSymbolicLink()) {
-          // ConfigMap volumes and git-sync present files through symlinks.
-          const target = await stat(childAbs).catch(() => undefined);
-          isDir = target?.isDirectory() ?? false;
-          isFile = target?.isFile() ?? false;
-        }
-        if (isDir) await visit(childAbs, childRel);
-        else if (isFile && configFile.test(entry.name)) files.push(childRel);
-      }
-    };
-    await visit(this.#dir, "");
+  /** Yields to the event loop when the loader has held it for a slice. */
+  #sliceStart = performance.now();
+  readonly #pause = async (): Promise<void> => {
+    if (performance.now() - this.#sliceStart < sliceMs) return;
+    await nextTurn();
+    this.#sliceStart = performance.now();
+  };
+
+  /** Closes the watches of directories the last walk did not visit. */
+  #unwatchOthers(walk: Walk): void {
     for (const [abs, { watcher }] of this.#watchers) {
-      if (watched.has(abs)) continue;
+      if (walk.watched.has(abs)) continue;
       watcher.close();
       this.#watchers.delete(abs);
     }
-    return { files: files.sort(compare), failedDirs, watchFailed };
   }
 
   // One non-recursive watch per directory rather than fs.watch(dir, { recursive: true }): on Linux,
@@ -285,25 +315,25 @@ export class ConfigDirSource implements ConfigSource {
     const { inForce, errors, kept } = outcome;
     const sorted = [...inForce].sort(([a], [b]) => compare(a, b));
     const resources = sorted.map(([, entry]) => entry.resource);
-    const resourcesKey = stableStringify(resources);
     const errorKeys = errors.map((error) => stableStringify(error));
     const errorsKey = `[${errorKeys.join(",")}]`;
     // "rejected": only the errors changed, so an edit was refused and the old config stays.
-    const result =
-      resourcesKey !== this.#resourcesKey
-        ? "applied"
-        : errorsKey !== this.#errorsKey
-          ? "rejected"
-          : "unchanged";
+    const result = resourcesChanged(this.#entries, inForce)
+      ? "applied"
+      : errorsKey !== this.#errorsKey
+        ? "rejected"
+        : "unchanged";
 
-    for (const error of errors) {
+    const fresh = errors.filter((_, i) => !this.#errorKeys.has(errorKeys[i] ?? ""));
+    for (const error of fresh) {
       this.#logger.warn({ file: error.file, object: error.object, field: error.field }, error.message);
     }
     const metrics = this.#metrics;
     if (metrics) {
       metrics.configReloads.inc({ result });
-      for (const [i, error] of errors.entries()) {
-        if (!this.#errorKeys.has(errorKeys[i] ?? "")) metrics.configErrors.inc({ kind: errorKind(error) });
+      for (const error of fresh) {
+        metrics.configErrors.inc({ kind: errorKind(error) });
+        if (error.limit) metrics.inputRefusals.inc({ limit: error.limit });
       }
       const counts = new Map<string, number>();
       for (const resource of resources) counts.set(resource.kind, (counts.get(resource.kind) ?? 0) + 1);
@@ -313,7 +343,6 @@ export class ConfigDirSource implements ConfigSource {
     }
 
     this.#entries = inForce;
-    this.#resourcesKey = resourcesKey;
     this.#errorsKey = errorsKey;
     this.#errorKeys = new Set(errorKeys);
     if (result !== "unchanged") {
@@ -370,83 +399,19 @@ function assemble(files: readonly FileResult[], previous: ReadonlyMap<string, En
   return { inForce, errors, kept };
 }
 
-/** Parses one file into object definitions, with the errors that are not about one object. */
-function parseConfigFile(file: string, text: string): FileResult {
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines });
-  const syntax = docs.flatMap((doc) => doc.errors);
-  // Part of a file is not trusted: a bad document may have swallowed its neighbours.
-  if (syntax.length > 0) return broken(file, syntax.map(syntaxMessage), true);
-  const objects: Array<{ value: unknown; line: number }> = [];
-  const errors: ConfigError[] = [];
-  let keepMissing = false;
-  for (const doc of docs) {
-    let value: unknown;
-    try {
-      value = doc.toJS();
-    } catch (error) {
-      return broken(file, [`invalid YAML: ${(error as Error).message}`], true);
-    }
-    if (value === null || value === undefined) continue; // empty document
-    const line = lines.linePos(doc.contents?.range?.[0] ?? doc.range[0]).line;
-    if (!isRecord(value) || value.kind !== "List") {
-      objects.push({ value, line });
-    } else if (Array.isArray(value.items)) {
-      const seq = doc.get("items", true);
-      value.items.forEach((item: unknown, i) => {
-        const node = isSeq(seq) ? seq.items[i] : undefined;
-        objects.push({
-          value: item,
-          line: isNode(node) && node.range ? lines.linePos(node.range[0]).line : line,
-        });
-      });
-    } else {
-      const message = `document at line ${line}: kind List needs an items array`;
-      errors.push({ file, object: "", field: "items", message });
-      keepMissing = true;
-    }
+/**
+ * Whether the objects in force differ. An unchanged file yields the very same (cached) resources,
+ * so most entries compare by identity and only re-parsed ones are compared by content; reordering
+ * keys in a file is not a change.
+ */
+function resourcesChanged(before: ReadonlyMap<string, Entry>, after: ReadonlyMap<string, Entry>): boolean {
+  if (before.size !== after.size) return true;
+  for (const [ref, entry] of after) {
+    const old = before.get(ref)?.resource;
+    if (old === entry.resource) continue;
+    if (old === undefined || stableStringify(old) !== stableStringify(entry.resource)) return true;
   }
-  const definitions: Definition[] = [];
-  for (const { value, line } of objects) {
-    const place = `${file}:${line}`;
-    const result = validateResource(value);
-    if (result.ok) {
-      const ref = objectRef(result.resource.kind, result.resource.metadata);
-      definitions.push({ ref, place, resource: result.resource, errors: [] });
-      continue;
-    }
-    const meta = isRecord(value) && isRecord(value.metadata) ? value.metadata : {};
-    const namespace = typeof meta.namespace === "string" ? meta.namespace : "default";
-    const ref = objectRef(result.kind, { name: result.name, namespace });
-    const identified = result.kind !== "?" && result.name !== "?";
-    const fieldErrors = result.errors.map((e) => ({
-      file,
-      object: ref,
-      field: e.field,
-      message: identified ? e.message : `document at line ${line}: ${e.message}`,
-    }));
-    if (identified) {
-      definitions.push({ ref, place, errors: fieldErrors });
-    } else {
-      // Without a name we cannot tell which object this was meant to be; removing none is safest.
-      errors.push(...fieldErrors);
-      keepMissing = true;
-    }
-  }
-  return { file, definitions, errors, keepMissing };
-}
-
-function broken(file: string, messages: readonly string[], keepMissing: boolean): FileResult {
-  const errors = messages.map((message) => ({ file, object: "", field: "", message }));
-  return { file, definitions: [], errors, keepMissing };
-}
-
-function syntaxMessage(error: YAMLError): string {
-  const text = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, "");
-  const at = error.linePos?.[0];
-  return at
-    ? `YAML syntax error at line ${at.line}, column ${at.col}: ${text}`
-    : `YAML syntax error: ${text}`;
+  return false;
 }
 
 function errorKind(error: ConfigError): string {
@@ -455,11 +420,6 @@ function errorKind(error: ConfigError): string {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-// Code-unit order, independent of locale, so every replica sorts files the same way.
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** JSON with sorted keys, so reordering keys in a file is not a change. */
