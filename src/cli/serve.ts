@@ -93,7 +93,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     // The directory, when given, is one writer into the store; xDS always reads from the store.
     const directory = options.configDir
       ? {
-          source: new ConfigDirSource({ dir: options.configDir, logger, metrics }),
+          source: new ConfigDirSource({ dir: options.configDir, logger, metrics, limits: options.limits }),
           sync: new ConfigDirSync({ writer: api ? apiWriter(api.client) : storeWriter(store), logger }),
         }
       : undefined;
@@ -156,6 +156,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       },
       configErrors: () => [
         ...(directory?.source.current().errors ?? []),
+        ...(directory?.sync.errors() ?? []),
         ...source.current().errors,
         ...(pipeline.current?.issues ?? []).map(issueAsConfigError),
       ],
