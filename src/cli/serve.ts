@@ -99,8 +99,9 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       : undefined;
     if (directory) {
       closers.push(() => directory.source.stop());
-      await directory.sync.sync(await directory.source.start());
+      // Listening first: an edit made while the initial sync runs supersedes it instead of waiting.
       directory.source.onChange((state) => void directory.sync.sync(state));
+      await directory.sync.sync(await directory.source.start());
     }
 
     const source = new StoreConfigSource({ store, logger });

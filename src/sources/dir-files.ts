@@ -4,7 +4,7 @@
 // Kubernetes ConfigMap volume presents its files through `..data` links; links leaving it are
 // refused before anything of their target is read, and a file is read only up to its limit.
 import { constants } from "node:fs";
-import { open, readdir, readlink, realpath, stat } from "node:fs/promises";
+import { open, readdir, readlink, realpath, stat, type FileHandle } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { LimitExceededError } from "../limits/index.ts";
 
@@ -106,24 +106,32 @@ export async function readConfigFile(root: string, path: string, maxBytes: numbe
     const info = await handle.stat();
     if (!info.isFile()) throw new Error("not a regular file");
     if (info.size > maxBytes) throw new LimitExceededError("dir.fileBytes", maxBytes, "the file", info.size);
-    // One byte over the stat size, to notice growth without a second read of the whole file.
-    let buffer = Buffer.alloc(Math.min(info.size, maxBytes) + 1);
-    let length = 0;
-    for (;;) {
-      if (length === buffer.length) {
-        const grown = Buffer.alloc(Math.min(buffer.length * 2, maxBytes + 1));
-        buffer.copy(grown);
-        buffer = grown;
-      }
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) return buffer.subarray(0, length);
-      length += bytesRead;
-      if (length > maxBytes) {
-        throw new LimitExceededError("dir.fileBytes", maxBytes, "the file (it grew while being read)");
-      }
-    }
+    return await readUpTo(handle, info.size, maxBytes);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Reads an open file to its end, refusing it once past `maxBytes`: a file that grew since its
+ * `size` was taken is cut off at the limit, never read whole.
+ */
+export async function readUpTo(handle: FileHandle, size: number, maxBytes: number): Promise<Buffer> {
+  // One byte over the size taken, to notice growth without reading the file twice.
+  let buffer = Buffer.alloc(Math.min(size, maxBytes) + 1);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      const grown = Buffer.alloc(Math.min(buffer.length * 2, maxBytes + 1));
+      buffer.copy(grown);
+      buffer = grown;
+    }
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+    if (bytesRead === 0) return buffer.subarray(0, length);
+    length += bytesRead;
+    if (length > maxBytes) {
+      throw new LimitExceededError("dir.fileBytes", maxBytes, "the file (it grew while being read)");
+    }
   }
 }
 

@@ -81,6 +81,8 @@ export class ConfigDirSync {
   readonly #progressEveryMs: number;
   /** The newest state not yet taken up by a pass, and who waits for it. */
   #pending: ConfigState | undefined;
+  /** The state the pass in progress writes. */
+  #writing: ConfigState | undefined;
   #waiters: Array<(result: SyncResult) => void> = [];
   #draining = false;
   /** undefined until the first pass has listed the store. */
@@ -106,8 +108,10 @@ export class ConfigDirSync {
    */
   sync(state: ConfigState): Promise<SyncResult> {
     return new Promise((resolve) => {
-      this.#pending = state;
       this.#waiters.push(resolve);
+      // The state already being written (given twice) joins its pass rather than restart it.
+      if (state === (this.#pending ?? this.#writing)) return;
+      this.#pending = state;
       if (!this.#draining) void this.#drain();
     });
   }
@@ -124,7 +128,8 @@ export class ConfigDirSync {
       while (this.#pending) {
         const state = this.#pending;
         this.#pending = undefined;
-        const failed = await this.#pass(state.resources, total);
+        this.#writing = state;
+        const failed = await this.#pass(state.resources, total).finally(() => (this.#writing = undefined));
         if (this.#pending) continue; // superseded: the waiters get the newer state's outcome
         const result = { ...total, failed };
         for (const resolve of this.#waiters.splice(0)) resolve(result);

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { objectRef, type HTTPRoute } from "../api/index.ts";
+import { defaultLimits } from "../limits/index.ts";
 import { createLogger, createMetrics } from "../telemetry/index.ts";
 import type { ConfigState } from "./config-source.ts";
 import { ConfigDirSource, type ConfigDirSourceOptions } from "./yaml-dir.ts";
@@ -385,5 +386,95 @@ describe("ConfigDirSource", () => {
     );
     clearTimeout(timer);
     assert.equal(code, 0, "the child exited on its own");
+  });
+});
+
+describe("ConfigDirSource with hostile input", () => {
+  const limits = { ...defaultLimits, "dir.fileBytes": 4096, "dir.files": 3, "dir.objects": 4 };
+  const refusals = async (metrics: ReturnType<typeof createMetrics>) =>
+    Object.fromEntries((await metrics.inputRefusals.get()).values.map((v) => [v.labels.limit, v.value]));
+
+  it("refuses a file over dir.fileBytes, keeps what it gave before, counts the refusal once", async (t) => {
+    const { source, write, metrics } = await setup(t, { "a.yaml": route("foo", 1) }, { limits });
+    await source.start();
+    await write({ "a.yaml": route("foo", 2) + `# ${"x".repeat(5000)}\n`, "b.yaml": route("bar") });
+    let state = await source.reload();
+    assert.deepEqual([weight(state, "foo"), weight(state, "bar")], [1, 1], "the last good foo stays");
+    assert.deepEqual(where(state), [{ file: "a.yaml", object: "", field: "" }]);
+    assert.match(
+      state.errors[0]?.message ?? "",
+      /^the file exceeds limit dir.fileBytes of 4 KiB \(found \d+ bytes\); an operator can raise it/,
+    );
+    assert.equal(state.errors[0]?.limit, "dir.fileBytes");
+    state = await source.reload();
+    assert.deepEqual(await refusals(metrics), { "dir.fileBytes": 1 }, "counted once, not per reload");
+  });
+
+  it("refuses the files past dir.files and the objects past dir.objects, keeping what they gave", async (t) => {
+    const { source, write, metrics } = await setup(
+      t,
+      { "a.yaml": route("a"), "b.yaml": route("b") },
+      { limits },
+    );
+    await source.start();
+    await write({ "c.yaml": docs(route("c1"), route("c2"), route("c3")), "d.yaml": route("d") });
+    let state = await source.reload();
+    assert.deepEqual(refs(state), ["HTTPRoute default/a", "HTTPRoute default/b"]);
+    assert.deepEqual(
+      state.errors.map((e) => [e.file, e.limit]),
+      [["c.yaml", "dir.objects"]],
+      "c.yaml's 3 objects would make 5; d.yaml, after it, is not read",
+    );
+    await write({ "c.yaml": route("c1"), "e.yaml": "" });
+    state = await source.reload();
+    assert.deepEqual(refs(state), ["HTTPRoute default/a", "HTTPRoute default/b", "HTTPRoute default/c1"]);
+    assert.deepEqual(
+      state.errors.map((e) => [e.file, e.limit]),
+      [["d.yaml", "dir.files"]],
+      "5 files exceed 3: from the 4th, d.yaml, on nothing is read",
+    );
+    assert.match(state.errors[0]?.message ?? "", /exceeds limit dir.files of 3 \(found 5\)/);
+    assert.deepEqual(await refusals(metrics), { "dir.objects": 1, "dir.files": 1 });
+  });
+
+  it("refuses links out of the directory: nothing of the target is read, loaded or echoed", async (t) => {
+    const outside = await mkdtemp(join(tmpdir(), "meshplane-outside-"));
+    t.after(() => rm(outside, { recursive: true, force: true }));
+    const secret = "s3cr3t-token-do-not-echo";
+    // A valid object: loaded, it would be configuration nobody put in the directory.
+    await writeFile(join(outside, "stolen.yaml"), service(secret.replace(/[^a-z0-9-]/g, "")));
+    await writeFile(join(outside, "shadow"), `root:${secret}:19000:0:99999:7:::\n]${secret}\n`);
+    await mkdir(join(outside, "dir"));
+    await writeFile(join(outside, "dir", "x.yaml"), route("stolen"));
+    const { dir, source, logs } = await setup(t, { "ok.yaml": route("ok") });
+    await symlink(join(outside, "stolen.yaml"), join(dir, "stolen.yaml"));
+    await symlink(join(outside, "shadow"), join(dir, "shadow.yaml"));
+    await symlink(join(outside, "dir"), join(dir, "linked"));
+    const state = await source.start();
+    assert.deepEqual(refs(state), ["HTTPRoute default/ok"]);
+    assert.deepEqual(
+      state.errors.map((e) => e.file),
+      ["linked", "shadow.yaml", "stolen.yaml"],
+    );
+    for (const error of state.errors) assert.match(error.message, /resolves outside the config directory/);
+    const everything = JSON.stringify(state.errors) + JSON.stringify(logs);
+    for (const leak of [secret, outside]) assert.ok(!everything.includes(leak), `${leak} not echoed`);
+  });
+
+  it("keeps the event loop turning while a large file loads", async (t) => {
+    const many = Array.from({ length: 3000 }, (_, i) => service(`s${i}`, "big")).join("---\n");
+    const { source } = await setup(t, { "big.yaml": many });
+    let worst = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last);
+      last = now;
+    }, 5);
+    const state = await source.start();
+    clearInterval(timer);
+    worst = Math.max(worst, performance.now() - last);
+    assert.equal(state.resources.length, 3000);
+    assert.ok(worst < 300, `the event loop waited ${Math.round(worst)} ms at most`);
   });
 });

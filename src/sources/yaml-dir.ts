@@ -74,6 +74,8 @@ export class ConfigDirSource implements ConfigSource {
   #pendingSince: number | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #retries = 0;
+  /** When the loader last gave the event loop a turn. */
+  #sliceStart = performance.now();
 
   constructor(options: ConfigDirSourceOptions) {
     this.#dir = options.dir;
@@ -202,7 +204,7 @@ export class ConfigDirSource implements ConfigSource {
         results.push(
           broken(file, [`${error.message}; from this file on, files are not read`], true, "dir.files"),
         );
-        refusedFrom = index;
+        refusedFrom = index + 1;
         break;
       }
       const result = await this.#readOne(walk.root, file);
@@ -268,7 +270,6 @@ export class ConfigDirSource implements ConfigSource {
   }
 
   /** Yields to the event loop when the loader has held it for a slice. */
-  #sliceStart = performance.now();
   readonly #pause = async (): Promise<void> => {
     if (performance.now() - this.#sliceStart < sliceMs) return;
     await nextTurn();
