@@ -46,7 +46,7 @@ export interface SyncResult {
 export interface ConfigDirSyncOptions {
   readonly writer: ObjectWriter;
   readonly logger: Logger;
-  /** Writes in flight at once; default 32. */
+  /** Writes in flight at once; default 16. */
   readonly concurrency?: number;
   /** How often a long sync logs its progress; default 5 s. */
   readonly progressEveryMs?: number;
@@ -98,7 +98,7 @@ export class ConfigDirSync {
   constructor(options: ConfigDirSyncOptions) {
     this.#writer = options.writer;
     this.#logger = options.logger;
-    this.#concurrency = Math.max(1, options.concurrency ?? 32);
+    this.#concurrency = Math.max(1, options.concurrency ?? 16);
     this.#progressEveryMs = options.progressEveryMs ?? 5000;
   }
 
