@@ -52,10 +52,10 @@ export interface ConfigDirSyncOptions {
   readonly progressEveryMs?: number;
 }
 
-/** One object as the directory wants it in the store. */
+/** One object as the directory wants it in the store (built when written, to keep memory small). */
 interface Wanted {
   readonly kind: StoredKind;
-  readonly object: KubeObject;
+  readonly resource: Resource;
   readonly hash: string;
 }
 
@@ -159,8 +159,10 @@ export class ConfigDirSync {
     const applied = (this.#applied ??= await this.#listManaged(failed));
     const wanted = new Map<string, Wanted>();
     for (const resource of resources) {
-      const entry = this.#wantedOf(resource);
-      wanted.set(refOf(resource.kind, entry.object.metadata.namespace, entry.object.metadata.name), entry);
+      wanted.set(
+        refOf(resource.kind, resource.metadata.namespace, resource.metadata.name),
+        this.#wantedOf(resource),
+      );
     }
     const operations: Operation[] = [];
     const asked = new Map<string, { hash: string | null; pass: number }>();
@@ -185,7 +187,8 @@ export class ConfigDirSync {
     // Namespaces the directory uses are created, never deleted: deleting a namespace would
     // delete everything in it, including objects created with kubectl.
     const namespaces = new Set<string>();
-    for (const op of operations) if ("apply" in op) namespaces.add(op.apply.object.metadata.namespace ?? "");
+    for (const op of operations)
+      if ("apply" in op) namespaces.add(op.apply.resource.metadata.namespace ?? "");
     namespaces.delete("");
     await this.#inFlight(
       [...namespaces].filter((n) => !this.#namespaces.has(n)),
@@ -245,7 +248,8 @@ export class ConfigDirSync {
   ): Promise<void> {
     try {
       if ("apply" in op) {
-        const { kind, object, hash } = op.apply;
+        const { kind, resource, hash } = op.apply;
+        const object = withHash(owned(resource), hash);
         const outcome = await this.#writer.apply(kind, object);
         if (outcome !== "unchanged") counts[outcome]++;
         applied.set(op.ref, {
@@ -290,13 +294,11 @@ export class ConfigDirSync {
     let entry = this.#wanted.get(resource);
     if (!entry) {
       const kind = storedKinds.find((k) => k.kind === resource.kind) as StoredKind;
-      const object = owned(resource);
-      const hash = createHash("sha256").update(JSON.stringify(object)).digest("hex").slice(0, 32);
-      const metadata = {
-        ...object.metadata,
-        annotations: { ...object.metadata.annotations, [appliedHashAnnotation]: hash },
-      };
-      entry = { kind, object: { ...object, metadata }, hash };
+      const hash = createHash("sha256")
+        .update(JSON.stringify(owned(resource)))
+        .digest("hex")
+        .slice(0, 32);
+      entry = { kind, resource, hash };
       this.#wanted.set(resource, entry);
     }
     return entry;
@@ -326,6 +328,11 @@ export class ConfigDirSync {
 
 function refOf(kind: string, namespace: string | undefined, name: string | undefined): string {
   return `${kind} ${namespace}/${name}`;
+}
+
+function withHash(object: KubeObject, hash: string): KubeObject {
+  const annotations = { ...object.metadata.annotations, [appliedHashAnnotation]: hash };
+  return { ...object, metadata: { ...object.metadata, annotations } };
 }
 
 /** The directory's object as applied: its own content plus the ownership label. */
