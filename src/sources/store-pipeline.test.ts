@@ -175,3 +175,29 @@ test("a status-only write does not recompute the configuration; a label change d
   assert.deepEqual(generations, [first + 1], "one recompute, for the label change only");
   await source.stop();
 });
+
+test("a bulk write is recomputed a bounded number of times, not once per object", async () => {
+  const store = createMemoryStore();
+  const source = new StoreConfigSource({ store, logger: silentLogger() });
+  const first = (await source.start()).generation;
+  let recomputes = 0;
+  source.onChange(() => recomputes++);
+  const objects = 2000;
+  // Back to back, as a bulk apply's writes arrive: each one's event comes in its own microtask.
+  for (let i = 0; i < objects; i++) {
+    await store.create(services, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: `s${i}`, namespace: "default" },
+      spec: { ports: [{ port: 80 }] },
+    });
+  }
+  await until(
+    () => source.current().resources.length === objects,
+    () => `${source.current().resources.length} of ${objects} objects`,
+  );
+  // Each recompute walks every object: one per write would make the bulk write quadratic.
+  assert.ok(recomputes <= objects / 10, `${recomputes} recomputes for ${objects} writes`);
+  assert.ok(source.current().generation > first);
+  await source.stop();
+});
