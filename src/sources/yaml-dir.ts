@@ -49,8 +49,8 @@ interface Entry {
 
 /** The longest the loader holds the event loop before giving other work a turn. */
 const sliceMs = 20;
-/** Files being read at once. */
-const filesReadAhead = 8;
+/** Files read ahead of their turn: at most this many times dir.fileBytes held at once. */
+const filesReadAhead = 4;
 
 export class ConfigDirSource implements ConfigSource {
   readonly #dir: string;
@@ -196,9 +196,10 @@ export class ConfigDirSource implements ConfigSource {
     let objects = 0;
     let refusedFrom: number | undefined;
     // Each read is several round trips to the file system, and while the directory syncs the
-    // event loop is busy between them: files are read a few ahead of their turn.
+    // event loop is busy between them: files are read a few ahead of their turn (and parsed in
+    // turn, so at most one file's parse is in memory).
     const read = readAhead(walk.files.slice(0, maxFiles), filesReadAhead, (file) =>
-      this.#readOne(walk.root, file),
+      this.#read(walk.root, file),
     );
     for (const [index, file] of walk.files.entries()) {
       if (index === maxFiles) {
@@ -214,8 +215,9 @@ export class ConfigDirSource implements ConfigSource {
         refusedFrom = index + 1;
         break;
       }
-      const result = await read(index);
-      if (!result) continue;
+      const bytes = await read(index);
+      if (!bytes) continue;
+      const result = Buffer.isBuffer(bytes) ? await this.#parse(file, bytes) : bytes;
       objects += result.definitions.length;
       if (objects > maxObjects) {
         const error = new LimitExceededError(
@@ -250,10 +252,10 @@ export class ConfigDirSource implements ConfigSource {
     else this.#retries = 0;
   }
 
-  async #readOne(root: string, file: string): Promise<FileResult | undefined> {
-    let bytes: Buffer;
+  /** The file's bytes, or why it has none (undefined: it was deleted since the walk). */
+  async #read(root: string, file: string): Promise<Buffer | FileResult | undefined> {
     try {
-      bytes = await readConfigFile(root, join(this.#dir, file), this.#limits["dir.fileBytes"]);
+      return await readConfigFile(root, join(this.#dir, file), this.#limits["dir.fileBytes"]);
     } catch (error) {
       // Deleted between listing and reading: the file is gone, and so are its objects.
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
@@ -261,6 +263,10 @@ export class ConfigDirSource implements ConfigSource {
       if (error instanceof OutsideDirectoryError) return broken(file, [error.message], true);
       return broken(file, [`cannot read file: ${(error as Error).message}`], true);
     }
+  }
+
+  /** Parses the file unless its bytes are those parsed last time. */
+  async #parse(file: string, bytes: Buffer): Promise<FileResult> {
     const digest = createHash("sha256").update(bytes).digest("hex");
     const cached = this.#parsed.get(file);
     if (cached?.digest === digest) return cached.result;
@@ -416,14 +422,18 @@ function readAhead<T, R>(
   ahead: number,
   read: (item: T) => Promise<R>,
 ): (index: number) => Promise<R> {
-  const started: Promise<R>[] = [];
+  // Handed out once and then forgotten, so nothing read stays held by the reload.
+  const started = new Map<number, Promise<R>>();
+  let next = 0;
   return (index) => {
-    for (let i = started.length; i < Math.min(items.length, index + ahead); i++) {
-      const promise = read(items[i] as T);
+    for (; next < Math.min(items.length, index + ahead); next++) {
+      const promise = read(items[next] as T);
       promise.catch(() => undefined);
-      started.push(promise);
+      started.set(next, promise);
     }
-    return started[index] as Promise<R>;
+    const promise = started.get(index) as Promise<R>;
+    started.delete(index);
+    return promise;
   };
 }
 
