@@ -268,6 +268,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       if (closing === undefined && !server.listening) return Promise.resolve();
       closing ??= new Promise<void>((resolve) => {
         watches.stopAll();
+        ctx.allocator.close();
         const timer = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? 2000);
         server.close(() => {
           clearTimeout(timer);

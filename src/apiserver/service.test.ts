@@ -90,6 +90,53 @@ test("the allocator never hands out an address twice and honours requests", asyn
   await store.close();
 });
 
+test("the allocator lists Services once and follows the store: writes made elsewhere count, deletes free", async () => {
+  const store = createMemoryStore();
+  const allocator = new ClusterIpAllocator(store);
+  const type = { group: "", resource: "services", namespaced: true };
+  let lists = 0;
+  const list = store.list.bind(store);
+  store.list = (...args) => {
+    lists++;
+    return list(...args);
+  };
+  const create = (name: string, spec: Record<string, unknown> = { ports: [{ port: 80 }] }) =>
+    allocator.allocate(svc(spec, name), (o) => store.create(type, o));
+  for (let i = 0; i < 200; i++) await create(`s${i}`);
+  assert.equal(lists, 1, "one list for 200 creates: the rest is the watch");
+
+  // Written around the allocator (another replica, a restore): seen through the watch.
+  await store.create(type, svc({ clusterIP: "10.96.200.1" }, "elsewhere"));
+  await waitUntil(async () => {
+    try {
+      await create("probe", { clusterIP: "10.96.200.1" });
+      return false;
+    } catch (error) {
+      return error instanceof ClusterIpError;
+    }
+  });
+  // A delete frees its address.
+  await store.delete(type, { namespace: "default", name: "elsewhere" });
+  await waitUntil(async () => {
+    try {
+      await create("taker", { clusterIP: "10.96.200.1" });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  allocator.close();
+  await store.close();
+});
+
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.fail("the allocator did not follow the store within 1 s");
+}
+
 test("updates keep the allocated address and refuse to change it", () => {
   const current = svc({
     clusterIP: "10.96.0.9",

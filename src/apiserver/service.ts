@@ -2,7 +2,7 @@
 // SetDefaults_Service, pkg/registry/core/service/storage: ipallocator, patchAllocatedValues).
 // Cluster IPs come from 10.96.0.0/16: the first candidate is a hash of namespace/name, so the
 // same Service gets the same address across restarts of an empty store; collisions probe onwards.
-import type { KubeObject, ResourceStore, ResourceType } from "../store/index.ts";
+import type { KubeObject, ResourceStore, ResourceType, Watch } from "../store/index.ts";
 import type { StatusCause } from "./status.ts";
 
 type Json = Record<string, unknown>;
@@ -32,7 +32,7 @@ function fnv1a(text: string): number {
  * The first free address for `key` among `used`: offsets 2..65534 (skipping the network address,
  * 10.96.0.1 which clusters give the kubernetes Service, and the broadcast address).
  */
-export function pickClusterIp(key: string, used: ReadonlySet<string>): string | undefined {
+export function pickClusterIp(key: string, used: { has(ip: string): boolean }): string | undefined {
   const usable = size - 3;
   const start = fnv1a(key) % usable;
   for (let i = 0; i < usable; i++) {
@@ -69,9 +69,82 @@ function setAddress(spec: Json, ip: string): void {
 }
 
 /** Serialises allocations in this process so two creates never pick the same free address. */
+/**
+ * Cluster IPs in use, by `namespace/name`: listed once, then kept current by a watch, so an
+ * allocation costs a lookup instead of a list of every Service (a bulk create of N Services was
+ * O(N²) in parsing stored objects). Writes through this allocator are recorded as they succeed,
+ * so the next allocation never waits for the watch to see them.
+ */
+class AddressIndex {
+  private readonly byName = new Map<string, string>();
+  /** The Services holding each address (more than one only in a store written around the API). */
+  private readonly byIp = new Map<string, Set<string>>();
+  private readonly watch: Watch;
+
+  private constructor(watch: Watch) {
+    this.watch = watch;
+  }
+
+  static async open(store: ResourceStore, onEnd: (index: AddressIndex) => void): Promise<AddressIndex> {
+    const { items, resourceVersion } = await store.list(serviceType);
+    const index = new AddressIndex(await store.watch(serviceType, { resourceVersion }));
+    for (const service of items) index.record(service);
+    void index.follow(onEnd);
+    return index;
+  }
+
+  record(service: KubeObject): void {
+    const ip = record(service.spec).clusterIP;
+    this.forget(serviceKey(service));
+    if (typeof ip === "string" && ip !== "None") {
+      this.byName.set(serviceKey(service), ip);
+      const owners = this.byIp.get(ip) ?? new Set();
+      owners.add(serviceKey(service));
+      this.byIp.set(ip, owners);
+    }
+  }
+
+  forget(key: string): void {
+    const ip = this.byName.get(key);
+    if (ip === undefined) return;
+    this.byName.delete(key);
+    const owners = this.byIp.get(ip);
+    owners?.delete(key);
+    if (owners?.size === 0) this.byIp.delete(ip);
+  }
+
+  /** Whether a Service other than `own` (`namespace/name`) holds `ip`. */
+  heldByOther(ip: string, own: string): boolean {
+    const owners = this.byIp.get(ip);
+    return owners !== undefined && (owners.size > 1 || !owners.has(own));
+  }
+
+  stop(): void {
+    this.watch.stop();
+  }
+
+  /** Applies events until the watch ends (store closed, Expired): then the next allocation relists. */
+  private async follow(onEnd: (index: AddressIndex) => void): Promise<void> {
+    try {
+      for await (const event of this.watch) {
+        if (event.type === "DELETED") this.forget(serviceKey(event.object));
+        else this.record(event.object);
+      }
+    } catch {
+      // Expired or Unavailable: forget the index; the next allocation lists again.
+    } finally {
+      onEnd(this);
+    }
+  }
+}
+
+const serviceKey = (service: KubeObject) =>
+  `${service.metadata.namespace ?? ""}/${service.metadata.name ?? ""}`;
+
 export class ClusterIpAllocator {
   private readonly store: ResourceStore;
   private queue: Promise<unknown> = Promise.resolve();
+  private index: Promise<AddressIndex> | undefined;
 
   constructor(store: ResourceStore) {
     this.store = store;
@@ -79,9 +152,36 @@ export class ClusterIpAllocator {
 
   /** Runs `write` with `object` given its cluster IP; no other allocation runs meanwhile. */
   allocate<T>(object: KubeObject, write: (object: KubeObject) => Promise<T>): Promise<T> {
-    const run = this.queue.then(async () => write(await this.assign(object)));
+    const run = this.queue.then(async () => {
+      const assigned = await this.assign(object);
+      const result = await write(assigned);
+      (await this.addresses()).record(assigned);
+      return result;
+    });
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Stops following the store. */
+  close(): void {
+    void this.index?.then(
+      (index) => index.stop(),
+      () => undefined,
+    );
+    this.index = undefined;
+  }
+
+  private addresses(): Promise<AddressIndex> {
+    if (!this.index) {
+      const opening = AddressIndex.open(this.store, () => {
+        if (this.index === opening) this.index = undefined;
+      });
+      opening.catch(() => {
+        if (this.index === opening) this.index = undefined;
+      });
+      this.index = opening;
+    }
+    return this.index;
   }
 
   private async assign(object: KubeObject): Promise<KubeObject> {
@@ -109,12 +209,13 @@ export class ClusterIpAllocator {
    * Addresses of the other Services. The object's own stored address does not count, so creating a
    * Service that exists answers AlreadyExists rather than an allocation error.
    */
-  private async usedAddresses(namespace: string | undefined, name: string | undefined): Promise<Set<string>> {
-    const { items } = await this.store.list(serviceType);
-    const others = items.filter((s) => s.metadata.namespace !== namespace || s.metadata.name !== name);
-    return new Set(
-      others.map((s) => record(s.spec).clusterIP).filter((ip): ip is string => typeof ip === "string"),
-    );
+  private async usedAddresses(
+    namespace: string | undefined,
+    name: string | undefined,
+  ): Promise<{ has(ip: string): boolean }> {
+    const own = `${namespace ?? ""}/${name ?? ""}`;
+    const index = await this.addresses();
+    return { has: (ip) => index.heldByOther(ip, own) };
   }
 }
 
