@@ -403,6 +403,7 @@ function exerciseAll(metrics: MeshplaneMetrics): void {
   metrics.configErrors.inc({ kind: "HTTPRoute" });
   metrics.configObjects.set({ kind: "Service" }, 4);
   metrics.inputRefusals.inc({ limit: "api.bodyBytes" });
+  metrics.evaluations.inc({ type: "ClusterLoadAssignment" });
   metrics.controllerQueueDepth.set({ controller: "status" }, 1);
   metrics.controllerReconcileDuration.observe({ controller: "status", result: "success" }, 0.01);
   metrics.controllerReconcileErrors.inc({ controller: "status" });
