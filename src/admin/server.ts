@@ -7,6 +7,7 @@ import { isLoopbackAddress, loopbackGuard, type LoopbackGuard } from "../limits/
 import type { ConfigError } from "../sources/config-source.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import type { NackReport, ProxyStatus, ProxyStatusSource } from "../xds/status.ts";
+import { listenError } from "../xds/index.ts";
 
 export interface Readiness {
   readonly ready: boolean;
@@ -96,7 +97,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       return new Promise<AdminAddress>((resolve, reject) => {
         const onError = (err: NodeJS.ErrnoException): void => {
           server.off("listening", onListening);
-          reject(listenError(host, port, err));
+          reject(listenError("admin server", host, port, err));
         };
         const onListening = (): void => {
           server.off("error", onError);
@@ -129,18 +130,6 @@ function closeServer(server: ReturnType<typeof createServer>, graceMs: number): 
       resolve();
     });
   });
-}
-
-function listenError(host: string, port: number, err: NodeJS.ErrnoException): Error {
-  const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-  const why =
-    err.code === "EADDRINUSE"
-      ? "address already in use"
-      : err.code === "EACCES"
-        ? "permission denied (ports below 1024 need privileges)"
-        : err.message;
-  const code = err.code ? ` (${err.code})` : "";
-  return new Error(`admin server cannot listen on ${address}: ${why}${code}`, { cause: err });
 }
 
 async function handle(

@@ -59,7 +59,8 @@ export class AcceptListener {
       options.inject(socket);
     });
     return new Promise((resolve, reject) => {
-      const refuse = (error: NodeJS.ErrnoException) => reject(listenError(options.host, options.port, error));
+      const refuse = (error: NodeJS.ErrnoException) =>
+        reject(listenError("xDS server", options.host, options.port, error));
       server.once("error", refuse);
       server.listen({ host: options.host, port: options.port, backlog: options.backlog }, () => {
         server.off("error", refuse);
@@ -89,7 +90,8 @@ export class AcceptListener {
   }
 }
 
-function listenError(host: string, port: number, error: NodeJS.ErrnoException): Error {
+/** Why `what` (e.g. "xDS server") could not listen, in words an operator can act on. */
+export function listenError(what: string, host: string, port: number, error: NodeJS.ErrnoException): Error {
   const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
   const why =
     error.code === "EADDRINUSE"
@@ -98,5 +100,5 @@ function listenError(host: string, port: number, error: NodeJS.ErrnoException): 
         ? "permission denied (ports below 1024 need privileges)"
         : error.message;
   const code = error.code ? ` (${error.code})` : "";
-  return new Error(`xDS server cannot listen on ${address}: ${why}${code}`, { cause: error });
+  return new Error(`${what} cannot listen on ${address}: ${why}${code}`, { cause: error });
 }

@@ -1,6 +1,6 @@
 export type { ConfigSnapshot, EncodedResource, ResolvedResources } from "./cache.ts";
 export { pushOrder, TypeUrl, typeShortName } from "./resource-types.ts";
-export { defaultAcceptBacklog } from "./accept-listener.ts";
+export { defaultAcceptBacklog, listenError } from "./accept-listener.ts";
 export { XdsServer, type XdsServerOptions } from "./server.ts";
 export type {
   NackRecord,
