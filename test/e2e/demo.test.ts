@@ -1,43 +1,18 @@
 // `npm run demo` end to end: examples/quickstart/demo.ts with --calls 3000 as a child process must
 // exit 0 after printing PASS for the 90/10 split and for the 50/50 split after the live edit. The
 // demo uses the fixed ports 127.0.0.1:20061 and :20062 (below Linux's ephemeral range, so no
-// port-0 listener or outgoing connection of another test takes them); when either is busy the test
-// is skipped.
+// port-0 listener or outgoing connection of another test takes them); see support/demo-ports.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { spawnChild } from "../../examples/quickstart/lib/child.ts";
+import { requireDemoPorts } from "./support/demo-ports.ts";
 import { quickstartDir, repoRoot } from "./support/index.ts";
-
-const demoPorts = [20061, 20062];
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once("error", () => resolve(false));
-    probe.listen({ host: "127.0.0.1", port, exclusive: true }, () => probe.close(() => resolve(true)));
-  });
-}
 
 test(
   "npm run demo -- --calls 3000 prints PASS for both splits and exits 0",
   { timeout: 150_000 },
   async (t) => {
-    // A process of the previous test file may still be exiting and hold one for a moment: wait
-    // a few seconds before concluding the ports are taken.
-    let busy: number[] = [];
-    for (let attempt = 0; attempt < 50; attempt++) {
-      busy = [];
-      for (const port of demoPorts) if (!(await portFree(port))) busy.push(port);
-      if (busy.length === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    if (busy.length > 0) {
-      t.skip(
-        `the demo's fixed port(s) ${busy.map((p) => `127.0.0.1:${p}`).join(", ")} are in use (another demo running?)`,
-      );
-      return;
-    }
+    if (!(await requireDemoPorts(t))) return;
     const demo = spawnChild("demo", [`${quickstartDir}demo.ts`, "--calls", "3000"], { cwd: repoRoot });
     // SIGTERM makes the demo stop its own meshplane, greeters and client.
     t.after(() => demo.stop(8_000));

@@ -10,10 +10,10 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { cp, mkdtemp, readdir, readFile, rm, stat, symlink } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, relative } from "node:path";
 import { spawnChild } from "../../examples/quickstart/lib/child.ts";
+import { requireDemoPorts } from "./support/demo-ports.ts";
 import { repoRoot, waitFor } from "./support/index.ts";
 
 interface Run {
@@ -90,14 +90,6 @@ async function totalBytes(dir: string): Promise<number> {
   let bytes = 0;
   for (const file of await listFiles(dir)) bytes += (await stat(join(dir, file))).size;
   return bytes;
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once("error", () => resolve(false));
-    probe.listen({ host: "127.0.0.1", port, exclusive: true }, () => probe.close(() => resolve(true)));
-  });
 }
 
 /** A `node` other than this one whose major version is below `major`, if the machine has one. */
@@ -279,19 +271,7 @@ test(
     );
 
     await t.test("meshplane demo runs the quick start from the installed package", async (t) => {
-      const demoPorts = [20061, 20062];
-      let busy: number[] = [];
-      // A process of the previous test file may still hold one for a moment.
-      for (let attempt = 0; attempt < 50; attempt++) {
-        busy = [];
-        for (const port of demoPorts) if (!(await portFree(port))) busy.push(port);
-        if (busy.length === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      if (busy.length > 0) {
-        t.skip(`the demo's fixed port(s) ${busy.join(", ")} on 127.0.0.1 are in use`);
-        return;
-      }
+      if (!(await requireDemoPorts(t))) return;
       const demo = spawnChild("meshplane demo (installed)", [bin, "demo", "--calls", "3000"], {
         env: childEnv(),
         cwd: work,
@@ -319,6 +299,9 @@ test(
     await t.test("an older Node gets one line naming the Node meshplane needs", async (t) => {
       const old = await olderNode(24);
       if (!old) {
+        // CI runs on machines whose system Node is 20, so the check must run there.
+        if (process.env.CI)
+          assert.fail("no Node older than 24 on this machine (the system node is expected to be 20)");
         t.skip("no Node older than 24 on this machine");
         return;
       }
