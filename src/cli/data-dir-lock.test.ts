@@ -146,12 +146,27 @@ test("processRunning: a live process, an exited one, and a zombie", async () => 
   child.kill("SIGKILL");
   await exited;
   assert.equal(processRunning(pid), false, "killed and reaped");
-  // `sleep 0` exits as a child of a process that never reaps it (exec'd `sleep 2`): a zombie.
-  const shell = promisify(execFile)("sh", ["-c", "sleep 0 & echo $!; exec sleep 2"]);
+  // A zombie: a child of a process that never reaps it. The shell starts `sleep 30` in the
+  // background and then execs `sleep 30` itself; only once the exec is done (the parent is no
+  // longer a shell that could reap) is the background child killed, so it stays a zombie.
+  const shell = promisify(execFile)("sh", ["-c", "sleep 30 & echo $!; exec sleep 30"]);
   const zombie = await new Promise<number>((resolve) => {
     shell.child.stdout?.once("data", (data: Buffer) => resolve(Number(data.toString().trim())));
   });
-  const isZombie = () => /\) Z /.test(readFileSync(`/proc/${zombie}/stat`, "utf8"));
+  const parent = shell.child.pid ?? assert.fail("no pid");
+  const statOf = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  for (let waited = 0; !statOf(parent).includes("(sleep)") && waited < 2000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.match(statOf(parent), /\(sleep\)/, "the shell exec'd sleep");
+  process.kill(zombie, "SIGKILL");
+  const isZombie = () => /\) Z /.test(statOf(zombie));
   for (let waited = 0; !isZombie() && waited < 2000; waited += 20) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
