@@ -30,6 +30,8 @@ const PROXIES: readonly ProxyStatus[] = [
     nodeId: "reviews-v2",
     namespace: "shop",
     userAgent: "grpc-go/1.70.0",
+    flavour: "grpc",
+    instanceIps: [],
     connectedAt: "2025-01-01T00:00:01.000Z",
     types: [
       {
@@ -47,6 +49,10 @@ const PROXIES: readonly ProxyStatus[] = [
           at: "2025-01-01T00:00:05.000Z",
         },
         nackCount: 1,
+        latestVersion: "3",
+        inFlight: false,
+        pending: false,
+        outdated: 1,
       },
     ],
     rejections: [REVIEWS_CLUSTER_REJECTION],
@@ -57,6 +63,8 @@ const PROXIES: readonly ProxyStatus[] = [
     nodeId: "frontend-1",
     namespace: "shop",
     userAgent: "grpc-node-js/1.14.1",
+    flavour: "grpc",
+    instanceIps: [],
     connectedAt: "2025-01-01T00:00:00.000Z",
     types: [
       {
@@ -68,6 +76,10 @@ const PROXIES: readonly ProxyStatus[] = [
         ackedVersion: "2",
         lastNack: null,
         nackCount: 0,
+        latestVersion: "2",
+        inFlight: false,
+        pending: false,
+        outdated: 0,
       },
     ],
     rejections: [],
@@ -79,6 +91,8 @@ const PROXIES: readonly ProxyStatus[] = [
     nodeId: "leaving-1",
     namespace: "shop",
     userAgent: "envoy/1.34",
+    flavour: "envoy",
+    instanceIps: ["10.0.0.9"],
     connectedAt: "2025-01-01T00:00:02.000Z",
     types: [],
     rejections: [],
@@ -271,6 +285,26 @@ test("/debug/config_errors lists the rejected files and objects", async (t) => {
   assert.equal(reply.status, 200);
   assert.equal(reply.headers["content-type"], "application/json");
   assert.equal(reply.body, pretty({ errors: CONFIG_ERRORS }));
+});
+
+test("/debug/replicas lists the live replicas and their admin addresses; without a store it is 404", async (t) => {
+  const replicas = [{ replica: "r1", renewTime: "2025-01-01T00:00:00.000Z", proxies: 2, adminAddress: "127.0.0.1:1" }];
+  const { port } = await start(t, { replicas: async () => replicas });
+  const reply = await get(port, "/debug/replicas");
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body, pretty({ replicas }));
+  const { port: bare } = await start(t);
+  assert.equal((await get(bare, "/debug/replicas")).status, 404);
+});
+
+test("/debug/resources serves the configuration objects being served; 503 before the first publish", async (t) => {
+  let served: { version: number; domain: string; objects: unknown[] } | undefined;
+  const { port } = await start(t, { resources: () => served });
+  assert.equal((await get(port, "/debug/resources")).status, 503);
+  served = { version: 4, domain: "cluster.local", objects: [{ kind: "Service", metadata: { name: "a" } }] };
+  const reply = await get(port, "/debug/resources");
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body, pretty(served));
 });
 
 test("methods other than GET are 405 with an Allow header", async (t) => {

@@ -22,6 +22,10 @@ export interface AdminServerOptions {
   readonly configErrors: () => readonly ConfigError[];
   /** This replica and the lease holder (which replica writes status), for /debug/replica. */
   readonly replica?: () => ReplicaInfo;
+  /** Every live replica and its admin address (from the replica reports), for /debug/replicas. */
+  readonly replicas?: () => Promise<readonly unknown[]>;
+  /** The configuration objects being served (validated), for /debug/resources. */
+  readonly resources?: () => ServedObjects | undefined;
   readonly logger: Logger;
   /** How long close() lets in-flight requests finish before cutting connections; 2 s by default. */
   readonly closeGraceMs?: number;
@@ -32,6 +36,14 @@ export interface ReplicaInfo {
   readonly leader: boolean;
   /** The lease as last seen (coordination.k8s.io/v1 Lease spec fields); absent when unknown. */
   readonly lease: unknown;
+}
+
+export interface ServedObjects {
+  /** The serving state's version. */
+  readonly version: number;
+  /** Cluster domain the mesh is built with (`serve --domain`). */
+  readonly domain: string;
+  readonly objects: readonly unknown[];
 }
 
 export interface AdminAddress {
@@ -224,6 +236,20 @@ function buildRoutes(options: AdminServerOptions): ReadonlyMap<string, Handler> 
     [
       "/debug/replica",
       () => (options.replica ? json(200, options.replica()) : json(404, { error: "no replica information" })),
+    ],
+    [
+      "/debug/replicas",
+      async () =>
+        options.replicas
+          ? json(200, { replicas: await options.replicas() })
+          : json(404, { error: "no replica reports (this replica has no store)" }),
+    ],
+    [
+      "/debug/resources",
+      () => {
+        const served = options.resources?.();
+        return served ? json(200, served) : json(503, { error: "no configuration published yet" });
+      },
     ],
   ]);
 }

@@ -7,8 +7,13 @@ import { grpcBootstrap } from "../agent/index.ts";
 import { formatLimit, limitNames, limitSpecs, limitsFrom, parseLimitSetting } from "../limits/index.ts";
 import { createLogger, createMetrics } from "../telemetry/index.ts";
 import { defaultAcceptBacklog } from "../xds/index.ts";
+import { registerAnalyze } from "./analyze.ts";
+import { registerCompletion } from "./completion.ts";
 import { registerDemo } from "./demo.ts";
+import { registerDiff } from "./diff.ts";
 import { registerExplain } from "./explain.ts";
+import { registerProxyConfig } from "./proxy-config.ts";
+import { registerProxyStatus } from "./proxy-status.ts";
 import { formatHostPort, startControlPlane, type HostPort } from "./serve.ts";
 import { defaultStoreUrl, parseStoreUrl } from "./store-url.ts";
 import { clientVersion, registerVersion } from "./version.ts";
@@ -284,5 +289,10 @@ program
 registerExplain(program);
 registerDemo(program);
 registerVersion(program);
+registerProxyStatus(program);
+registerProxyConfig(program);
+registerAnalyze(program);
+registerDiff(program);
+registerCompletion(program);
 
 await program.parseAsync(process.argv);

@@ -11,15 +11,14 @@ import {
   defaultIdentity,
   type LeaderElector,
 } from "../controller/index.ts";
-import type { MeshIssue } from "../mesh/index.ts";
 import { Pipeline } from "../pipeline/index.ts";
-import { ReplicaReporter, StatusController } from "../status/index.ts";
+import { issueAsConfigError } from "../analyze/index.ts";
+import { liveReplicas, ReplicaReporter, StatusController } from "../status/index.ts";
 import {
   ConfigDirSource,
   ConfigDirSync,
   StoreConfigSource,
   storeWriter,
-  type ConfigError,
 } from "../sources/index.ts";
 import type { Limits } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
@@ -29,6 +28,9 @@ import { apiWriter, startApi } from "./api.ts";
 import { loadApiAccess, type ApiAccessOptions } from "./api-access.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { openStore, type StoreLocation } from "./store-url.ts";
+
+/** A replica report older than this is a dead replica's (the status controller's window). */
+const replicaLivenessMs = 15_000;
 
 export interface ServeOptions {
   /** A directory of YAML written into the store (GitOps); optional. */
@@ -120,6 +122,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     });
     pipeline.subscribe((state) => void xds.setSnapshot(state));
     const replica = options.replicaId ?? defaultIdentity();
+    let boundAdmin: string | undefined;
     await source.start();
     const unfollow = pipeline.follow(source, options.debounce);
     closers.push(async () => unfollow());
@@ -131,6 +134,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       xds,
       logger: logger.child({ component: "replica-report" }),
       serving: pipeline,
+      adminAddress: () => boundAdmin,
     });
     reporter.start();
     closers.push(() => reporter.stop());
@@ -162,12 +166,19 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
         ...(pipeline.current?.issues ?? []).map(issueAsConfigError),
       ],
       replica: () => ({ replica, leader: elector.isLeader, lease: elector.holder() }),
+      replicas: () => liveReplicas(store, Date.now(), replicaLivenessMs),
+      resources: () => {
+        const state = pipeline.current;
+        return state && { version: state.version, domain: state.mesh.domain, objects: state.resources };
+      },
     });
     closers.push(() => admin.close());
     const xdsAddress = await xds.listen(options.xdsAddress.host, options.xdsAddress.port);
     let graceMs = 0;
     closers.push(() => xds.close(graceMs));
     const adminAddress = await admin.listen(options.adminAddress.host, options.adminAddress.port);
+    boundAdmin = formatHostPort(adminAddress);
+    void reporter.tick();
     lock?.record({
       apiUrl: api?.url,
       xdsAddress: formatHostPort(xdsAddress),
@@ -203,9 +214,4 @@ function leaderElector(options: ServeOptions, identity: string, logger: Logger):
     logger,
     ...(options.leaseDurationSeconds ? { leaseDurationSeconds: options.leaseDurationSeconds } : {}),
   });
-}
-
-/** Mesh-level problems (a missing backend, an unknown parent) are reported like config errors. */
-function issueAsConfigError(issue: MeshIssue): ConfigError {
-  return { file: "", object: issue.object, field: issue.field, message: `${issue.reason}: ${issue.message}` };
 }

@@ -13,6 +13,10 @@ export interface ConfigError {
   readonly message: string;
   /** The input limit the file or object was refused by, when that is why. */
   readonly limit?: LimitName;
+  /** A mesh issue's Gateway API condition reason (BackendNotFound, ...), when the mesh found it. */
+  readonly reason?: string;
+  /** Set when only one data-plane flavour is affected (a mesh issue about proxyless gRPC). */
+  readonly flavour?: "grpc" | "envoy";
 }
 
 /** What a source currently holds: every object in force, and every error against it. */

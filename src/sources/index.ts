@@ -1,5 +1,6 @@
 export type { ConfigError, ConfigSource, ConfigState } from "./config-source.ts";
-export { ConfigDirSource, type ConfigDirSourceOptions } from "./yaml-dir.ts";
+export { assembleFiles, ConfigDirSource, type ConfigDirSourceOptions } from "./yaml-dir.ts";
+export { parseConfigFile, type FileResult } from "./config-file.ts";
 export { StoreConfigSource } from "./store-source.ts";
 export {
   ConfigDirSync,

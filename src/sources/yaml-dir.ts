@@ -378,6 +378,18 @@ export class ConfigDirSource implements ConfigSource {
 }
 
 /**
+ * Parsed files as one configuration, merged as the directory merges them (nothing from before):
+ * what `meshplane analyze -f` checks.
+ */
+export function assembleFiles(files: readonly FileResult[]): {
+  readonly resources: readonly Resource[];
+  readonly errors: readonly ConfigError[];
+} {
+  const { inForce, errors } = assemble(files, new Map());
+  return { resources: [...inForce.values()].map((entry) => entry.resource), errors };
+}
+
+/**
  * Merges the files (in sorted order) with what was in force before. The first definition of an
  * identity claims it, valid or not, so a later duplicate never silently takes over.
  */

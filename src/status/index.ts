@@ -1,4 +1,9 @@
 export { StatusController, type StatusControllerOptions } from "./status-controller.ts";
 export { ReplicaReporter, type ReplicaReporterOptions } from "./reporter.ts";
 export { meshControllerName } from "./route-status.ts";
-export { replicaReportType, type ReplicaReport } from "./replica-report.ts";
+export {
+  liveReplicas,
+  replicaReportType,
+  type ReplicaEntry,
+  type ReplicaReport,
+} from "./replica-report.ts";

@@ -28,6 +28,11 @@ export interface ReplicaReport {
   /** ISO time of the last write: reports older than the liveness window are ignored. */
   readonly renewTime: string;
   readonly proxies: number;
+  /**
+   * Where this replica's admin server listens (HOST:PORT as bound), so a client of one replica
+   * can find every replica's proxies: each replica knows only its own streams.
+   */
+  readonly adminAddress?: string;
   readonly objects: readonly ObjectReach[];
 }
 
@@ -86,4 +91,29 @@ export class ReportIndex {
     }
     return { reached, total, rejections, replicasBehind };
   }
+}
+
+/** A live replica as clients see it: where to ask for its proxies. */
+export interface ReplicaEntry {
+  readonly replica: string;
+  readonly renewTime: string;
+  readonly proxies: number;
+  readonly adminAddress: string | undefined;
+}
+
+/** The replicas that reported within `livenessMs`, by name, from the reports in the store. */
+export async function liveReplicas(
+  store: { list(type: ResourceType): Promise<{ readonly items: readonly KubeObject[] }> },
+  now: number,
+  livenessMs: number,
+): Promise<ReplicaEntry[]> {
+  const reports = (await store.list(replicaReportType)).items.flatMap((o) => readReplicaReport(o) ?? []);
+  return liveReports(reports, now, livenessMs)
+    .map((r) => ({
+      replica: r.replica,
+      renewTime: r.renewTime,
+      proxies: r.proxies,
+      adminAddress: r.adminAddress,
+    }))
+    .sort((a, b) => (a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0));
 }

@@ -21,6 +21,8 @@ export interface ReplicaReporterOptions {
     rejections(): NackReport;
     served(): Iterable<ServedResource>;
   };
+  /** This replica's admin address once it listens, published in the report. */
+  readonly adminAddress?: () => string | undefined;
   readonly intervalMs?: number;
   readonly heartbeatMs?: number;
   readonly now?: () => number;
@@ -77,12 +79,14 @@ export class ReplicaReporter {
       xds.rejections(),
     );
     const now = (this.options.now ?? Date.now)();
-    const text = JSON.stringify(objects);
+    const adminAddress = this.options.adminAddress?.();
+    const text = JSON.stringify([adminAddress, objects]);
     if (text === this.lastObjects && now - this.lastWrite < (this.options.heartbeatMs ?? 5000)) return;
     const object = replicaReportObject({
       replica: this.options.replica,
       renewTime: new Date(now).toISOString(),
       proxies: xds.streamCount,
+      ...(adminAddress ? { adminAddress } : {}),
       objects,
     });
     const type = replicaReportType;

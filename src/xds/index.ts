@@ -15,3 +15,4 @@ export type {
   TypeSyncStatus,
 } from "./status.ts";
 export type { BackoffPolicy } from "./rejections.ts";
+export { syncStateMeanings, typeSyncState, type SyncState, type TypeSyncVerdict } from "./sync-state.ts";

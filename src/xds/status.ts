@@ -23,6 +23,14 @@ export interface TypeSyncStatus {
   readonly lastNack: NackRecord | null;
   /** Total NACKs of this type on this stream. */
   readonly nackCount: number;
+  /** Version of the set last generated for this proxy (null before the first evaluation). */
+  readonly latestVersion: string | null;
+  /** A response is sent and not yet answered (flow control: one per type). */
+  readonly inFlight: boolean;
+  /** The configuration changed and this type waits to be evaluated or sent again. */
+  readonly pending: boolean;
+  /** Generated resources the proxy does not hold at their latest version (rejected ones included). */
+  readonly outdated: number;
 }
 
 /** A resource one proxy rejected and is kept on its last good version of (NACK isolation). */
@@ -51,7 +59,12 @@ export interface ProxyStatus {
   readonly nodeId: string;
   /** Namespace from node metadata (`NAMESPACE`), used for Gateway API consumer routes. */
   readonly namespace: string;
+  /** `user_agent_name/user_agent_version` from the node, as an excerpt. */
   readonly userAgent: string;
+  /** Which generators serve it: proxyless gRPC, or Envoy (node.user_agent_name "envoy"). */
+  readonly flavour: "grpc" | "envoy";
+  /** Node metadata INSTANCE_IPS: the Services an Envoy sidecar receives for. */
+  readonly instanceIps: readonly string[];
   readonly connectedAt: string;
   readonly types: readonly TypeSyncStatus[];
   /** Resources this proxy rejected and is served the last good version of, until they change. */

@@ -445,8 +445,12 @@ export class AdsStream implements SubscriptionObserver {
       nodeId: this.identity?.nodeId ?? "",
       namespace: this.identity?.profile.namespace ?? "",
       userAgent: this.identity?.userAgent ?? "",
+      flavour: this.identity?.profile.flavour ?? "grpc",
+      instanceIps: this.identity?.profile.instanceIps ?? [],
       connectedAt: new Date(this.connectedAt).toISOString(),
-      types: pushOrder.flatMap((t) => this.subscriptions.get(t)?.status() ?? []),
+      types: pushOrder.flatMap(
+        (t) => this.subscriptions.get(t)?.status((this.dirty & (typeBit.get(t) ?? 0)) !== 0) ?? [],
+      ),
       rejections: pushOrder.flatMap((t) => this.subscriptions.get(t)?.rejectionStatus() ?? []),
     };
   }

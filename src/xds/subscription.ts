@@ -342,7 +342,9 @@ export class Subscription {
     if (from !== to) this.observer.reachChanged(this.typeUrl, name, from, to);
   }
 
-  status(): TypeSyncStatus {
+  /** `pending`: the stream has this type marked for its next push. */
+  status(pending: boolean): TypeSyncStatus {
+    const targets = this.targets?.resources ?? [];
     return {
       typeUrl: this.typeUrl,
       subscribed: [...(this.nameSet?.list ?? [])],
@@ -352,6 +354,10 @@ export class Subscription {
       ackedVersion: this.ackedVersion,
       lastNack: this.lastNack,
       nackCount: this.nackCount,
+      latestVersion: this.targets?.version ?? null,
+      inFlight: this.inFlight !== undefined,
+      pending: pending || this.pushPending,
+      outdated: targets.reduce((n, r) => (heldVersion(this.accepted.get(r.name)) === r.hash ? n : n + 1), 0),
     };
   }
 

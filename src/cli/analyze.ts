@@ -1,0 +1,100 @@
+// `meshplane analyze`: every problem in a set of objects, with a stable code (src/analyze/codes.ts),
+// its severity, the object and field, and a fix. Offline from files or a config directory, built
+// by the server's own code; live from a running meshplane (/debug/config_errors, /debug/nacks).
+// Exit code 1 when any finding is an error, so it can gate CI.
+import type { Command } from "commander";
+import {
+  analyzeDirectory,
+  analyzeFiles,
+  codeSpec,
+  finding,
+  sortFindings,
+  type Finding,
+} from "../analyze/index.ts";
+import type { ConfigError } from "../sources/index.ts";
+import type { NackReport } from "../xds/index.ts";
+import { adminAddressOption, adminGet, guarded, replicaViews } from "./admin-client.ts";
+import { reportUnreachable } from "./proxy-status.ts";
+import { formatData, formatTable, outputOption, type OutputFormat } from "./table.ts";
+
+/** What proxies reject, one finding per configuration object the rejected resources are built from. */
+export function nackFindings(report: NackReport): Finding[] {
+  const spec = codeSpec("MP0301");
+  const findings = report.objects.map((o) => ({
+    code: "MP0301" as const,
+    severity: spec.severity,
+    object: o.object,
+    field: "",
+    file: "",
+    message: `rejected by ${o.proxies} ${o.proxies === 1 ? "proxy" : "proxies"}: ${o.rejections
+      .map((r) => `${r.nodeId} ${r.type} ${r.resource}: ${r.error}`)
+      .join("; ")}`,
+    fix: spec.fix,
+  }));
+  const unattributed = report.unattributed.map((r) => ({
+    code: "MP0301" as const,
+    severity: spec.severity,
+    object: "",
+    field: "",
+    file: "",
+    message: `${r.nodeId} rejects ${r.type} ${r.resource}, built from no configuration object: ${r.error}`,
+    fix: spec.fix,
+  }));
+  return [...findings, ...unattributed];
+}
+
+export function renderFindings(findings: readonly Finding[]): string {
+  if (findings.length === 0) return "no problems found\n";
+  const errors = findings.filter((f) => f.severity === "error").length;
+  const table = formatTable(
+    ["CODE", "SEVERITY", "OBJECT", "FIELD", "MESSAGE"],
+    findings.map((f) => [f.code, f.severity, f.object || f.file, f.field || "-", f.message]),
+  );
+  const fixes = [...new Set(findings.map((f) => f.code))].map((code) => `  ${code}: ${codeSpec(code).fix}`);
+  return `${table}\n${errors} errors, ${findings.length - errors} warnings. How to fix:\n${fixes.join("\n")}\n`;
+}
+
+export function registerAnalyze(program: Command): void {
+  program
+    .command("analyze")
+    .description(
+      "every problem in a set of objects, with a stable code (MP0101...), severity, object, field and fix; exits 1 on errors",
+    )
+    .option("-f, --filename <files...>", "analyze these YAML/JSON files, offline")
+    .option("--config-dir <dir>", "analyze a config directory as `meshplane serve --config-dir` loads it, offline")
+    .option("--domain <domain>", "cluster domain, as `meshplane serve --domain` (offline)", "cluster.local")
+    .addOption(adminAddressOption())
+    .addOption(outputOption())
+    .action(
+      guarded(
+        async (opts: {
+          filename?: string[];
+          configDir?: string;
+          domain: string;
+          adminAddress: string[];
+          output: OutputFormat;
+        }) => {
+          let findings: Finding[];
+          if (opts.filename && opts.configDir) throw new Error("give -f FILES or --config-dir DIR, not both");
+          if (opts.filename || opts.configDir) {
+            const config = opts.filename
+              ? await analyzeFiles(opts.filename, { domain: opts.domain })
+              : await analyzeDirectory(opts.configDir as string, { domain: opts.domain });
+            findings = config.errors.map(finding);
+          } else {
+            // Live: every replica serves the same configuration, but NACKs are each replica's own.
+            const address = opts.adminAddress[0] as string;
+            const { errors } = await adminGet<{ errors: ConfigError[] }>(address, "/debug/config_errors");
+            findings = errors.map(finding);
+            const { views, unreachable } = await replicaViews(opts.adminAddress);
+            reportUnreachable(unreachable);
+            for (const view of views)
+              findings.push(...nackFindings(await adminGet<NackReport>(view.address, "/debug/nacks")));
+          }
+          const sorted = sortFindings(findings);
+          process.stdout.write(opts.output === "table" ? renderFindings(sorted) : formatData(sorted, opts.output));
+          if (sorted.some((f) => f.severity === "error")) process.exitCode = 1;
+        },
+      ),
+    );
+}
