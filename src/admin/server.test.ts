@@ -288,7 +288,9 @@ test("/debug/config_errors lists the rejected files and objects", async (t) => {
 });
 
 test("/debug/replicas lists the live replicas and their admin addresses; without a store it is 404", async (t) => {
-  const replicas = [{ replica: "r1", renewTime: "2025-01-01T00:00:00.000Z", proxies: 2, adminAddress: "127.0.0.1:1" }];
+  const replicas = [
+    { replica: "r1", renewTime: "2025-01-01T00:00:00.000Z", proxies: 2, adminAddress: "127.0.0.1:1" },
+  ];
   const { port } = await start(t, { replicas: async () => replicas });
   const reply = await get(port, "/debug/replicas");
   assert.equal(reply.status, 200);
@@ -298,13 +300,17 @@ test("/debug/replicas lists the live replicas and their admin addresses; without
 });
 
 test("/debug/resources serves the configuration objects being served; 503 before the first publish", async (t) => {
-  let served: { version: number; domain: string; objects: unknown[] } | undefined;
-  const { port } = await start(t, { resources: () => served });
+  const state: { served?: { version: number; domain: string; objects: unknown[] } } = {};
+  const { port } = await start(t, { resources: () => state.served });
   assert.equal((await get(port, "/debug/resources")).status, 503);
-  served = { version: 4, domain: "cluster.local", objects: [{ kind: "Service", metadata: { name: "a" } }] };
+  state.served = {
+    version: 4,
+    domain: "cluster.local",
+    objects: [{ kind: "Service", metadata: { name: "a" } }],
+  };
   const reply = await get(port, "/debug/resources");
   assert.equal(reply.status, 200);
-  assert.equal(reply.body, pretty(served));
+  assert.equal(reply.body, pretty(state.served));
 });
 
 test("methods other than GET are 405 with an Allow header", async (t) => {

@@ -13,7 +13,10 @@ test("the README lists every analysis code with its severity, problem and fix", 
     title: m[3],
     fix: m[4]?.replaceAll("\\|", "|"),
   }));
-  assert.deepEqual(rows, codeSpecs.map((s) => ({ ...s })));
+  assert.deepEqual(
+    rows,
+    codeSpecs.map((s) => ({ ...s })),
+  );
 });
 
 test("codes are unique, in order, and never reuse a number", () => {

@@ -59,7 +59,7 @@ export const codeSpecs = [
     code: "MP0202",
     severity: "error",
     title: "backend of an unsupported kind",
-    fix: "reference a core Service (group \"\", kind Service)",
+    fix: 'reference a core Service (group "", kind Service)',
   },
   {
     code: "MP0203",

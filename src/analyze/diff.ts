@@ -20,7 +20,11 @@ export interface SubscribedProxy {
   readonly node: string;
   readonly replica: string;
   readonly profile: ProxyProfile;
-  readonly types: readonly { readonly typeUrl: string; readonly wildcard: boolean; readonly subscribed: readonly string[] }[];
+  readonly types: readonly {
+    readonly typeUrl: string;
+    readonly wildcard: boolean;
+    readonly subscribed: readonly string[];
+  }[];
 }
 
 export interface ResourceDifference {
@@ -63,7 +67,10 @@ export function diffResources(
   };
   const registry = packedTypesRegistry();
   /** By type, group and name: the profile to translate for, and who holds it. */
-  const held = new Map<string, { typeUrl: string; group: string; name: string; profile: ProxyProfile; proxies: Set<string> }>();
+  const held = new Map<
+    string,
+    { typeUrl: string; group: string; name: string; profile: ProxyProfile; proxies: Set<string> }
+  >();
   const wildcardNames = new Map<string, readonly string[]>();
   for (const proxy of proxies) {
     for (const type of proxy.types) {
@@ -71,19 +78,23 @@ export function diffResources(
       let names = type.subscribed;
       if (type.wildcard) {
         const key = `${type.typeUrl}\0${group}`;
-        names =
-          wildcardNames.get(key) ??
-          [
-            ...new Set([
-              ...translateNames(facets.before, proxy.profile, type.typeUrl).names,
-              ...translateNames(facets.after, proxy.profile, type.typeUrl).names,
-            ]),
-          ];
+        names = wildcardNames.get(key) ?? [
+          ...new Set([
+            ...translateNames(facets.before, proxy.profile, type.typeUrl).names,
+            ...translateNames(facets.after, proxy.profile, type.typeUrl).names,
+          ]),
+        ];
         wildcardNames.set(key, names);
       }
       for (const name of names) {
         const key = `${type.typeUrl}\0${group}\0${name}`;
-        const entry = held.get(key) ?? { typeUrl: type.typeUrl, group, name, profile: proxy.profile, proxies: new Set() };
+        const entry = held.get(key) ?? {
+          typeUrl: type.typeUrl,
+          group,
+          name,
+          profile: proxy.profile,
+          proxies: new Set(),
+        };
         entry.proxies.add(`${proxy.node}@${proxy.replica}`);
         held.set(key, entry);
       }

@@ -27,8 +27,18 @@ const httpRoute = (name: string, rule: string) =>
 /** Each offline code, the file that produces it, and where it is reported. */
 const offline: { code: string; yaml: string; object: string; field: string }[] = [
   { code: "MP0101", yaml: "kind: [unclosed\n", object: "", field: "" },
-  { code: "MP0103", yaml: `${service("greeter")}---\n${service("greeter")}`, object: "Service default/greeter", field: "" },
-  { code: "MP0104", yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n", object: "ConfigMap default/x", field: "kind" },
+  {
+    code: "MP0103",
+    yaml: `${service("greeter")}---\n${service("greeter")}`,
+    object: "Service default/greeter",
+    field: "",
+  },
+  {
+    code: "MP0104",
+    yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n",
+    object: "ConfigMap default/x",
+    field: "kind",
+  },
   {
     code: "MP0105",
     yaml: route("r", `${parent}  rules: [{ backendRefs: [{ name: greeter, port: 50051, weight: -1 }] }]\n`),
@@ -43,18 +53,34 @@ const offline: { code: string; yaml: string; object: string; field: string }[] =
   },
   {
     code: "MP0202",
-    yaml: route("r", `${parent}  rules: [{ backendRefs: [{ group: example.com, kind: Bucket, name: b, port: 1 }] }]\n`),
+    yaml: route(
+      "r",
+      `${parent}  rules: [{ backendRefs: [{ group: example.com, kind: Bucket, name: b, port: 1 }] }]\n`,
+    ),
     object: "GRPCRoute default/r",
     field: "spec.rules[0].backendRefs[0]",
   },
   {
     code: "MP0203",
-    yaml: route("r", `  parentRefs: [{ group: "", kind: Service, name: nowhere, port: 50051 }]\n  rules: [{ backendRefs: [{ name: greeter, port: 50051 }] }]\n`),
+    yaml: route(
+      "r",
+      `  parentRefs: [{ group: "", kind: Service, name: nowhere, port: 50051 }]\n  rules: [{ backendRefs: [{ name: greeter, port: 50051 }] }]\n`,
+    ),
     object: "GRPCRoute default/r",
     field: "spec.parentRefs[0]",
   },
-  { code: "MP0204", yaml: policy("p", "missing"), object: "TrafficPolicy default/p", field: "spec.targetRefs[0]" },
-  { code: "MP0205", yaml: `${policy("a", "greeter")}---\n${policy("b", "greeter")}`, object: "TrafficPolicy default/b", field: "spec.targetRefs[0]" },
+  {
+    code: "MP0204",
+    yaml: policy("p", "missing"),
+    object: "TrafficPolicy default/p",
+    field: "spec.targetRefs[0]",
+  },
+  {
+    code: "MP0205",
+    yaml: `${policy("a", "greeter")}---\n${policy("b", "greeter")}`,
+    object: "TrafficPolicy default/b",
+    field: "spec.targetRefs[0]",
+  },
   {
     code: "MP0206",
     yaml: "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: { name: s, labels: { kubernetes.io/service-name: greeter } }\naddressType: FQDN\nports: [{ name: grpc, port: 8080 }]\nendpoints: [{ addresses: [a.example.com] }]\n",
@@ -63,7 +89,10 @@ const offline: { code: string; yaml: string; object: string; field: string }[] =
   },
   {
     code: "MP0207",
-    yaml: httpRoute("h", "    - matches: [{ method: GET }]\n      backendRefs: [{ name: greeter, port: 50051 }]\n"),
+    yaml: httpRoute(
+      "h",
+      "    - matches: [{ method: GET }]\n      backendRefs: [{ name: greeter, port: 50051 }]\n",
+    ),
     object: "HTTPRoute default/h",
     field: "spec.rules[0].matches[0].method",
   },
@@ -110,7 +139,10 @@ test("analyze -f: a file over an input limit is MP0102", async (t) => {
     domain: "cluster.local",
     limits: { ...defaultLimits, "dir.fileBytes": 16 },
   });
-  assert.deepEqual(errors.map((e) => [codeOf(e), e.file, e.limit]), [["MP0102", file, "dir.fileBytes"]]);
+  assert.deepEqual(
+    errors.map((e) => [codeOf(e), e.file, e.limit]),
+    [["MP0102", file, "dir.fileBytes"]],
+  );
 });
 
 test("an object the store refuses (config directory sync) is MP0106", async () => {

@@ -7,10 +7,5 @@ export {
   type OfflineConfig,
   type OfflineOptions,
 } from "./offline.ts";
-export {
-  applyChanges,
-  diffResources,
-  type ResourceDifference,
-  type SubscribedProxy,
-} from "./diff.ts";
+export { applyChanges, diffResources, type ResourceDifference, type SubscribedProxy } from "./diff.ts";
 export { unifiedDiff } from "./text-diff.ts";

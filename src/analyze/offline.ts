@@ -3,13 +3,7 @@
 // validation, mesh/ for references), so it finds what /debug/config_errors would report.
 import { readFile, stat } from "node:fs/promises";
 import type { Resource } from "../api/index.ts";
-import {
-  DecodeError,
-  LimitExceededError,
-  decodeUtf8,
-  defaultLimits,
-  type Limits,
-} from "../limits/index.ts";
+import { DecodeError, LimitExceededError, decodeUtf8, defaultLimits, type Limits } from "../limits/index.ts";
 import { buildMeshSnapshot } from "../mesh/index.ts";
 import {
   ConfigDirSource,
@@ -35,7 +29,11 @@ export interface OfflineOptions {
 
 /** What `meshplane serve --config-dir DIR` would load from `dir`, and its problems. */
 export async function analyzeDirectory(dir: string, options: OfflineOptions): Promise<OfflineConfig> {
-  const source = new ConfigDirSource({ dir, logger: silentLogger(), limits: options.limits ?? defaultLimits });
+  const source = new ConfigDirSource({
+    dir,
+    logger: silentLogger(),
+    limits: options.limits ?? defaultLimits,
+  });
   try {
     const state = await source.start();
     return withMeshIssues(state.resources, state.errors, options);
@@ -45,7 +43,10 @@ export async function analyzeDirectory(dir: string, options: OfflineOptions): Pr
 }
 
 /** The configuration `files` give together (merged as one directory's files are), and its problems. */
-export async function analyzeFiles(files: readonly string[], options: OfflineOptions): Promise<OfflineConfig> {
+export async function analyzeFiles(
+  files: readonly string[],
+  options: OfflineOptions,
+): Promise<OfflineConfig> {
   const limits = options.limits ?? defaultLimits;
   const results: FileResult[] = [];
   for (const file of files) results.push(await parseFile(file, limits));

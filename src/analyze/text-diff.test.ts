@@ -7,7 +7,12 @@ const lines = (n: number, change?: [number, string]) =>
 
 const cases: { name: string; before: string; after: string; want: string }[] = [
   { name: "equal texts", before: "a\nb", after: "a\nb", want: "" },
-  { name: "one line changed", before: "a\nb\nc", after: "a\nB\nc", want: "@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n" },
+  {
+    name: "one line changed",
+    before: "a\nb\nc",
+    after: "a\nB\nc",
+    want: "@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n",
+  },
   { name: "added to nothing", before: "", after: "a\nb", want: "@@ -0,0 +1,2 @@\n+a\n+b\n" },
   { name: "removed", before: "a\nb", after: "", want: "@@ -1,2 +0,0 @@\n-a\n-b\n" },
   {

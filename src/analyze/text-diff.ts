@@ -8,7 +8,10 @@ type Op = { readonly kind: " " | "-" | "+"; readonly line: string };
 
 function lineOps(a: readonly string[], b: readonly string[]): Op[] {
   if (a.length > maxLines || b.length > maxLines) {
-    return [...a.map((line) => ({ kind: "-" as const, line })), ...b.map((line) => ({ kind: "+" as const, line }))];
+    return [
+      ...a.map((line) => ({ kind: "-" as const, line })),
+      ...b.map((line) => ({ kind: "+" as const, line })),
+    ];
   }
   // Common prefix and suffix first: a changed resource differs in a few lines.
   let start = 0;
@@ -39,7 +42,10 @@ function lineOps(a: readonly string[], b: readonly string[]): Op[] {
     if (i < midA.length && j < midB.length && midA[i] === midB[j]) {
       ops.push({ kind: " ", line: midA[i++] as string });
       j++;
-    } else if (i < midA.length && (j === midB.length || (lcs[(i + 1) * cols + j] ?? 0) >= (lcs[i * cols + j + 1] ?? 0))) {
+    } else if (
+      i < midA.length &&
+      (j === midB.length || (lcs[(i + 1) * cols + j] ?? 0) >= (lcs[i * cols + j + 1] ?? 0))
+    ) {
       // Removals before additions, as diff prints them.
       ops.push({ kind: "-", line: midA[i++] as string });
     } else {
@@ -75,7 +81,9 @@ export function unifiedDiff(before: string, after: string, context = 3): string 
     const countA = body.filter((op) => op.kind !== "+").length;
     const countB = body.filter((op) => op.kind !== "-").length;
     // An empty side is numbered by the line before it (diff -u: `@@ -0,0 +1,2 @@`).
-    out.push(`@@ -${countA === 0 ? lineA : lineA + 1},${countA} +${countB === 0 ? lineB : lineB + 1},${countB} @@`);
+    out.push(
+      `@@ -${countA === 0 ? lineA : lineA + 1},${countA} +${countB === 0 ? lineB : lineB + 1},${countB} @@`,
+    );
     out.push(...body.map((op) => `${op.kind}${op.line}`));
   }
   return out.join("\n") + "\n";

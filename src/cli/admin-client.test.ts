@@ -64,7 +64,10 @@ test("one admin address finds every live replica; one that does not answer is na
       ["e", 5, unreachable[2]?.reason],
     ],
   );
-  assert.match(unreachable[2]?.reason ?? "", new RegExp(`^meshplane admin at ${closedAddress} not reachable`));
+  assert.match(
+    unreachable[2]?.reason ?? "",
+    new RegExp(`^meshplane admin at ${closedAddress} not reachable`),
+  );
 });
 
 test("a given address that does not answer is an error naming it; bad addresses are refused", async () => {

@@ -93,10 +93,12 @@ export async function replicaViews(
 ): Promise<{ views: ReplicaView[]; unreachable: UnreachableReplica[] }> {
   const views: ReplicaView[] = [];
   for (const address of given) {
-    const info = await adminGet<{ replica?: string }>(address, "/debug/replica").catch((error: unknown) => {
-      if (error instanceof AdminRequestError && error.status === 404) return {};
-      throw error;
-    });
+    const info = await adminGet<{ replica?: string }>(address, "/debug/replica").catch(
+      (error: unknown): { replica?: string } => {
+        if (error instanceof AdminRequestError && error.status === 404) return {};
+        throw error;
+      },
+    );
     views.push({ replica: info.replica ?? address, address });
   }
   const unreachable: UnreachableReplica[] = [];
@@ -120,7 +122,11 @@ export async function replicaViews(
         throw new Error(`${report.adminAddress} answers as replica ${String(info.replica)}`);
       views.push({ replica: report.replica, address: report.adminAddress });
     } catch (error) {
-      unreachable.push({ replica: report.replica, proxies: report.proxies, reason: (error as Error).message });
+      unreachable.push({
+        replica: report.replica,
+        proxies: report.proxies,
+        reason: (error as Error).message,
+      });
     }
   }
   return { views, unreachable };
@@ -130,7 +136,9 @@ export async function replicaViews(
  * Runs a command's action; a failure to reach meshplane (or any other) is one line on stderr and
  * exit code 2, kept apart from the findings' exit code 1.
  */
-export function guarded<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+export function guarded<A extends unknown[]>(
+  action: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
   return async (...args) => {
     try {
       await action(...args);

@@ -61,7 +61,10 @@ export function registerAnalyze(program: Command): void {
       "every problem in a set of objects, with a stable code (MP0101...), severity, object, field and fix; exits 1 on errors",
     )
     .option("-f, --filename <files...>", "analyze these YAML/JSON files, offline")
-    .option("--config-dir <dir>", "analyze a config directory as `meshplane serve --config-dir` loads it, offline")
+    .option(
+      "--config-dir <dir>",
+      "analyze a config directory as `meshplane serve --config-dir` loads it, offline",
+    )
     .option("--domain <domain>", "cluster domain, as `meshplane serve --domain` (offline)", "cluster.local")
     .addOption(adminAddressOption())
     .addOption(outputOption())
@@ -92,7 +95,9 @@ export function registerAnalyze(program: Command): void {
               findings.push(...nackFindings(await adminGet<NackReport>(view.address, "/debug/nacks")));
           }
           const sorted = sortFindings(findings);
-          process.stdout.write(opts.output === "table" ? renderFindings(sorted) : formatData(sorted, opts.output));
+          process.stdout.write(
+            opts.output === "table" ? renderFindings(sorted) : formatData(sorted, opts.output),
+          );
           if (sorted.some((f) => f.severity === "error")) process.exitCode = 1;
         },
       ),

@@ -12,7 +12,9 @@ interface CommandWords {
 export function commandWords(program: Command): CommandWords[] {
   return program.commands.map((command) => ({
     name: command.name(),
-    options: command.options.flatMap((o) => [o.short, o.long].filter((f): f is string => f !== undefined)).concat("--help"),
+    options: command.options
+      .flatMap((o) => [o.short, o.long].filter((f): f is string => f !== undefined))
+      .concat("--help"),
     choices: command.registeredArguments.flatMap((a) => a.argChoices ?? []),
   }));
 }
@@ -44,9 +46,14 @@ complete -o default -F _meshplane meshplane
 export function zshCompletion(program: Command): string {
   const commands = commandWords(program);
   const describe = program.commands
-    .map((c) => `    '${c.name()}:${c.description().split(";")[0]?.replace(/'/g, "'\\''").replace(/:/g, "\\:") ?? ""}'`)
+    .map(
+      (c) =>
+        `    '${c.name()}:${c.description().split(";")[0]?.replace(/'/g, "'\\''").replace(/:/g, "\\:") ?? ""}'`,
+    )
     .join("\n");
-  const cases = commands.map((c) => `      ${c.name}) compadd -- ${quote([...c.options, ...c.choices])} ;;`).join("\n");
+  const cases = commands
+    .map((c) => `      ${c.name}) compadd -- ${quote([...c.options, ...c.choices])} ;;`)
+    .join("\n");
   return `#compdef meshplane
 # meshplane zsh completion: source <(meshplane completion zsh)
 _meshplane() {

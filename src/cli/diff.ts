@@ -36,7 +36,8 @@ export function subscribedProxy(proxy: ProxyStatus, replica: string): Subscribed
 }
 
 export function renderDifferences(differences: readonly ResourceDifference[], proxyCount: number): string {
-  if (differences.length === 0) return `no xDS resource of the ${proxyCount} connected proxies would change\n`;
+  if (differences.length === 0)
+    return `no xDS resource of the ${proxyCount} connected proxies would change\n`;
   const blocks = differences.map((d) => {
     const reach = `reaches ${d.proxies.length} of ${proxyCount} proxies: ${d.proxies.join(", ")}`;
     return `${typeNames[d.typeUrl] ?? d.typeUrl} ${d.name} (${d.change}; group ${d.group}) ${reach}\n--- served now\n+++ after the change\n${d.diff}`;
@@ -50,7 +51,10 @@ export function registerDiff(program: Command): void {
     .description(
       "before applying a change: which xDS resources of the live proxies it changes, how, and which proxies hold them",
     )
-    .requiredOption("-f, --filename <files...>", "the changed objects (YAML/JSON); each replaces the object of its kind, namespace and name")
+    .requiredOption(
+      "-f, --filename <files...>",
+      "the changed objects (YAML/JSON); each replaces the object of its kind, namespace and name",
+    )
     .addOption(adminAddressOption())
     .addOption(outputOption())
     .action(
@@ -69,13 +73,18 @@ export function registerDiff(program: Command): void {
         reportUnreachable(unreachable);
         const proxies: SubscribedProxy[] = [];
         for (const view of views) {
-          const { proxies: status } = await adminGet<{ proxies: ProxyStatus[] }>(view.address, "/debug/syncz");
+          const { proxies: status } = await adminGet<{ proxies: ProxyStatus[] }>(
+            view.address,
+            "/debug/syncz",
+          );
           proxies.push(...status.map((p) => subscribedProxy(p, view.replica)));
         }
         const after = applyChanges(served.objects, change.resources);
         const differences = diffResources(served.objects, after, proxies, served.domain);
         process.stdout.write(
-          opts.output === "table" ? renderDifferences(differences, proxies.length) : formatData(differences, opts.output),
+          opts.output === "table"
+            ? renderDifferences(differences, proxies.length)
+            : formatData(differences, opts.output),
         );
       }),
     );

@@ -82,7 +82,8 @@ function routeRows(name: string, config: Json): string[][] {
   return arr(config.virtualHosts).flatMap((vh) => {
     const host = obj(vh);
     const domains = arr(host.domains).map(str);
-    const shown = domains.length > 3 ? `${domains.slice(0, 3).join(",")} +${domains.length - 3} more` : domains.join(",");
+    const shown =
+      domains.length > 3 ? `${domains.slice(0, 3).join(",")} +${domains.length - 3} more` : domains.join(",");
     return arr(host.routes).map((r) => {
       const route = obj(r);
       return [name, str(host.name), shown, matchText(obj(route.match)), destinationText(route)];
@@ -138,7 +139,10 @@ export function renderConfigTable(kind: ConfigKind, resources: Record<string, Du
 }
 
 /** The node's dumps from whichever replicas have it connected. */
-async function findDumps(addresses: readonly string[], node: string): Promise<(ProxyDump & { replica: string })[]> {
+async function findDumps(
+  addresses: readonly string[],
+  node: string,
+): Promise<(ProxyDump & { replica: string })[]> {
   const { views, unreachable } = await replicaViews(addresses);
   const found: (ProxyDump & { replica: string })[] = [];
   for (const view of views) {
@@ -190,7 +194,12 @@ export function registerProxyConfig(program: Command): void {
             data.push(
               ...Object.keys(held)
                 .sort()
-                .map((name) => ({ node: dump.nodeId, replica: dump.replica, name, ...(held[name] as DumpEntry) })),
+                .map((name) => ({
+                  node: dump.nodeId,
+                  replica: dump.replica,
+                  name,
+                  ...(held[name] as DumpEntry),
+                })),
             );
           }
           if (opts.output === "table") process.stdout.write(out.join(""));

@@ -19,7 +19,11 @@ const type = (typeUrl: string, extra: Partial<TypeSyncStatus> = {}): TypeSyncSta
   ...extra,
 });
 
-const proxy = (nodeId: string, types: TypeSyncStatus[], rejections: ProxyStatus["rejections"] = []): ProxyStatus => ({
+const proxy = (
+  nodeId: string,
+  types: TypeSyncStatus[],
+  rejections: ProxyStatus["rejections"] = [],
+): ProxyStatus => ({
   streamId: 1,
   protocol: "sotw",
   nodeId,
@@ -55,7 +59,10 @@ test("the table shows each type's state in push order, - when not subscribed, th
       ),
       "r2",
     ),
-    proxyRow(proxy("default/c", [type(TypeUrl.RouteConfiguration, { sentVersion: null, sentNonce: null })]), "r1"),
+    proxyRow(
+      proxy("default/c", [type(TypeUrl.RouteConfiguration, { sentVersion: null, sentNonce: null })]),
+      "r1",
+    ),
   ];
   assert.equal(
     renderProxyStatus(rows),

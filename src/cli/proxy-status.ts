@@ -85,7 +85,9 @@ export function renderProxyStatus(rows: readonly ProxyRow[]): string {
   const nacks = rows.flatMap((r) =>
     columns.flatMap(([c]) => {
       const type = r.types[c];
-      return type?.state === "NACKED" ? [`NACKED ${r.node} ${c} (replica ${r.replica}): ${type.error ?? ""}`] : [];
+      return type?.state === "NACKED"
+        ? [`NACKED ${r.node} ${c} (replica ${r.replica}): ${type.error ?? ""}`]
+        : [];
     }),
   );
   return nacks.length > 0 ? `${table}\n${nacks.join("\n")}\n` : table;
@@ -101,7 +103,16 @@ export function renderProxyDetail(rows: readonly ProxyRow[]): string {
         columns.map(([c]) => {
           const t = r.types[c];
           if (!t) return [c, "-", "not subscribed", "", "", "", "", ""];
-          return [c, t.state, String(t.subscribed), t.sentVersion ?? "-", t.ackedVersion ?? "-", t.latestVersion ?? "-", String(t.nacks), t.error ?? ""];
+          return [
+            c,
+            t.state,
+            String(t.subscribed),
+            t.sentVersion ?? "-",
+            t.ackedVersion ?? "-",
+            t.latestVersion ?? "-",
+            String(t.nacks),
+            t.error ?? "",
+          ];
         }),
       );
       return head + table;
@@ -120,7 +131,17 @@ export async function collectProxyRows(
     const { proxies } = await adminGet<{ proxies: ProxyStatus[] }>(view.address, `/debug/syncz${query}`);
     rows.push(...proxies.map((p) => proxyRow(p, view.replica)));
   }
-  rows.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : a.streamId - b.streamId));
+  rows.sort((a, b) =>
+    a.node < b.node
+      ? -1
+      : a.node > b.node
+        ? 1
+        : a.replica < b.replica
+          ? -1
+          : a.replica > b.replica
+            ? 1
+            : a.streamId - b.streamId,
+  );
   return { rows, unreachable };
 }
 
@@ -143,16 +164,16 @@ export function registerProxyStatus(program: Command): void {
     .addOption(outputOption())
     .action(
       guarded(async (node: string | undefined, opts: { adminAddress: string[]; output: OutputFormat }) => {
-      const { rows, unreachable } = await collectProxyRows(opts.adminAddress, node);
-      reportUnreachable(unreachable);
-      if (node !== undefined && rows.length === 0) {
-        process.stderr.write(`no connected proxy with node id ${JSON.stringify(node)}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      if (opts.output !== "table") process.stdout.write(formatData(rows, opts.output));
-      else process.stdout.write(node === undefined ? renderProxyStatus(rows) : renderProxyDetail(rows));
-      if (rows.some(isNacked) || unreachable.length > 0) process.exitCode = 1;
+        const { rows, unreachable } = await collectProxyRows(opts.adminAddress, node);
+        reportUnreachable(unreachable);
+        if (node !== undefined && rows.length === 0) {
+          process.stderr.write(`no connected proxy with node id ${JSON.stringify(node)}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        if (opts.output !== "table") process.stdout.write(formatData(rows, opts.output));
+        else process.stdout.write(node === undefined ? renderProxyStatus(rows) : renderProxyDetail(rows));
+        if (rows.some(isNacked) || unreachable.length > 0) process.exitCode = 1;
       }),
     );
 }

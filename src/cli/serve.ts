@@ -14,12 +14,7 @@ import {
 import { Pipeline } from "../pipeline/index.ts";
 import { issueAsConfigError } from "../analyze/index.ts";
 import { liveReplicas, ReplicaReporter, StatusController } from "../status/index.ts";
-import {
-  ConfigDirSource,
-  ConfigDirSync,
-  StoreConfigSource,
-  storeWriter,
-} from "../sources/index.ts";
+import { ConfigDirSource, ConfigDirSync, StoreConfigSource, storeWriter } from "../sources/index.ts";
 import type { Limits } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import { packedTypesRegistry } from "../translate/index.ts";
@@ -122,7 +117,8 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     });
     pipeline.subscribe((state) => void xds.setSnapshot(state));
     const replica = options.replicaId ?? defaultIdentity();
-    let boundAdmin: string | undefined;
+    // Known once the admin server listens, which is after the reporter starts.
+    const bound: { admin?: string } = {};
     await source.start();
     const unfollow = pipeline.follow(source, options.debounce);
     closers.push(async () => unfollow());
@@ -134,7 +130,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       xds,
       logger: logger.child({ component: "replica-report" }),
       serving: pipeline,
-      adminAddress: () => boundAdmin,
+      adminAddress: () => bound.admin,
     });
     reporter.start();
     closers.push(() => reporter.stop());
@@ -177,7 +173,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     let graceMs = 0;
     closers.push(() => xds.close(graceMs));
     const adminAddress = await admin.listen(options.adminAddress.host, options.adminAddress.port);
-    boundAdmin = formatHostPort(adminAddress);
+    bound.admin = formatHostPort(adminAddress);
     void reporter.tick();
     lock?.record({
       apiUrl: api?.url,

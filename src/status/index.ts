@@ -1,9 +1,4 @@
 export { StatusController, type StatusControllerOptions } from "./status-controller.ts";
 export { ReplicaReporter, type ReplicaReporterOptions } from "./reporter.ts";
 export { meshControllerName } from "./route-status.ts";
-export {
-  liveReplicas,
-  replicaReportType,
-  type ReplicaEntry,
-  type ReplicaReport,
-} from "./replica-report.ts";
+export { liveReplicas, replicaReportType, type ReplicaEntry, type ReplicaReport } from "./replica-report.ts";

@@ -34,41 +34,49 @@ const edsRejection: ResourceRejection = {
   retryAt: "",
 };
 
-const cases: { name: string; type: Partial<TypeSyncStatus>; rejections?: ResourceRejection[]; want: string }[] =
-  [
-    { name: "ACKed and holding the latest", type: {}, want: "SYNCED" },
-    {
-      name: "a set that only lost names is not resent, and is synced",
-      type: { latestVersion: "v5" },
-      want: "SYNCED",
-    },
-    { name: "nothing sent yet", type: { sentVersion: null, sentNonce: null, ackedVersion: null }, want: "NOT SENT" },
-    { name: "response in flight", type: { sentVersion: "v3", sentNonce: "5", inFlight: true }, want: "STALE" },
-    { name: "new config waits to be evaluated", type: { pending: true }, want: "STALE" },
-    { name: "holds an older version of a resource", type: { outdated: 1 }, want: "STALE" },
-    {
-      name: "last response NACKed",
-      type: { sentVersion: "v3", sentNonce: "5", lastNack: nack, nackCount: 1 },
-      want: "NACKED address is not valid",
-    },
-    {
-      name: "an old NACK followed by an ACK",
-      type: { sentVersion: "v4", sentNonce: "6", ackedVersion: "v4", lastNack: nack, nackCount: 1 },
-      want: "SYNCED",
-    },
-    {
-      name: "a resource kept on its last good version (NACK isolation) wins over in flight",
-      type: { inFlight: true, outdated: 1 },
-      rejections: [edsRejection],
-      want: "NACKED outbound|8080||greeter.default: address is not a valid IPv4 or IPv6 address",
-    },
-    {
-      name: "another type's rejection does not count",
-      type: { typeUrl: TypeUrl.Cluster },
-      rejections: [edsRejection],
-      want: "SYNCED",
-    },
-  ];
+const cases: {
+  name: string;
+  type: Partial<TypeSyncStatus>;
+  rejections?: ResourceRejection[];
+  want: string;
+}[] = [
+  { name: "ACKed and holding the latest", type: {}, want: "SYNCED" },
+  {
+    name: "a set that only lost names is not resent, and is synced",
+    type: { latestVersion: "v5" },
+    want: "SYNCED",
+  },
+  {
+    name: "nothing sent yet",
+    type: { sentVersion: null, sentNonce: null, ackedVersion: null },
+    want: "NOT SENT",
+  },
+  { name: "response in flight", type: { sentVersion: "v3", sentNonce: "5", inFlight: true }, want: "STALE" },
+  { name: "new config waits to be evaluated", type: { pending: true }, want: "STALE" },
+  { name: "holds an older version of a resource", type: { outdated: 1 }, want: "STALE" },
+  {
+    name: "last response NACKed",
+    type: { sentVersion: "v3", sentNonce: "5", lastNack: nack, nackCount: 1 },
+    want: "NACKED address is not valid",
+  },
+  {
+    name: "an old NACK followed by an ACK",
+    type: { sentVersion: "v4", sentNonce: "6", ackedVersion: "v4", lastNack: nack, nackCount: 1 },
+    want: "SYNCED",
+  },
+  {
+    name: "a resource kept on its last good version (NACK isolation) wins over in flight",
+    type: { inFlight: true, outdated: 1 },
+    rejections: [edsRejection],
+    want: "NACKED outbound|8080||greeter.default: address is not a valid IPv4 or IPv6 address",
+  },
+  {
+    name: "another type's rejection does not count",
+    type: { typeUrl: TypeUrl.Cluster },
+    rejections: [edsRejection],
+    want: "SYNCED",
+  },
+];
 
 for (const c of cases) {
   test(`sync state: ${c.name}`, () => {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { finding, type Finding } from "../../src/analyze/index.ts";
 import type { ConfigError } from "../../src/sources/index.ts";
+import { haveEtcd, installHint, startEtcd } from "../support/etcd.ts";
 import {
   adminJson,
   meshYaml,
@@ -25,6 +26,7 @@ import {
   type MeshFixture,
   type XdsClient,
 } from "./support/index.ts";
+import { startReplicas, type Replicas } from "./support/replicas.ts";
 
 const port = 50051;
 const split = (v1: number, v2: number) =>
@@ -56,14 +58,20 @@ spec:
   parentRefs: [{ group: "", kind: Service, name: lonely, port: ${port} }]
   rules: [{ backendRefs: [{ name: lonely, port: ${port}, weight: -1 }] }]
 ---
+apiVersion: v1
+kind: Service
+metadata: { name: web }
+spec: { ports: [{ name: http, port: 8080 }] }
+---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: get-only }
 spec:
-  parentRefs: [{ group: "", kind: Service, name: lonely, port: ${port} }]
-  rules: [{ matches: [{ method: GET }], backendRefs: [{ name: lonely, port: ${port} }] }]
+  parentRefs: [{ group: "", kind: Service, name: web, port: 8080 }]
+  rules: [{ matches: [{ method: GET }], backendRefs: [{ name: web, port: 8080 }] }]
 `;
 
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const key = (f: Finding) => `${f.code} ${f.object} ${f.field}`;
 const explain = (run: CliRun) => `exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
 
@@ -127,21 +135,40 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     const synced = rows.find((r) => r.node === "default/cli-client")!;
     assert.deepEqual(Object.keys(synced.types), ["CDS", "EDS", "LDS", "RDS"]);
     assert.equal(synced.replica, replica);
-    assert.match(synced.client, /^grpc-node-js\/\d+\.\d+/);
-    assert.match(rows.find((r) => r.node === "default/nack-client")!.types.EDS?.error ?? "", /127\.000\.000\.001/);
+    // grpc-js-xds names itself "gRPC Node Pure JS" in node.user_agent_name.
+    assert.match(synced.client, /^gRPC Node Pure JS\/\d+\.\d+/);
+    assert.match(
+      rows.find((r) => r.node === "default/nack-client")!.types.EDS?.error ?? "",
+      /127\.000\.000\.001/,
+    );
 
     const table = await runCli(["proxy-status", ...admin()]);
     assert.equal(table.code, 1, explain(table));
     assert.match(table.stdout, /^NAME +REPLICA +CLIENT +CDS +EDS +LDS +RDS$/m, explain(table));
     assert.match(
       table.stdout,
-      new RegExp(`^default/cli-client +${replica} +grpc-node-js/\\S+ +SYNCED +SYNCED +SYNCED +SYNCED$`, "m"),
+      new RegExp(
+        `^default/cli-client +${escape(replica)} +gRPC Node Pure JS/\\S+ +SYNCED +SYNCED +SYNCED +SYNCED$`,
+        "m",
+      ),
       explain(table),
     );
     assert.match(
       table.stdout,
       /^NACKED default\/nack-client EDS \(replica .+\): outbound\|50051\|\|bad\.default\.svc\.cluster\.local: .*127\.000\.000\.001/m,
       explain(table),
+    );
+
+    // The replica publishes its admin address, which is how a client of another replica finds it.
+    await waitFor(
+      async () => {
+        const { replicas } = await adminJson<{ replicas: { replica: string; adminAddress?: string }[] }>(
+          mesh.admin,
+          "/debug/replicas",
+        );
+        return replicas.some((r) => r.replica === replica && r.adminAddress === mesh.admin) || undefined;
+      },
+      { timeoutMs: 10_000, message: "this replica's admin address in /debug/replicas" },
     );
 
     const one = await runCli(["proxy-status", "default/cli-client", ...admin()]);
@@ -163,14 +190,22 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     const endpoints = await runCli(["proxy-config", node, "endpoints", ...admin()]);
     assert.match(
       endpoints.stdout,
-      new RegExp(`^outbound\\|50051\\|\\|greeter-v1\\.default\\.svc\\.cluster\\.local +127\\.0\\.0\\.1:${v1Port} `, "m"),
+      new RegExp(
+        `^outbound\\|50051\\|\\|greeter-v1\\.default\\.svc\\.cluster\\.local +127\\.0\\.0\\.1:${v1Port} `,
+        "m",
+      ),
       explain(endpoints),
     );
     const listeners = await runCli(["proxy-config", node, "listeners", ...admin()]);
-    assert.match(listeners.stdout, /^greeter:50051 +api listener \(gRPC\) +greeter\.default\.svc\.cluster\.local:50051$/m);
+    assert.match(
+      listeners.stdout,
+      /^greeter:50051 +api listener \(gRPC\) +greeter\.default\.svc\.cluster\.local:50051$/m,
+    );
     const clusters = await runCli(["proxy-config", node, "clusters", ...admin(), "-o", "json"]);
     assert.equal(clusters.code, 0, explain(clusters));
-    const names = (JSON.parse(clusters.stdout) as { name: string; resource: { type?: string } }[]).map((c) => c.name);
+    const names = (JSON.parse(clusters.stdout) as { name: string; resource: { type?: string } }[]).map(
+      (c) => c.name,
+    );
     assert.deepEqual(names, [
       "outbound|50051||greeter-v1.default.svc.cluster.local",
       "outbound|50051||greeter-v2.default.svc.cluster.local",
@@ -196,7 +231,11 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
 
     const live = await runCli(["analyze", ...admin()]);
     assert.equal(live.code, 1, explain(live));
-    assert.match(live.stdout, /^MP0301 +error +EndpointSlice default\/bad-1 +- +rejected by 1 proxy: default\/nack-client eds /m, explain(live));
+    assert.match(
+      live.stdout,
+      /^MP0301 +error +EndpointSlice default\/bad-1 +- +rejected by 1 proxy: default\/nack-client eds /m,
+      explain(live),
+    );
     assert.match(live.stdout, /^MP0207 +warning +HTTPRoute default\/get-only /m, explain(live));
     assert.match(live.stdout, /4 errors, 1 warnings/, explain(live));
     assert.match(live.stdout, /MP0201: create the Service/, explain(live));
@@ -209,7 +248,12 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     await writeFile(change, split(50, 50));
     const json = await runCli(["diff", "-f", change, ...admin(), "-o", "json"]);
     assert.equal(json.code, 0, explain(json));
-    const differences = JSON.parse(json.stdout) as { typeUrl: string; name: string; proxies: string[]; diff: string }[];
+    const differences = JSON.parse(json.stdout) as {
+      typeUrl: string;
+      name: string;
+      proxies: string[];
+      diff: string;
+    }[];
     assert.deepEqual(
       differences.map((d) => [d.typeUrl, d.name, d.proxies]),
       [
@@ -223,7 +267,11 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     assert.match(differences[0]!.diff, /^- +"weight": 90$/m);
     assert.match(differences[0]!.diff, /^\+ +"weight": 50$/m);
     const text = await runCli(["diff", "-f", change, ...admin()]);
-    assert.match(text.stdout, /^RouteConfiguration greeter\.default\.svc\.cluster\.local:50051 \(changed; group grpc\|ns=default\) reaches 1 of 2 proxies/m, explain(text));
+    assert.match(
+      text.stdout,
+      /^RouteConfiguration greeter\.default\.svc\.cluster\.local:50051 \(changed; group grpc\) reaches 1 of 2 proxies: default\/cli-client@/m,
+      explain(text),
+    );
     assert.match(text.stdout, /^1 resources would change$/m);
 
     const same = await runCli(["diff", "-f", join(mesh.config.path, "10-split.yaml"), ...admin()]);
@@ -241,7 +289,10 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     const complete = (words: string) =>
       spawnSync(
         "bash",
-        ["-c", `${bash.stdout}\nCOMP_WORDS=(${words}); COMP_CWORD=${words.split(" ").length - 1}; _meshplane; echo "\${COMPREPLY[@]}"`],
+        [
+          "-c",
+          `${bash.stdout}\nCOMP_WORDS=(${words}); COMP_CWORD=${words.split(" ").length - 1}; _meshplane; echo "\${COMPREPLY[@]}"`,
+        ],
         { encoding: "utf8" },
       ).stdout.trim();
     assert.equal(complete("meshplane proxy-config n r"), "routes");
@@ -251,3 +302,68 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     assert.match(zsh.stdout, /^compdef _meshplane meshplane$/m, explain(zsh));
   });
 });
+
+// Each replica knows only its own streams: given one replica's admin address, proxy-status finds
+// the others through the replica reports in etcd and lists every proxy with its replica.
+if (!haveEtcd) {
+  if (process.env.CI) test("proxy-status across replicas", () => assert.fail(installHint));
+  else test("proxy-status across replicas", { skip: installHint }, () => {});
+} else {
+  describe("proxy-status across replicas on etcd", { timeout: 60_000 }, () => {
+    const scope = suiteScope();
+    let replicas: Replicas;
+    const ids = new Map<string, string>();
+
+    before(async () => {
+      const etcd = await startEtcd();
+      scope.defer(() => etcd.stop());
+      replicas = await startReplicas({ names: ["A", "B"], storeUrl: `etcd://${new URL(etcd.url).host}` });
+      scope.defer(() => replicas.stop());
+      for (const r of replicas.all)
+        ids.set(r.name, (await adminJson<{ replica: string }>(r.adminAddress, "/debug/replica")).replica);
+      for (const r of replicas.all) {
+        const client = await startXdsClient({
+          xdsAddress: replicas.xdsAddresses(r),
+          nodeId: `default/client-of-${r.name}`,
+          namespace: "default",
+        });
+        scope.defer(() => client.stop());
+        // No such Service: the answer does not matter, the client's ADS stream does.
+        await client.call({ target: `xds:///nowhere:${port}`, deadlineMs: 500 });
+        await replicas.waitServed(client.nodeId, { replica: r });
+      }
+    });
+
+    test("one admin address lists the proxies of every replica; a dead replica is named, exit 1", async () => {
+      const a = replicas.get("A");
+      const rows = await waitFor(
+        async () => {
+          const run = await runCli(["proxy-status", "--admin-address", a.adminAddress, "-o", "json"]);
+          const parsed = JSON.parse(run.stdout || "[]") as StatusRow[];
+          return parsed.length === 2 && run.stderr === "" ? parsed : undefined;
+        },
+        { timeoutMs: 15_000, message: "both replicas' proxies listed through A" },
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.node, r.replica]),
+        [
+          ["default/client-of-A", ids.get("A")],
+          ["default/client-of-B", ids.get("B")],
+        ],
+      );
+
+      await replicas.get("B").kill();
+      // B's report outlives it by the liveness window: its proxies are unknown, and it is said.
+      const run = await runCli(["proxy-status", "--admin-address", a.adminAddress]);
+      assert.equal(run.code, 1, explain(run));
+      assert.match(
+        run.stderr,
+        new RegExp(
+          `^warning: replica ${escape(ids.get("B") ?? "")} \\(\\d+ proxies\\) not asked: meshplane admin at .* not reachable`,
+          "m",
+        ),
+        explain(run),
+      );
+    });
+  });
+}
