@@ -4,7 +4,6 @@
 // directory also holds objects with problems, so that `analyze` offline can be compared with what
 // the server reports at /debug/config_errors.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -116,7 +115,7 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     scope.defer(() => nacking.stop());
     await warmUp(mesh.client, `xds:///greeter:${port}`);
     // The call fails (the client refuses the only endpoints); subscribing is what matters.
-    await nacking.call({ target: `xds:///bad:${port}`, deadlineMs: 3_000, waitForReady: true });
+    await nacking.call({ target: `xds:///bad:${port}`, deadlineMs: 1_000, waitForReady: true });
     replica = (await adminJson<{ replica: string }>(mesh.admin, "/debug/replica")).replica;
   });
 
@@ -280,26 +279,6 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     const refused = await runCli(["diff", "-f", change, ...admin()]);
     assert.equal(refused.code, 1, explain(refused));
     assert.match(refused.stderr, /the change would be refused/);
-  });
-
-  test("completion: bash accepts the script; it completes commands, options and proxy-config kinds", async () => {
-    const bash = await runCli(["completion", "bash"]);
-    assert.equal(bash.code, 0, explain(bash));
-    assert.equal(spawnSync("bash", ["-n"], { input: bash.stdout }).status, 0);
-    const complete = (words: string) =>
-      spawnSync(
-        "bash",
-        [
-          "-c",
-          `${bash.stdout}\nCOMP_WORDS=(${words}); COMP_CWORD=${words.split(" ").length - 1}; _meshplane; echo "\${COMPREPLY[@]}"`,
-        ],
-        { encoding: "utf8" },
-      ).stdout.trim();
-    assert.equal(complete("meshplane proxy-config n r"), "routes");
-    assert.equal(complete("meshplane proxy-s"), "proxy-status");
-    assert.match(complete("meshplane analyze --c"), /^--config-dir$/);
-    const zsh = await runCli(["completion", "zsh"]);
-    assert.match(zsh.stdout, /^compdef _meshplane meshplane$/m, explain(zsh));
   });
 });
 
