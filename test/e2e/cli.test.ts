@@ -119,7 +119,7 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     replica = (await adminJson<{ replica: string }>(mesh.admin, "/debug/replica")).replica;
   });
 
-  test("proxy-status: SYNCED for the client in sync, NACKED with the error for the other, exit 1", async () => {
+  test("proxy-status: SYNCED for the client in sync, NACKED with the error for the other, exit 1", async (t) => {
     const rows = await waitFor(
       async () => {
         const run = await runCli(["proxy-status", ...admin(), "-o", "json"]);
@@ -142,6 +142,7 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     );
 
     const table = await runCli(["proxy-status", ...admin()]);
+    t.diagnostic(`meshplane proxy-status\n${table.stdout}`);
     assert.equal(table.code, 1, explain(table));
     assert.match(table.stdout, /^NAME +REPLICA +CLIENT +CDS +EDS +LDS +RDS$/m, explain(table));
     assert.match(
@@ -216,7 +217,7 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     assert.match(secrets.stderr, /no secrets/);
   });
 
-  test("analyze offline finds exactly what /debug/config_errors reports; live adds the NACK; both exit 1", async () => {
+  test("analyze offline finds exactly what /debug/config_errors reports; live adds the NACK; both exit 1", async (t) => {
     const offline = await runCli(["analyze", "--config-dir", mesh.config.path, "-o", "json"]);
     assert.equal(offline.code, 1, explain(offline));
     const offlineKeys = (JSON.parse(offline.stdout) as Finding[]).map(key).sort();
@@ -229,6 +230,7 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     ]);
 
     const live = await runCli(["analyze", ...admin()]);
+    t.diagnostic(`meshplane analyze\n${live.stdout}`);
     assert.equal(live.code, 1, explain(live));
     assert.match(
       live.stdout,
@@ -266,6 +268,7 @@ describe("meshplane CLI", { timeout: 60_000 }, () => {
     assert.match(differences[0]!.diff, /^- +"weight": 90$/m);
     assert.match(differences[0]!.diff, /^\+ +"weight": 50$/m);
     const text = await runCli(["diff", "-f", change, ...admin()]);
+    t.diagnostic(`meshplane diff -f canary-50.yaml\n${text.stdout}`);
     assert.match(
       text.stdout,
       /^RouteConfiguration greeter\.default\.svc\.cluster\.local:50051 \(changed; group grpc\) reaches 1 of 2 proxies: default\/cli-client@/m,
