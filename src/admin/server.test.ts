@@ -29,9 +29,16 @@ const PROXIES: readonly ProxyStatus[] = [
     protocol: "sotw",
     nodeId: "reviews-v2",
     namespace: "shop",
-    userAgent: "grpc-go/1.70.0",
+    userAgent: "gRPC Go/1.70.0",
     flavour: "grpc",
     instanceIps: [],
+    client: {
+      implementation: "grpc-go",
+      language: null,
+      version: "1.70.0",
+      group: "grpc-go/1.70",
+      features: ["envoy.lb.does_not_support_overprovisioning", "xds.config.resource-in-sotw"],
+    },
     connectedAt: "2025-01-01T00:00:01.000Z",
     types: [
       {
@@ -62,9 +69,16 @@ const PROXIES: readonly ProxyStatus[] = [
     protocol: "sotw",
     nodeId: "frontend-1",
     namespace: "shop",
-    userAgent: "grpc-node-js/1.14.1",
+    userAgent: "gRPC Node Pure JS/1.14.1",
     flavour: "grpc",
     instanceIps: [],
+    client: {
+      implementation: "grpc-js",
+      language: null,
+      version: "1.14.1",
+      group: "grpc-js/1.14",
+      features: ["envoy.lb.does_not_support_overprovisioning"],
+    },
     connectedAt: "2025-01-01T00:00:00.000Z",
     types: [
       {
@@ -93,6 +107,7 @@ const PROXIES: readonly ProxyStatus[] = [
     userAgent: "envoy/1.34",
     flavour: "envoy",
     instanceIps: ["10.0.0.9"],
+    client: null,
     connectedAt: "2025-01-01T00:00:02.000Z",
     types: [],
     rejections: [],

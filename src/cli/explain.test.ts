@@ -162,6 +162,60 @@ test("Envoy: an HTTP GET with a method match, as JSON", async () => {
   assert.ok(output.simulation.route.held.includes('header :method "GET" matches exact "GET"'));
 });
 
+test("--client grpc-python/1.51: C-core's verdict on what it is sent: the header rule routes", async () => {
+  const args = ["--target", "greeter:50051", "--grpc-method", "/pkg.Greeter/SayHello", "-H", "x-user=alice"];
+  const run = await explain(...args, "--client", "grpc-python/1.51", "--config-dir", dir);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /\(proxyless gRPC, C-core 1\.51\.0 \(Python\)\)/);
+  assert.match(run.stdout, /rule vip: MATCHED/);
+  assert.doesNotMatch(run.stdout, /Rejected \(NACK\)/);
+  const json = await explain(...args, "--client", "grpc-python/1.51", "-o", "json", "--config-dir", dir);
+  const output = JSON.parse(json.stdout) as { simulation: { client: string; rejected: string[] } };
+  assert.deepEqual([output.simulation.client, output.simulation.rejected], ["C-core 1.51.0 (Python)", []]);
+});
+
+// Apart from the other usage errors: each case is a child process, and a dozen at once outlast
+// the timeout on a loaded machine.
+test("--client usage errors exit 2 with the form expected", async () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ["--target", "greeter:50051", "--path", "/x", "--client", "grpc-rust/1.0", "--config-dir", dir],
+      /--client grpc-rust\/1\.0: grpc-rust is not one of grpc-js, .*grpc-python/,
+    ],
+    [
+      ["--target", "greeter:50051", "--path", "/x", "--client", "grpc-python", "--config-dir", dir],
+      /expected NAME\/VERSION such as grpc-python\/1\.51/,
+    ],
+    [
+      [
+        "--target",
+        "x:1",
+        "--path",
+        "/x",
+        "--flavour",
+        "envoy",
+        "--client",
+        "grpc-go/1.60",
+        "--config-dir",
+        dir,
+      ],
+      /--client is for --flavour grpc/,
+    ],
+  ];
+  const runs = await Promise.all(cases.map(([args]) => explain(...args)));
+  cases.forEach(([args, message], i) => {
+    const run = runs[i] as Run;
+    assert.equal(run.code, 2, `${args.join(" ")}\n${run.stdout}${run.stderr}`);
+    assert.match(run.stderr, message);
+  });
+});
+
+test("--help documents --client", async () => {
+  const run = await explain("--help");
+  assert.match(run.stdout, /--client <name\/version>/);
+  assert.match(run.stdout, /grpc-python\/1\.51/);
+});
+
 test("usage errors exit 2 with a message", async () => {
   const cases: [string[], RegExp][] = [
     [["--target", "greeter:50051", "--config-dir", dir], /give exactly one of --grpc-method/],

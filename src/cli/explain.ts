@@ -16,7 +16,18 @@ import {
 } from "../mesh/index.ts";
 import { ConfigDirSource } from "../sources/index.ts";
 import { silentLogger } from "../telemetry/index.ts";
-import { generateResources, MeshView, resolveTarget, type ProxyProfile } from "../translate/index.ts";
+import {
+  clientIssues,
+  clientSpecNames,
+  ClientSpecError,
+  featureUses,
+  generateResources,
+  MeshView,
+  parseClientSpec,
+  resolveTarget,
+  type ClientIdentity,
+  type ProxyProfile,
+} from "../translate/index.ts";
 import {
   collectResources,
   explainText,
@@ -39,11 +50,21 @@ interface ExplainOptions {
   header?: [string, string][];
   namespace: string;
   flavour: SimulationFlavour;
+  client?: ClientIdentity;
   configDir?: string;
   kubeconfig?: string;
   dataDir: string;
   domain: string;
   output: "text" | "json";
+}
+
+function client(value: string): ClientIdentity {
+  try {
+    return parseClientSpec(value);
+  } catch (error) {
+    if (error instanceof ClientSpecError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
 }
 
 function header(value: string, previous: [string, string][] | undefined): [string, string][] {
@@ -71,6 +92,11 @@ export function registerExplain(program: Command): void {
     .addOption(
       new Option("--flavour <flavour>", "the caller's data plane").choices(["grpc", "envoy"]).default("grpc"),
     )
+    .option(
+      "--client <name/version>",
+      `the proxyless client release to predict for (what it NACKs or ignores, and the encoding meshplane sends it), e.g. grpc-python/1.51 or grpc-js/1.14.1; names: ${clientSpecNames.join(", ")}. Without it: the rules every gRPC client shares`,
+      client,
+    )
     .option("--config-dir <dir>", "read config from a directory of YAML instead of a running meshplane")
     .option("--kubeconfig <file>", "the running meshplane's API (default: <data-dir>/kubeconfig)")
     .option("--data-dir <dir>", "the data directory of the running meshplane", ".meshplane")
@@ -96,7 +122,13 @@ async function explain(options: ExplainOptions): Promise<number> {
   for (const error of errors) process.stderr.write(`warning: ${error}\n`);
   const mesh = buildMeshSnapshot(resources, { domain: options.domain });
   const { flavour, namespace } = options;
-  const profile: ProxyProfile = { namespace, flavour, instanceIps: [] };
+  if (options.client && flavour !== "grpc") throw new UsageError("--client is for --flavour grpc");
+  const profile: ProxyProfile = {
+    namespace,
+    flavour,
+    instanceIps: [],
+    ...(options.client && { client: options.client }),
+  };
   const xds = collectResources(
     (typeUrl, names) => generateResources(mesh, profile, typeUrl, names),
     flavour,
@@ -104,9 +136,14 @@ async function explain(options: ExplainOptions): Promise<number> {
   );
   const view = new MeshView(new MeshFacets(mesh), profile, ["namespace"]);
   const ref = resolveTarget(view, options.target, namespace);
-  const result = simulateRequest(xds, { ...request, destinationIp: ref?.service.clusterIP }, flavour);
+  const result = simulateRequest(
+    xds,
+    { ...request, destinationIp: ref?.service.clusterIP },
+    flavour,
+    options.client,
+  );
   const issues: MeshIssue[] = ref
-    ? relevantIssues(mesh, ref, flavour)
+    ? relevantIssues(mesh, ref, flavour, options.client)
     : [
         {
           object: `target ${options.target}`,
@@ -238,15 +275,24 @@ async function loadFromApi(
   return { resources, errors };
 }
 
-/** Status problems of the called Service and the routes attached to its port, for this data plane. */
-function relevantIssues(mesh: MeshSnapshot, ref: ServicePortRef, flavour: SimulationFlavour): MeshIssue[] {
+/**
+ * Status problems of the called Service, the routes attached to its port and the policies and
+ * faults they use, for this data plane, and what `client`'s release would not apply of them.
+ */
+function relevantIssues(
+  mesh: MeshSnapshot,
+  ref: ServicePortRef,
+  flavour: SimulationFlavour,
+  client: ClientIdentity | undefined,
+): MeshIssue[] {
   const { namespace, name } = ref.service;
   const attached = mesh.attachments.get(attachmentKey(namespace, name, ref.port)) ?? [];
   const objects = new Set([
     objectRef("Service", { namespace, name }),
     ...attached.map((a) => objectRef(a.route.kind, { namespace: a.route.namespace, name: a.route.name })),
   ]);
-  return mesh.issues.filter(
+  const predicted = client ? clientIssues(featureUses(mesh), [client]) : [];
+  return [...mesh.issues, ...predicted].filter(
     (i) => objects.has(i.object) && (i.flavour === undefined || i.flavour === flavour),
   );
 }

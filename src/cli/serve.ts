@@ -11,13 +11,14 @@ import {
   defaultIdentity,
   type LeaderElector,
 } from "../controller/index.ts";
+import type { MeshIssue, MeshSnapshot } from "../mesh/index.ts";
 import { Pipeline } from "../pipeline/index.ts";
 import { issueAsConfigError } from "../analyze/index.ts";
 import { liveReplicas, ReplicaReporter, StatusController } from "../status/index.ts";
 import { ConfigDirSource, ConfigDirSync, StoreConfigSource, storeWriter } from "../sources/index.ts";
 import type { Limits } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
-import { packedTypesRegistry } from "../translate/index.ts";
+import { clientIssues, clientOfGroup, featureUses, packedTypesRegistry } from "../translate/index.ts";
 import { XdsServer } from "../xds/index.ts";
 import { apiWriter, startApi } from "./api.ts";
 import { loadApiAccess, type ApiAccessOptions } from "./api-access.ts";
@@ -160,6 +161,9 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
         ...(directory?.sync.errors() ?? []),
         ...source.current().errors,
         ...(pipeline.current?.issues ?? []).map(issueAsConfigError),
+        // What this replica's connected client releases would ignore or reject (status says it
+        // for the clients of every replica).
+        ...predictedClientIssues(pipeline.current?.mesh, xds.clientGroups()).map(issueAsConfigError),
       ],
       replica: () => ({ replica, leader: elector.isLeader, lease: elector.holder() }),
       replicas: () => liveReplicas(store, Date.now(), replicaLivenessMs),
@@ -210,4 +214,10 @@ function leaderElector(options: ServeOptions, identity: string, logger: Logger):
     logger,
     ...(options.leaseDurationSeconds ? { leaseDurationSeconds: options.leaseDurationSeconds } : {}),
   });
+}
+
+/** What the connected client releases would ignore or reject of `mesh` (translate/clients/predict.ts). */
+function predictedClientIssues(mesh: MeshSnapshot | undefined, groups: readonly string[]): MeshIssue[] {
+  const clients = groups.flatMap((group) => clientOfGroup(group) ?? []);
+  return mesh && clients.length > 0 ? clientIssues(featureUses(mesh), clients) : [];
 }

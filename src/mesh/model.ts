@@ -238,6 +238,11 @@ export interface MeshIssue {
   readonly message: string;
   /** Set when only one data-plane flavour is affected (e.g. a match proxyless gRPC cannot express). */
   readonly flavour?: DataPlaneFlavour;
+  /**
+   * Set when only some client releases of that flavour are affected: the connected client groups
+   * it concerns ("grpc-python/1.51"), from translate/clients/predict.ts.
+   */
+  readonly clients?: readonly string[];
 }
 
 /** Proxyless gRPC clients and servers, or Envoy sidecars. */

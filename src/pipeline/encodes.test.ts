@@ -2,6 +2,8 @@
 // re-encoded, so a route weight edit costs exactly one RouteConfiguration encode and an
 // EndpointSlice edit exactly the affected ClusterLoadAssignment, whatever the number of proxies,
 // for proxyless gRPC clients and Envoy sidecars alike (meshplane_xds_resource_encodes_total).
+// Route configurations differ by client only where a client needs another encoding: one encode
+// per client group that needs its own, however many proxies each has.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import type { Resource } from "../api/index.ts";
@@ -77,7 +79,26 @@ const subscriptions = {
   ],
 } as const;
 
-async function encodesPerEdit(t: TestContext, flavour: "grpc" | "envoy", proxies: number) {
+/** A proxyless client's user agent, as its node carries it. */
+interface UserAgent {
+  readonly userAgentName: string;
+  readonly userAgentVersionType: { case: "userAgentVersion"; value: string };
+}
+const userAgent = (name: string, version: string): UserAgent => ({
+  userAgentName: name,
+  userAgentVersionType: { case: "userAgentVersion", value: version },
+});
+const grpcJs = userAgent("gRPC Node Pure JS", "1.14.1");
+const grpcGo = userAgent("gRPC Go", "1.60.1");
+const cCorePython = userAgent("gRPC C-core linux Python", "C-core 29.0.0 Python 1.51.1");
+const cCore = userAgent("gRPC C-core linux", "C-core 29.0.0");
+
+async function encodesPerEdit(
+  t: TestContext,
+  flavour: "grpc" | "envoy",
+  proxies: number,
+  clients: readonly UserAgent[] = [],
+) {
   const pipeline = new Pipeline({ domain, logger: silentLogger() });
   let generation = 0;
   const publish = (weight: number, svc5Address: string) =>
@@ -92,7 +113,7 @@ async function encodesPerEdit(t: TestContext, flavour: "grpc" | "envoy", proxies
     const node = {
       id: `${flavour}-${p}`,
       metadata: { NAMESPACE: "default", INSTANCE_IPS: `10.1.${Math.floor(p / 250)}.${p % 250}` },
-      ...(flavour === "envoy" ? { userAgentName: "envoy" } : {}),
+      ...(flavour === "envoy" ? { userAgentName: "envoy" } : clients[p % clients.length]),
     };
     for (const [typeUrl, names] of subscriptions[flavour]) {
       stream.send({ node, typeUrl, resourceNamesSubscribe: [...names] });
@@ -144,4 +165,21 @@ for (const flavour of ["grpc", "envoy"] as const) {
       assert.deepEqual(endpoint, { eds: 1 });
     });
   }
+}
+
+const groups: readonly { name: string; clients: readonly UserAgent[]; rds: number }[] = [
+  { name: "grpc-js-xds 1.14 and grpc-go 1.60 (one encoding)", clients: [grpcJs, grpcGo], rds: 1 },
+  {
+    name: "C-core 1.51 via Python and C-core via C++ (one encoding)",
+    clients: [cCorePython, cCore],
+    rds: 1,
+  },
+  { name: "grpc-js-xds 1.14 and C-core 1.51 (two encodings)", clients: [grpcJs, cCorePython], rds: 2 },
+];
+for (const { name, clients, rds } of groups) {
+  test(`grpc, 20 proxies of ${name}: a route weight edit costs ${rds} RDS encode(s), an EndpointSlice edit one`, async (t) => {
+    const { weight, endpoint } = await encodesPerEdit(t, "grpc", 20, clients);
+    assert.deepEqual(weight, { rds });
+    assert.deepEqual(endpoint, { eds: 1 });
+  });
 }

@@ -16,4 +16,13 @@ export type {
   ResourceRequest,
   Translation,
 } from "../translate/index.ts";
+export {
+  clientGroupLabel,
+  clientIdentity,
+  clientIssues,
+  clientOfGroup,
+  featureUses,
+  formatClientVersion,
+  type ClientIdentity,
+} from "../translate/index.ts";
 export type { FacetKey } from "../mesh/index.ts";

@@ -33,8 +33,16 @@ export interface ReplicaReport {
    * can find every replica's proxies: each replica knows only its own streams.
    */
   readonly adminAddress?: string;
+  /**
+   * The client groups of this replica's proxies ("grpc-python/1.51"), at most `maxClientGroups`:
+   * what the leader predicts client verdicts for. Absent in reports of older replicas.
+   */
+  readonly clients?: readonly string[];
   readonly objects: readonly ObjectReach[];
 }
+
+/** Client groups a report carries; a mesh has a handful, and a report must stay small. */
+export const maxClientGroups = 64;
 
 export function replicaReportObject(report: ReplicaReport, resourceVersion?: string): KubeObject {
   return {
@@ -68,8 +76,17 @@ export function liveReports(
 export class ReportIndex {
   private readonly replicas: readonly ReadonlyMap<string, ObjectReach>[];
 
+  /** The client groups connected to any live replica, each once, sorted. */
+  readonly clients: readonly string[];
+
   constructor(reports: readonly ReplicaReport[]) {
     this.replicas = reports.map((r) => new Map(r.objects.map((o) => [o.object, o])));
+    const clients = reports.flatMap((r) =>
+      Array.isArray(r.clients)
+        ? r.clients.slice(0, maxClientGroups).filter((c) => typeof c === "string")
+        : [],
+    );
+    this.clients = [...new Set(clients)].sort();
   }
 
   /** Undefined when no replica is live. */

@@ -7,7 +7,12 @@ import { isStoreError, type ResourceStore } from "../store/index.ts";
 import type { Logger } from "../telemetry/index.ts";
 import type { NackReport, ResourceReach, ServedResource } from "../xds/index.ts";
 import { objectReach } from "./reach.ts";
-import { replicaReportObject, replicaReportType, type ObjectReach } from "./replica-report.ts";
+import {
+  maxClientGroups,
+  replicaReportObject,
+  replicaReportType,
+  type ObjectReach,
+} from "./replica-report.ts";
 
 export interface ReplicaReporterOptions {
   readonly store: ResourceStore;
@@ -17,6 +22,7 @@ export interface ReplicaReporterOptions {
   readonly serving: ServingStateFeed;
   readonly xds: {
     readonly streamCount: number;
+    clientGroups(): readonly string[];
     ackedCount(typeUrl: string, name: string): ResourceReach;
     rejections(): NackReport;
     served(): Iterable<ServedResource>;
@@ -80,13 +86,15 @@ export class ReplicaReporter {
     );
     const now = (this.options.now ?? Date.now)();
     const adminAddress = this.options.adminAddress?.();
-    const text = JSON.stringify([adminAddress, objects]);
+    const clients = xds.clientGroups().slice(0, maxClientGroups);
+    const text = JSON.stringify([adminAddress, clients, objects]);
     if (text === this.lastObjects && now - this.lastWrite < (this.options.heartbeatMs ?? 5000)) return;
     const object = replicaReportObject({
       replica: this.options.replica,
       renewTime: new Date(now).toISOString(),
       proxies: xds.streamCount,
       ...(adminAddress ? { adminAddress } : {}),
+      clients,
       objects,
     });
     const type = replicaReportType;

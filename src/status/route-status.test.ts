@@ -87,6 +87,24 @@ test("route status: conditions from issues and proxy reach", async (t) => {
       },
     },
     {
+      name: "what a connected client release would not apply names the client group, before any push",
+      issues: [
+        {
+          ...issue(
+            "spec.rules[0].retry",
+            "UnsupportedByClient",
+            "ignored by connected clients grpc-python/1.39: retries (retry_policy) needs gRFC A44, C-core 1.40.0 and later",
+            "grpc",
+          ),
+          clients: ["grpc-python/1.39"],
+        },
+      ],
+      expect: {
+        Accepted:
+          /^True\/Accepted: Accepted; not applied for proxyless gRPC \(grpc-python\/1\.39\): spec\.rules\[0\]\.retry: ignored by connected clients grpc-python\/1\.39: retries/,
+      },
+    },
+    {
       name: "some proxies behind",
       issues: [],
       programmed: { reached: 97, total: 100, rejections: [], replicasBehind: 0 },

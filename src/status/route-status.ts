@@ -199,7 +199,8 @@ export function programmedCondition(
 }
 
 export function flavourName(issue: MeshIssue): string {
-  return issue.flavour === "grpc" ? "proxyless gRPC" : "Envoy";
+  const name = issue.flavour === "grpc" ? "proxyless gRPC" : "Envoy";
+  return issue.clients?.length ? `${name} (${issue.clients.join(", ")})` : name;
 }
 
 function sameParent(a: ParentRef, b: ParentRef): boolean {

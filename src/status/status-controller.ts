@@ -1,7 +1,9 @@
 // The leader's status writer: for every route, policy and Service, conditions from the mesh
 // build's issues and `Programmed` from the live replicas' reports. Runs only while this replica
 // holds the lease; everything it reads comes from informers, so a new leader starts from the
-// store's state and the other replicas' reports, not from anything the old leader held.
+// store's state and the other replicas' reports, not from anything the old leader held. What the
+// connected client releases would ignore or reject is predicted from the client groups the
+// replicas report (translate/clients/predict.ts) and said in `Accepted`, before any push.
 import { objectRef, storedKinds } from "../api/index.ts";
 import {
   Controller,
@@ -12,7 +14,13 @@ import {
   type InformerEvent,
 } from "../controller/index.ts";
 import type { MeshIssue } from "../mesh/index.ts";
-import type { ServingStateFeed } from "../pipeline/index.ts";
+import {
+  clientIssues,
+  clientOfGroup,
+  featureUses,
+  type ServingState,
+  type ServingStateFeed,
+} from "../pipeline/index.ts";
 import type { KubeObject, ResourceStore, ResourceType } from "../store/index.ts";
 import type { Logger } from "../telemetry/index.ts";
 import { reportedKinds } from "./reach.ts";
@@ -41,6 +49,9 @@ export class StatusController {
   private readonly meshChanges = new Set<(event: InformerEvent) => void>();
   /** When each object's status was last written, to pace writes that only update counts. */
   private readonly lastWrite = new Map<string, number>();
+  /** Client issues of one serving state for one set of reports (recomputed when either changes). */
+  private predicted:
+    { readonly serving: ServingState; readonly index: ReportIndex; readonly issues: MeshIssue[] } | undefined;
 
   constructor(options: StatusControllerOptions) {
     this.options = options;
@@ -85,7 +96,8 @@ export class StatusController {
         if (!object) this.lastWrite.delete(`${kind}|${name}`);
         if (!entry || !object || !serving) return {};
         index ??= this.reportIndex(reports.list());
-        return this.reconcile(entry.type, object, serving.issues, index);
+        const issues = [...serving.issues, ...this.predictedIssues(serving, index)];
+        return this.reconcile(entry.type, object, issues, index);
       },
     });
     for (const [kind, { informer: source }] of objects) {
@@ -104,6 +116,16 @@ export class StatusController {
     } finally {
       for (const i of informers) i.stop();
     }
+  }
+
+  /** What the client groups connected anywhere would not apply of this serving state's mesh. */
+  private predictedIssues(serving: ServingState, index: ReportIndex): readonly MeshIssue[] {
+    const known = this.predicted;
+    if (known?.serving === serving && known.index === index) return known.issues;
+    const clients = index.clients.flatMap((group) => clientOfGroup(group) ?? []);
+    const issues = clients.length === 0 ? [] : clientIssues(featureUses(serving.mesh), clients);
+    this.predicted = { serving, index, issues };
+    return issues;
   }
 
   private reportIndex(objects: readonly KubeObject[]): ReportIndex {

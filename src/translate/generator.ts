@@ -2,6 +2,7 @@
 // fresh MeshView, so each resource carries exactly what it read. Pure; a translator fault becomes
 // a value (`failure`), never an exception for the caller.
 import { MeshFacets, type MeshSnapshot } from "../mesh/index.ts";
+import { clientEncoding, encodingKey } from "./clients/index.ts";
 import { envoyResourceTypes } from "./envoy/generator.ts";
 import { grpcResourceTypes } from "./grpc/generator.ts";
 import type {
@@ -12,7 +13,7 @@ import type {
   ResourceType,
   Translation,
 } from "./types.ts";
-import { MeshView } from "./view.ts";
+import { MeshView, type ProfileField } from "./view.ts";
 
 function resourceType(profile: ProxyProfile, typeUrl: string): ResourceType | undefined {
   return (profile.flavour === "envoy" ? envoyResourceTypes : grpcResourceTypes).get(typeUrl);
@@ -20,16 +21,25 @@ function resourceType(profile: ProxyProfile, typeUrl: string): ResourceType | un
 
 /**
  * Which proxies share resources of `typeUrl` with `profile`: those with the same flavour and the
- * same values of the attributes the type may read.
+ * same values of the attributes the type may read. Of the client, what counts is the encoding it
+ * needs; clients that take the current one add nothing, so they share with every other proxy.
  */
 export function profileGroup(typeUrl: string, profile: ProxyProfile): string {
   const fields = resourceType(profile, typeUrl)?.profile ?? [];
-  return [
-    profile.flavour,
-    ...fields.map((f) =>
-      f === "namespace" ? `ns=${profile.namespace}` : `ips=${profile.instanceIps.join(",")}`,
-    ),
-  ].join("|");
+  return [profile.flavour, ...fields.flatMap((f) => groupPart(f, profile))].join("|");
+}
+
+function groupPart(field: ProfileField, profile: ProxyProfile): string[] {
+  switch (field) {
+    case "namespace":
+      return [`ns=${profile.namespace}`];
+    case "instanceIps":
+      return [`ips=${profile.instanceIps.join(",")}`];
+    case "client": {
+      const key = encodingKey(clientEncoding(profile.client));
+      return key ? [`client=${key}`] : [];
+    }
+  }
 }
 
 /** The resource `name` of `typeUrl` for `profile`. */

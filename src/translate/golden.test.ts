@@ -1,6 +1,6 @@
 // Golden tests: each folder in testdata/ holds input.yaml (mesh resources plus one `Proxy`
 // document naming the caller's namespace and dialled targets) and one expected JSON file per xDS
-// type. Regenerate after an intended change with `npm run golden`, then review the diff. Every
+// type; `client: grpc-python/1.51` in the Proxy document generates for that client group. Regenerate after an intended change with `npm run golden`, then review the diff. Every
 // generated resource must also pass grpc-js-xds's own validation: the client would ACK it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +11,7 @@ import { parseAllDocuments } from "yaml";
 import { validateResource, type Resource } from "../api/index.ts";
 import { buildMeshSnapshot } from "../mesh/index.ts";
 import { clientView } from "./client-chain.ts";
+import { parseClientSpec } from "./clients/index.ts";
 import { grpcJsXdsErrors } from "./grpc/testing/grpc-js-xds.ts";
 import { packedTypesRegistry } from "./json.ts";
 import type { GeneratedResource } from "./types.ts";
@@ -22,6 +23,8 @@ const registry = packedTypesRegistry();
 interface ProxyDocument {
   namespace: string;
   targets: string[];
+  /** A client group as `meshplane explain --client` takes it; absent: a client that names none. */
+  client?: string;
 }
 
 function loadCase(dir: string): { resources: Resource[]; proxy: ProxyDocument } {
@@ -55,7 +58,12 @@ for (const name of readdirSync(testdata).sort()) {
     const mesh = buildMeshSnapshot(resources, { domain: "cluster.local" });
     const view = clientView(
       mesh,
-      { flavour: "grpc", instanceIps: [], namespace: proxy.namespace },
+      {
+        flavour: "grpc",
+        instanceIps: [],
+        namespace: proxy.namespace,
+        ...(proxy.client ? { client: parseClientSpec(proxy.client) } : {}),
+      },
       proxy.targets,
     );
     const outputs: Record<string, string> = {

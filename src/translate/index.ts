@@ -10,3 +10,19 @@ export type {
   Translation,
 } from "./types.ts";
 export { MeshView, UndeclaredProfileReadError, type ProfileField, type Provenance } from "./view.ts";
+export {
+  clientGroupLabel,
+  clientIdentity,
+  clientIssues,
+  clientName,
+  clientOfGroup,
+  clientSpecNames,
+  ClientSpecError,
+  featureUses,
+  featureVerdict,
+  formatVersion as formatClientVersion,
+  parseClientSpec,
+  type ClientFeature,
+  type ClientIdentity,
+  type FeatureVerdict,
+} from "./clients/index.ts";

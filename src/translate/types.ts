@@ -1,6 +1,7 @@
 // What translators produce and for whom.
 import type { DescMessage, Message } from "@bufbuild/protobuf";
 import type { DataPlaneFlavour } from "../mesh/index.ts";
+import type { ClientIdentity } from "./clients/index.ts";
 import type { MeshView, ProfileField, Provenance } from "./view.ts";
 
 /** The proxy attributes generation depends on. Proxies with equal profiles get equal resources. */
@@ -11,6 +12,11 @@ export interface ProxyProfile {
   readonly flavour: DataPlaneFlavour;
   /** The workload's IPs (node metadata INSTANCE_IPS): which Services a sidecar receives for. */
   readonly instanceIps: readonly string[];
+  /**
+   * The xDS client from the node's user agent (clients/identity.ts); undefined when it names none
+   * we know, which gets the encoding meshplane emits for current clients.
+   */
+  readonly client?: ClientIdentity | undefined;
 }
 
 /** One xDS resource as a typed message, with the schema needed to encode it. */

@@ -28,6 +28,8 @@ test("view: proxy attributes the resource type does not declare are refused", ()
   const undeclared = new MeshView(facets, profile, []);
   assert.throws(() => undeclared.callerNamespace, UndeclaredProfileReadError);
   assert.throws(() => undeclared.instanceIps, UndeclaredProfileReadError);
+  assert.throws(() => undeclared.clientEncoding, UndeclaredProfileReadError);
+  assert.deepEqual(new MeshView(facets, profile, ["client"]).clientEncoding, { headerStringMatch: true });
   const declared = new MeshView(facets, profile, ["namespace"]);
   assert.equal(declared.callerNamespace, "default");
   assert.throws(() => declared.instanceIps, /instanceIps, which its resource type does not declare/);

@@ -19,10 +19,11 @@ import {
   type ServicePortsFacet,
   type ServiceShape,
 } from "../mesh/index.ts";
+import { clientEncoding, type ClientEncoding } from "./clients/index.ts";
 import type { ProxyProfile } from "./types.ts";
 
 /** The proxy attributes a resource type may depend on; see ResourceType.profile. */
-export type ProfileField = "namespace" | "instanceIps";
+export type ProfileField = "namespace" | "instanceIps" | "client";
 
 /** What one resource (or one wildcard name list) was built from. */
 export interface Provenance {
@@ -68,6 +69,11 @@ export class MeshView {
   /** The workload's IPs (Envoy sidecars): which ports it serves. */
   get instanceIps(): readonly string[] {
     return this.profileField("instanceIps", this.profile.instanceIps);
+  }
+
+  /** How the proxy's client wants what can be written more than one way (only that: see encoding.ts). */
+  get clientEncoding(): ClientEncoding {
+    return this.profileField("client", clientEncoding(this.profile.client));
   }
 
   service(namespace: string, name: string): ServiceShape | undefined {

@@ -252,6 +252,19 @@ export class XdsServer implements ProxyStatusSource {
     return this.streams.size;
   }
 
+  /**
+   * The client groups of the connected proxies ("grpc-python/1.51", "grpc-js/1.14"), each once,
+   * sorted: what status predicts client verdicts for. Cheap: no per-proxy status is built.
+   */
+  clientGroups(): string[] {
+    const groups = new Set<string>();
+    for (const { stream } of this.streams.values()) {
+      const group = stream.clientGroup;
+      if (group) groups.add(group);
+    }
+    return [...groups].sort();
+  }
+
   proxies(): readonly ProxyStatus[] {
     return [...this.streams.values()].map((s) => s.stream.status());
   }

@@ -53,6 +53,19 @@ export interface ResourceRejection {
   readonly retryAt: string;
 }
 
+/** The xDS client a proxy runs, as its node says (translate/clients/identity.ts). */
+export interface ProxyClient {
+  /** grpc-js, grpc-core (C-core and every language that wraps it), grpc-go, grpc-java or envoy. */
+  readonly implementation: string;
+  /** The language wrapping C-core, when its build says. */
+  readonly language: string | null;
+  readonly version: string | null;
+  /** The client group, as `meshplane explain --client` takes it: grpc-python/1.51, grpc-js/1.14. */
+  readonly group: string;
+  /** The node's `client_features` (the first few). */
+  readonly features: readonly string[];
+}
+
 export interface ProxyStatus {
   readonly streamId: number;
   readonly protocol: "sotw" | "delta";
@@ -65,6 +78,8 @@ export interface ProxyStatus {
   readonly flavour: "grpc" | "envoy";
   /** Node metadata INSTANCE_IPS: the Services an Envoy sidecar receives for. */
   readonly instanceIps: readonly string[];
+  /** Null when the user agent names no client meshplane knows. */
+  readonly client: ProxyClient | null;
   readonly connectedAt: string;
   readonly types: readonly TypeSyncStatus[];
   /** Resources this proxy rejected and is served the last good version of, until they change. */

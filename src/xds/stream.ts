@@ -5,14 +5,20 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import type { Node } from "../gen/envoy/config/core/v3/base_pb.js";
 import { excerpt } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
-import type { ProxyProfile } from "../pipeline/index.ts";
+import {
+  clientGroupLabel,
+  clientIdentity,
+  formatClientVersion,
+  type ClientIdentity,
+  type ProxyProfile,
+} from "../pipeline/index.ts";
 import type { ResolvedResources, ResourceCache } from "./cache.ts";
 import { planOffer, type Offer } from "./isolation.ts";
 import { attributeNack } from "./nack-attribution.ts";
 import type { Reach, ReachIndex } from "./reach.ts";
 import { nextRejection, type BackoffPolicy, type Rejection, type RejectionRegistry } from "./rejections.ts";
 import { isKnownTypeUrl, pushOrder, typeShortName, type TypeUrl } from "./resource-types.ts";
-import type { ProxyStatus } from "./status.ts";
+import type { ProxyClient, ProxyStatus } from "./status.ts";
 import {
   heldVersion,
   Subscription,
@@ -107,6 +113,8 @@ export interface ProxyIdentity {
   readonly nodeId: string;
   readonly profile: ProxyProfile;
   readonly userAgent: string;
+  /** The client group ("grpc-python/1.51"), when the node names a client meshplane knows. */
+  readonly clientGroup: string | undefined;
 }
 
 /** Reads who the proxy is from the node of its first request. */
@@ -118,11 +126,31 @@ export function proxyIdentity(node: Node | undefined): ProxyIdentity {
     node?.userAgentVersionType.case === "userAgentVersion" ? node.userAgentVersionType.value : "";
   const instanceIps =
     typeof metadata.INSTANCE_IPS === "string" ? metadata.INSTANCE_IPS.split(",").filter(Boolean) : [];
+  // The client decides encodings where clients differ (translate/clients); the raw user agent is
+  // only shown, and an excerpt is all that is kept of it.
+  const client = clientIdentity(node);
   return {
     nodeId: node?.id ?? "",
-    profile: { namespace, flavour: node?.userAgentName === "envoy" ? "envoy" : "grpc", instanceIps },
-    // Shown, never matched on: an excerpt is all that is kept of what the proxy says it runs.
+    profile: {
+      namespace,
+      flavour: node?.userAgentName === "envoy" ? "envoy" : "grpc",
+      instanceIps,
+      ...(client && { client }),
+    },
     userAgent: excerpt([node?.userAgentName, version].filter(Boolean).join("/")),
+    clientGroup: client && clientGroupLabel(client),
+  };
+}
+
+/** The client as the debug endpoints show it. */
+export function proxyClient(client: ClientIdentity | undefined): ProxyClient | null {
+  if (!client) return null;
+  return {
+    implementation: client.implementation,
+    language: client.language ?? null,
+    version: client.version ? formatClientVersion(client.version) : null,
+    group: clientGroupLabel(client),
+    features: client.features.map((f) => excerpt(f)),
   };
 }
 
@@ -203,6 +231,7 @@ export class AdsStream implements SubscriptionObserver {
           node: this.identity.nodeId,
           namespace: excerpt(this.identity.profile.namespace),
           userAgent: this.identity.userAgent,
+          client: this.identity.clientGroup,
         },
         "proxy connected",
       );
@@ -438,6 +467,11 @@ export class AdsStream implements SubscriptionObserver {
     if (this.identity) this.deps.cache.detach(this.identity.profile);
   }
 
+  /** The proxy's client group, once its first request said who it is. */
+  get clientGroup(): string | undefined {
+    return this.identity?.clientGroup;
+  }
+
   status(): ProxyStatus {
     return {
       streamId: this.id,
@@ -447,6 +481,7 @@ export class AdsStream implements SubscriptionObserver {
       userAgent: this.identity?.userAgent ?? "",
       flavour: this.identity?.profile.flavour ?? "grpc",
       instanceIps: this.identity?.profile.instanceIps ?? [],
+      client: proxyClient(this.identity?.profile.client),
       connectedAt: new Date(this.connectedAt).toISOString(),
       types: pushOrder.flatMap(
         (t) => this.subscriptions.get(t)?.status((this.dirty & (typeBit.get(t) ?? 0)) !== 0) ?? [],

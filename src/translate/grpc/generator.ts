@@ -1,7 +1,8 @@
 // The xDS types proxyless gRPC clients fetch (gRFC A27), one resource per name, read through the
-// MeshView. Only listeners depend on the client: a short name such as `greeter:50051` resolves in
-// the caller's namespace, and consumer routes depend on it too (route configuration names carry
-// the consumer namespace, so route configurations themselves are shared).
+// MeshView. Listeners depend on the caller's namespace: a short name such as `greeter:50051`
+// resolves in it, and consumer routes depend on it too (route configuration names carry the
+// consumer namespace, so route configurations are shared across namespaces). Route
+// configurations depend on the client's release only where it needs another encoding.
 import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
@@ -46,7 +47,8 @@ const listeners: ResourceType = {
 
 const routeConfigurations: ResourceType = {
   schema: RouteConfigurationSchema,
-  profile: [],
+  // Header matchers: C-core before 1.56 rejects string_match (clients/encoding.ts).
+  profile: ["client"],
   // Route configurations are fetched by name only (the listeners name them).
   names: () => [],
   build: (view, name) => {

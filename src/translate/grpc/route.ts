@@ -34,6 +34,7 @@ import type {
 } from "../../mesh/index.ts";
 import { blackholeCluster, clusterName, portName, serviceHostForms, type ServicePortRef } from "../names.ts";
 import { durationMs } from "../proto.ts";
+import type { ClientEncoding } from "../clients/index.ts";
 import type { MeshView } from "../view.ts";
 import { faultFilterName, faultOverride } from "./fault.ts";
 import { grpcRetryPolicy } from "./retry.ts";
@@ -85,7 +86,8 @@ function entryRoutes(
   // gRFC A28: query parameter matches never match a gRPC request.
   if (match.queryParams.length > 0) return [];
   const name = `${route.kind}/${route.namespace}/${route.name}/rule/${rule.name ?? rule.index}`;
-  const headers = match.headers.map(headerMatcher);
+  const encoding = view.clientEncoding;
+  const headers = match.headers.map((header) => headerMatcher(header, encoding));
   const { action, typedPerFilterConfig } = ruleAction(rule, serviceRetry, view);
   const make = (pathSpecifier: EnvoyRouteMatch["pathSpecifier"]): Route =>
     create(RouteSchema, {
@@ -132,11 +134,23 @@ function ruleAction(
   };
 }
 
-function headerMatcher(header: HeaderMatch): HeaderMatcher {
-  const matchPattern =
-    header.type === "Exact"
-      ? { case: "exact" as const, value: header.value }
-      : { case: "safeRegex" as const, value: wholeMatch(header.value) };
+/**
+ * A header match as `string_match` (gRFC A63) for clients that take it, else as `exact_match` or
+ * `safe_regex_match`, which mean the same (clients/encoding.ts).
+ */
+function headerMatcher(header: HeaderMatch, encoding: ClientEncoding): HeaderMatcher {
+  const exact = header.type === "Exact";
+  if (!encoding.headerStringMatch) {
+    return create(HeaderMatcherSchema, {
+      name: header.name,
+      headerMatchSpecifier: exact
+        ? { case: "exactMatch", value: header.value }
+        : { case: "safeRegexMatch", value: wholeMatch(header.value) },
+    });
+  }
+  const matchPattern = exact
+    ? { case: "exact" as const, value: header.value }
+    : { case: "safeRegex" as const, value: wholeMatch(header.value) };
   return create(HeaderMatcherSchema, {
     name: header.name,
     headerMatchSpecifier: { case: "stringMatch", value: create(StringMatcherSchema, { matchPattern }) },

@@ -9,6 +9,8 @@ import type { HttpConnectionManager } from "../../gen/envoy/extensions/filters/n
 import { blackholeCluster } from "../names.ts";
 import type { PlannedBackend } from "./action.ts";
 import { durationToMs, effectiveFault } from "./fault.ts";
+import type { ClientIdentity } from "../clients/index.ts";
+import { clusterVerdicts } from "./client-verdicts.ts";
 import { clusterProblems, loadAssignmentProblems } from "./grpc-validation.ts";
 import type {
   BackendResult,
@@ -26,8 +28,12 @@ export interface BackendContext {
   readonly request: ObservedRequest;
   /** The route's timeout, to tell when an injected delay always runs out the clock. */
   readonly timeoutMs: number | undefined;
+  /** The client release whose verdicts count (proxyless gRPC), if one was named. */
+  readonly client: ClientIdentity | undefined;
   /** Resources the data plane rejects, collected for the result. */
   readonly rejected: string[];
+  /** Features the client ignores, collected for the result. */
+  readonly ignored: string[];
   readonly notes: string[];
 }
 
@@ -55,7 +61,9 @@ export function resolveBackend(planned: PlannedBackend, context: BackendContext)
   }
   const details = clusterReport(cluster, flavour, context.notes);
   if (flavour === "grpc") {
-    const problems = clusterProblems(cluster);
+    const verdicts = clusterVerdicts(cluster, context.client);
+    context.ignored.push(...verdicts.ignored.map((i) => `Cluster ${cluster.name}: ${i}`));
+    const problems = [...clusterProblems(cluster), ...verdicts.rejected];
     if (problems.length > 0) {
       context.rejected.push(...problems.map((p) => `Cluster ${cluster.name}: ${p}`));
       return fail(`the client rejects cluster ${cluster.name}: ${problems.join("; ")}`, { details });

@@ -26,7 +26,7 @@ export function explainText(result: SimulationResult): string {
   const shown = request.headers.filter(([name]) => !name.startsWith(":"));
   section(
     "Request",
-    `${request.method} ${request.path}${request.query === undefined ? "" : `?${request.query}`} to ${request.target} (${result.flavour === "grpc" ? "proxyless gRPC" : "Envoy sidecar"})`,
+    `${request.method} ${request.path}${request.query === undefined ? "" : `?${request.query}`} to ${request.target} (${result.flavour === "grpc" ? `proxyless gRPC${result.client ? `, ${result.client}` : ""}` : "Envoy sidecar"})`,
     ...(shown.length > 0
       ? [
           `${result.flavour === "grpc" ? "metadata" : "headers"}: ${shown.map(([n, v]) => `${n}=${v}`).join(", ")}`,
@@ -58,6 +58,10 @@ export function explainText(result: SimulationResult): string {
   if (result.rejected.length > 0) {
     lines.push("Rejected (NACK)");
     lines.push(...result.rejected.map((r) => `  - ${r}`));
+  }
+  if (result.ignored.length > 0) {
+    lines.push(`Ignored by ${result.client ?? "the client"}`);
+    lines.push(...result.ignored.map((i) => `  - ${i}`));
   }
   if (result.notes.length > 0) {
     lines.push("Notes");

@@ -1,6 +1,7 @@
 // What a proxyless gRPC client rejects (NACKs). Validation is per resource (gRFC A46): a rejected
 // resource is as good as missing for the client, the rest still apply. Rules follow gRFC A27/A28
-// and grpc-js-xds 1.14 (xds-resource-type/*.ts, http-filter.ts).
+// and grpc-js-xds 1.14 (xds-resource-type/*.ts, http-filter.ts); where releases differ, the
+// client's own (client-verdicts.ts).
 import { isIP } from "node:net";
 import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import type { Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
@@ -12,22 +13,15 @@ import type { RouteConfiguration } from "../../gen/envoy/config/route/v3/route_p
 import { HTTPFaultSchema } from "../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
 import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import type { HttpConnectionManager } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import type { ClientIdentity } from "../clients/index.ts";
 import { typeUrlOf } from "../proto.ts";
+import { headerMatcherKinds, headerMatcherRejection } from "./client-verdicts.ts";
 import { durationToMs, faultTypeUrl, filterConfigTypeUrl } from "./fault.ts";
 
 const routerTypeUrl = typeUrlOf(RouterSchema);
 /** HTTP filters a gRPC client implements (RBAC is server-only). */
 const clientFilters = new Set([routerTypeUrl, faultTypeUrl]);
 const supportedPaths = new Set(["prefix", "path", "safeRegex"]);
-const supportedHeaderMatchers = new Set([
-  "exactMatch",
-  "safeRegexMatch",
-  "rangeMatch",
-  "presentMatch",
-  "prefixMatch",
-  "suffixMatch",
-  "stringMatch",
-]);
 const uint32Max = 0xffff_ffff;
 
 export function listenerProblems(manager: HttpConnectionManager): string[] {
@@ -107,8 +101,12 @@ function retryProblems(policy: RetryPolicy | undefined, where: string): string[]
   return problems;
 }
 
-export function routeConfigurationProblems(config: RouteConfiguration): string[] {
+export function routeConfigurationProblems(
+  config: RouteConfiguration,
+  client: ClientIdentity | undefined,
+): string[] {
   const problems: string[] = [];
+  const headerMatchers = headerMatcherKinds(client);
   for (const vhost of config.virtualHosts) {
     const where = `virtual host ${vhost.name}`;
     for (const domain of vhost.domains) {
@@ -132,8 +130,10 @@ export function routeConfigurationProblems(config: RouteConfiguration): string[]
         else if (!supportedPaths.has(path)) problems.push(`${at}: path matcher ${path} is not supported`);
         for (const header of match.headers) {
           const kind = header.headerMatchSpecifier.case;
-          if (kind !== undefined && !supportedHeaderMatchers.has(kind)) {
-            problems.push(`${at}: header matcher ${kind} (${header.name}) is not supported`);
+          if (kind !== undefined && !headerMatchers.has(kind)) {
+            problems.push(
+              `${at}: header matcher ${kind} (${header.name}) ${headerMatcherRejection(client, kind)}`,
+            );
           }
         }
       }

@@ -5,6 +5,8 @@ import type { RouteConfiguration } from "../../gen/envoy/config/route/v3/route_p
 import { RouteAction_ClusterNotFoundResponseCode } from "../../gen/envoy/config/route/v3/route_components_pb.js";
 import { describeAction } from "./action.ts";
 import { resolveBackend, servedShare } from "./backends.ts";
+import { clientName, type ClientIdentity } from "../clients/index.ts";
+import { routeConfigurationVerdicts } from "./client-verdicts.ts";
 import { listenerProblems, routeConfigurationProblems } from "./grpc-validation.ts";
 import { selectListener } from "./listener.ts";
 import { observeRequest } from "./request.ts";
@@ -22,15 +24,23 @@ import { selectVirtualHost } from "./virtual-host.ts";
 
 const UNAVAILABLE = 14;
 
+/**
+ * `client`, for proxyless gRPC: the client release whose verdicts to predict (what it NACKs,
+ * ignores or breaks on, clients/features.ts); without it, the rules every gRPC client shares.
+ */
 export function simulateRequest(
   resources: SimulationResources,
   request: SimulatedRequest,
   flavour: SimulationFlavour,
+  client?: ClientIdentity,
 ): SimulationResult {
   const { observed, notes } = observeRequest(request, flavour);
   const rejected: string[] = [];
+  const ignored: string[] = [];
+  const grpcClient = flavour === "grpc" ? client : undefined;
   let result: SimulationResult = {
     flavour,
+    client: grpcClient && clientName(grpcClient),
     request: observed,
     outcome: "failed",
     failure: undefined,
@@ -42,6 +52,7 @@ export function simulateRequest(
     action: undefined,
     backends: [],
     rejected,
+    ignored,
     notes,
   };
   const failed = (stage: SimulationStage, message: string, httpStatus = 503): SimulationResult => {
@@ -90,7 +101,10 @@ export function simulateRequest(
     return failed("route-configuration", `route specifier ${specifier.case ?? "(unset)"} is not simulated`);
   }
   result = { ...result, routeConfiguration: config.name };
-  const configProblems = flavour === "grpc" ? routeConfigurationProblems(config) : [];
+  const verdicts = routeConfigurationVerdicts(config, grpcClient);
+  const configProblems =
+    flavour === "grpc" ? [...routeConfigurationProblems(config, grpcClient), ...verdicts.rejected] : [];
+  ignored.push(...verdicts.ignored.map((i) => `RouteConfiguration ${config.name}: ${i}`));
   rejected.push(...configProblems.map((p) => `RouteConfiguration ${config.name}: ${p}`));
 
   const vhost = selectVirtualHost(config.virtualHosts, observed.authority, flavour);
@@ -160,7 +174,9 @@ export function simulateRequest(
       manager,
       request: observed,
       timeoutMs: action.timeout?.ms,
+      client: grpcClient,
       rejected,
+      ignored,
       notes,
     }),
   );

@@ -204,6 +204,8 @@ export interface BackendResult {
 
 export interface SimulationResult {
   readonly flavour: SimulationFlavour;
+  /** The client release the verdicts are for ("C-core 1.51.0 (Python)"); undefined: any gRPC client. */
+  readonly client: string | undefined;
   readonly request: ObservedRequest;
   readonly outcome: SimulationOutcome;
   readonly failure: SimulationFailure | undefined;
@@ -224,6 +226,8 @@ export interface SimulationResult {
   readonly backends: readonly BackendResult[];
   /** Problems for which the data plane rejects (NACKs) a resource the request depends on. */
   readonly rejected: readonly string[];
+  /** Features the named client release ignores (it predates them): config that is not applied. */
+  readonly ignored: readonly string[];
   /** What the data plane ignores, or where clients disagree. */
   readonly notes: readonly string[];
 }
