@@ -31,6 +31,7 @@ const proxy = (
   userAgent: "grpc-node-js/1.14.1",
   flavour: "grpc",
   instanceIps: [],
+  client: null,
   connectedAt: "2026-01-01T00:00:00.000Z",
   types,
   rejections,
