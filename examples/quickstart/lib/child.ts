@@ -1,6 +1,6 @@
-// Child processes that speak JSON lines: spawn with the same Node binary (process.execPath),
-// collect stdout/stderr lines (bounded), wait for a line with a timeout, and stop with SIGTERM
-// then SIGKILL. Every child is registered so that the parent kills it when it exits, whatever
+// Child processes that speak JSON lines: spawn with the same Node binary (process.execPath) or another
+// program, collect stdout/stderr lines (bounded), wait for a line with a timeout, and stop with
+// SIGTERM then SIGKILL. Every child is registered so that the parent kills it when it exits, whatever
 // the reason.
 import { spawn, type ChildProcess } from "node:child_process";
 
@@ -12,6 +12,8 @@ export interface Exit {
 }
 
 export interface SpawnOptions {
+  /** The program to run with `args`; default this Node binary (process.execPath). */
+  command?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /** Keep stdin open for `write`; otherwise it is closed at once. */
@@ -80,7 +82,7 @@ export function spawnChild(name: string, args: readonly string[], options: Spawn
   const env = { ...(options.env ?? process.env) };
   // Set by `node --test` for its own workers; a child that inherits it would report to the runner.
   delete env.NODE_TEST_CONTEXT;
-  const proc = spawn(process.execPath, args, {
+  const proc = spawn(options.command ?? process.execPath, args, {
     cwd: options.cwd,
     env,
     stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],

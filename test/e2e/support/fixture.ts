@@ -1,8 +1,10 @@
 // The usual e2e setup in one call: greeter backends on random ports, a config directory written
-// for those ports, meshplane serving it, and one grpc-js-xds client. Every process is registered
-// with `defer` (t.after or a SuiteScope) as soon as it exists.
+// for those ports, meshplane serving it, and one proxyless client (grpc-js-xds unless told
+// otherwise). Every process is registered with `defer` (t.after or a SuiteScope) as soon as it
+// exists.
 import { tempConfigDir, type TempConfigDir } from "./config.ts";
 import { startGreeter, type Greeter, type GreeterOptions } from "./greeter.ts";
+import type { Implementation } from "./implementations.ts";
 import { startMeshplane, type Meshplane } from "./meshplane.ts";
 import { startXdsClient, type CallResult, type XdsClient } from "./xds-client.ts";
 import { summary } from "./expect.ts";
@@ -17,6 +19,10 @@ export interface MeshFixtureOptions {
   namespace?: string;
   /** Extra `meshplane serve` flags. */
   meshplaneArgs?: string[];
+  /** The greeters' and the client's gRPC implementation (a greeter's own setting wins); default grpc-js. */
+  implementation?: Implementation;
+  /** Extra environment for the client, e.g. a gRPC implementation's feature switches. */
+  clientEnv?: Record<string, string>;
 }
 
 export interface MeshFixture {
@@ -32,7 +38,12 @@ export type Defer = (fn: () => unknown) => void;
 
 export async function startMeshFixture(defer: Defer, options: MeshFixtureOptions): Promise<MeshFixture> {
   const started = await Promise.all(
-    options.greeters.map((g) => startGreeter(typeof g === "string" ? { name: g } : g)),
+    options.greeters.map((g) =>
+      startGreeter({
+        ...(options.implementation && { implementation: options.implementation }),
+        ...(typeof g === "string" ? { name: g } : g),
+      }),
+    ),
   );
   for (const greeter of started) defer(() => greeter.stop());
   const greeters = Object.fromEntries(started.map((g) => [g.name, g]));
@@ -47,6 +58,8 @@ export async function startMeshFixture(defer: Defer, options: MeshFixtureOptions
     xdsAddress: meshplane.xdsAddress,
     nodeId: options.nodeId,
     namespace: options.namespace ?? "default",
+    ...(options.implementation && { implementation: options.implementation }),
+    ...(options.clientEnv && { env: options.clientEnv }),
   });
   defer(() => client.stop());
   return { greeters, config, meshplane, client, nodeId: options.nodeId, admin: meshplane.adminAddress };

@@ -1,6 +1,8 @@
-// Greeter backends (examples/quickstart/greeter-server.ts) as child processes on 127.0.0.1.
+// Greeter backends as child processes on 127.0.0.1: examples/quickstart/greeter-server.ts on
+// grpc-js, or its twin test/e2e/support/python/greeter_server.py on gRPC C-core.
 import { spawnChild } from "../../../examples/quickstart/lib/child.ts";
-import { greeterServerPath, repoRoot } from "./paths.ts";
+import { programFor, type Implementation } from "./implementations.ts";
+import { repoRoot } from "./paths.ts";
 
 export interface GreeterOptions {
   /** Reported in every reply's `backend` field. */
@@ -11,6 +13,8 @@ export interface GreeterOptions {
   failRate?: number;
   /** Every reply waits this long. */
   delayMs?: number;
+  /** Default grpc-js. */
+  implementation?: Implementation;
 }
 
 export interface Greeter {
@@ -25,10 +29,11 @@ export interface Greeter {
 }
 
 export async function startGreeter(options: GreeterOptions): Promise<Greeter> {
-  const args = [greeterServerPath, "--name", options.name, "--address", `127.0.0.1:${options.port ?? 0}`];
+  const program = programFor(options.implementation ?? "grpc-js", "greeter");
+  const args = [...program.args, "--name", options.name, "--address", `127.0.0.1:${options.port ?? 0}`];
   if (options.failRate !== undefined) args.push("--fail-rate", String(options.failRate));
   if (options.delayMs !== undefined) args.push("--delay-ms", String(options.delayMs));
-  const child = spawnChild(`greeter ${options.name}`, args, { cwd: repoRoot });
+  const child = spawnChild(`greeter ${options.name}`, args, { cwd: repoRoot, command: program.command });
   try {
     const line = await child.waitForJson(
       (json) => json.msg === "greeter listening",

@@ -1,5 +1,6 @@
-// The e2e harness: real processes (meshplane, greeter backends, grpc-js-xds clients) on 127.0.0.1,
-// each returned as a handle with stop(). Register every stop() with `t.after` right away.
+// The e2e harness: real processes (meshplane, greeter backends, proxyless clients on grpc-js or
+// gRPC C-core) on 127.0.0.1, each returned as a handle with stop(). Register every stop() with
+// `t.after` right away.
 export {
   startMeshplane,
   runCli,
@@ -10,6 +11,14 @@ export {
   type CliRun,
 } from "./meshplane.ts";
 export { startGreeter, type Greeter, type GreeterOptions } from "./greeter.ts";
+export {
+  ccoreVersion,
+  ccoreInstallHint,
+  programFor,
+  systemPython,
+  versionBelow,
+  type Implementation,
+} from "./implementations.ts";
 export {
   startXdsClient,
   shares,

@@ -1,6 +1,7 @@
-// A real proxyless client (examples/quickstart/xds-client.ts, @grpc/grpc-js-xds) as a child
-// process: its bootstrap is written by `meshplane bootstrap`, commands go over stdin and results
-// come back over stdout, matched by id. The process and its channels live until stop(), so a test
+// A real proxyless client as a child process: examples/quickstart/xds-client.ts on
+// @grpc/grpc-js-xds, or its twin test/e2e/support/python/xds_client.py on gRPC C-core. Its
+// bootstrap is written by `meshplane bootstrap`, commands go over stdin and results come back
+// over stdout, matched by id. The process and its channels live until stop(), so a test
 // can change the config between calls and observe it on the same channel.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,8 +14,9 @@ import {
   type CallResult,
   type ClientOutput,
 } from "../../../examples/quickstart/lib/protocol.ts";
+import { programFor, type Implementation } from "./implementations.ts";
 import { cliBootstrap } from "./meshplane.ts";
-import { repoRoot, xdsClientPath } from "./paths.ts";
+import { repoRoot } from "./paths.ts";
 
 export type { CallCommandInput, CallResult } from "../../../examples/quickstart/lib/protocol.ts";
 export { shares } from "../../../examples/quickstart/lib/protocol.ts";
@@ -28,6 +30,8 @@ export interface XdsClientOptions {
   bootstrap?: Record<string, unknown>;
   /** Extra environment, e.g. { GRPC_TRACE: "xds_client", GRPC_VERBOSITY: "DEBUG" }. */
   env?: Record<string, string>;
+  /** Default grpc-js. */
+  implementation?: Implementation;
 }
 
 export interface XdsClient {
@@ -64,7 +68,9 @@ export async function startXdsClient(options: XdsClientOptions): Promise<XdsClie
 
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, GRPC_XDS_BOOTSTRAP: bootstrapPath };
   delete env.GRPC_XDS_BOOTSTRAP_CONFIG;
-  const child = spawnChild(`xds-client ${options.nodeId}`, [xdsClientPath], {
+  const program = programFor(options.implementation ?? "grpc-js", "xds-client");
+  const child = spawnChild(`xds-client ${options.nodeId}`, program.args, {
+    command: program.command,
     cwd: repoRoot,
     env,
     stdin: true,
