@@ -6,11 +6,12 @@
 // process; each behaviour has its own Service (and so its own channel). The thresholds are the
 // grpc-js tests' own.
 //
-// C-core 1.51 feature switches: none is needed. Every feature here is on by default in 1.51:
-// fault injection (A33, since 1.37), circuit breaking (A32), retries (A44, switch
-// GRPC_XDS_EXPERIMENTAL_ENABLE_RETRY removed in 1.42), ring hash (A42), and outlier detection (A50:
-// GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION was removed by grpc/grpc#31251, first released in
-// 1.51.0). The installed library has none of these switches left (checked in its binary).
+// C-core 1.51 feature switches: none is needed, so the client runs with the default environment.
+// Retries (A44) lost their switch GRPC_XDS_EXPERIMENTAL_ENABLE_RETRY in grpc/grpc#27039 (1.40);
+// outlier detection (A50) lost GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION in grpc/grpc#31251
+// (1.51). The installed cygrpc binary names only GRPC_EXPERIMENTAL_XDS_CUSTOM_LB_CONFIG (A52:
+// meshplane sends the lb_policy enum, not load_balancing_policy), GRPC_EXPERIMENTAL_XDS_FEDERATION
+// and GRPC_EXPERIMENTAL_XDS_RLS_LB, none of which this matrix uses.
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -54,7 +55,8 @@ if (!version) {
   else test("resilience on gRPC C-core", { skip: ccoreInstallHint }, () => {});
 } else {
   // The ring hash picker of C-core 1.51 crashes the client process on the first call
-  // (grpc/grpc#31766, fixed by grpc/grpc#32012 in 1.52): it would take every later test with it.
+  // (grpc/grpc#31766, fixed by grpc/grpc#32012 in 1.52; seen here as SIGSEGV on the first pick):
+  // it would take every later test with it, so the test is skipped, not run as a todo.
   const ringHashSkip = versionBelow(version, 1, 52)
     ? `C-core ${version} crashes on the first ring hash pick: grpc/grpc#31766 (fixed in 1.52)`
     : false;
@@ -83,6 +85,7 @@ if (!version) {
             .service("flaky-retried", port, [{ port: flaky!.port }])
             .service("slow-hurried", port, [{ port: slow!.port }])
             .service("slow-patient", port, [{ port: slow!.port }])
+            .service("slow-snug", port, [{ port: slow!.port }])
             .service("slow-limited", port, [{ port: slow!.port }])
             .service("fast", port, [{ port: fast!.port }])
             .service("aborted", port, [{ port: fast!.port }])
@@ -109,6 +112,11 @@ if (!version) {
               parent: "slow-patient",
               port,
               rules: [{ backendRefs: weighted({ "slow-patient": 1 }), timeouts: { request: "3s" } }],
+            })
+            .httpRoute("slow-snug", {
+              parent: "slow-snug",
+              port,
+              rules: [{ backendRefs: weighted({ "slow-snug": 1 }), timeouts: { request: "1s" } }],
             })
             .render(),
           "30-faults.yaml": meshYaml()
@@ -176,6 +184,8 @@ if (!version) {
       assert.ok(retried.ok >= 297, `with 4 retries nearly every call succeeds; observed ${summary(retried)}`);
     });
 
+    // As resilience-calls.test.ts. On C-core under Python it holds only because of the wide margins:
+    // the 100 ms calls fail at once, not at 100 ms (see the todo test below).
     test("a per-route timeout fails slow calls with DEADLINE_EXCEEDED; a longer one lets them finish", async () => {
       await warmUp(mesh.client, target("slow-hurried"), 1).catch(() => undefined);
       const hurried = await mesh.client.call({
@@ -192,6 +202,29 @@ if (!version) {
       const patient = await mesh.client.call({ target: target("slow-patient"), calls: 10, concurrency: 10 });
       assertNoErrors(patient, "3 s route timeout");
     });
+
+    // A todo, not a skip: it runs and shows the client's actual behaviour, without failing the
+    // suite, until the bug is fixed.
+    test(
+      "a route timeout holds calls until it expires, and one 600 ms above the backend's latency lets them finish",
+      {
+        todo:
+          "grpc/grpc#34547 (open): Python's C-core starts service-config (route) timeouts early, " +
+          "by ~1.5 s here: a 1.5 s route timeout ends calls after ~20 ms, a 1 s one at once",
+      },
+      async () => {
+        const hurried = await mesh.client.call({
+          target: target("slow-hurried"),
+          calls: 10,
+          concurrency: 10,
+        });
+        assert.equal(hurried.errors.DEADLINE_EXCEEDED, 10, `100 ms route timeout: ${summary(hurried)}`);
+        assert.ok(hurried.elapsedMs >= 90, `calls run until the 100 ms route timeout: ${summary(hurried)}`);
+        await warmUp(mesh.client, target("slow-snug"), 1);
+        const snug = await mesh.client.call({ target: target("slow-snug"), calls: 10, concurrency: 10 });
+        assertNoErrors(snug, "1 s route timeout, 400 ms backend");
+      },
+    );
 
     test("a 50 % abort fault aborts 50 ± 5 % of 1,000 calls with the configured status", async () => {
       await warmUp(mesh.client, target("fast"));

@@ -22,7 +22,6 @@ import {
   suiteScope,
   typeSync,
   waitFor,
-  waitForAckChange,
   warmUp,
   weighted,
   type MeshFixture,
@@ -46,16 +45,42 @@ function splitRoute(v1: number, v2: number): string {
 }
 
 /**
+ * Waits until `client` ACKs a new RDS version (other than `from`), calling `target` meanwhile:
+ * C-core under Python reads its xDS stream only while something polls the library (a call in
+ * flight, or the channel backup poller, GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS, default
+ * 5 s), so an idle client applies and ACKs a pushed change late, a busy one at once. Fails at once
+ * with the client's message if it NACKed the version it was last sent.
+ */
+async function rdsAckWhileCalling(
+  mesh: MeshFixture,
+  client: XdsClient,
+  target: string,
+  from: string,
+): Promise<string> {
+  return waitFor(
+    async () => {
+      await client.call({ target, calls: 1, deadlineMs: 2_000 });
+      const rds = typeSync(await proxySync(mesh.admin, client.nodeId), "rds");
+      const nack = rds?.lastNack;
+      if (nack && nack.rejectedVersion === rds.sentVersion) throw new NackError(client.nodeId, "rds", nack);
+      return rds?.ackedVersion && rds.ackedVersion !== from ? rds.ackedVersion : undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 50, message: `${client.nodeId} to ACK a new rds` },
+  );
+}
+
+/**
  * The first call on `target` once its route is in effect; fails at once with the client's own
  * message if the client NACKed the route configuration instead.
  */
 async function routedOrNacked(mesh: MeshFixture, client: XdsClient, target: string): Promise<void> {
   await waitFor(
     async () => {
+      const first = await client.call({ target, calls: 1, deadlineMs: 1_000 });
+      if (first.ok === 1) return true;
       const rds = typeSync(await proxySync(mesh.admin, client.nodeId), "rds");
       if (rds?.lastNack) throw new NackError(client.nodeId, "rds", rds.lastNack);
-      const first = await client.call({ target, calls: 1, deadlineMs: 2_000 });
-      return first.ok === 1;
+      return false;
     },
     { timeoutMs: 20_000, intervalMs: 200, message: `a first successful call on ${target}` },
   );
@@ -149,11 +174,7 @@ if (!version) {
       const rdsBefore = await ackedVersion(mesh.admin, mesh.nodeId, "rds");
       assert.ok(rdsBefore, `the client ACKed an RDS version before the edit (got ${rdsBefore})`);
       await mesh.config.write("10-greeter-split.yaml", splitRoute(50, 50));
-      const rdsAfter = await waitForAckChange(mesh.admin, {
-        nodeId: mesh.nodeId,
-        type: "rds",
-        from: rdsBefore,
-      });
+      const rdsAfter = await rdsAckWhileCalling(mesh, mesh.client, greeter, rdsBefore);
       const rds = typeSync(await proxySync(mesh.admin, mesh.nodeId), "rds");
       assert.equal(rds?.lastNack ?? null, null, `no RDS NACK after the edit: ${JSON.stringify(rds)}`);
 
@@ -170,7 +191,13 @@ if (!version) {
       ] as const;
       for (const c of cases) {
         const { method, metadata } = c;
-        const result = await mesh.client.call({ target: methods, calls: 50, concurrency: 10, method, metadata });
+        const result = await mesh.client.call({
+          target: methods,
+          calls: 50,
+          concurrency: 10,
+          method,
+          metadata,
+        });
         assertAllOn(result, c.backend, `methods, ${c.method} ${JSON.stringify(c.metadata)}`);
       }
     });
@@ -186,7 +213,12 @@ if (!version) {
       t.after(() => client.stop());
       await routedOrNacked(mesh, client, canary);
       const cases = [
-        { what: "SayHello, x-canary: true", method: "SayHello", metadata: { "x-canary": "true" }, backend: "v2" },
+        {
+          what: "SayHello, x-canary: true",
+          method: "SayHello",
+          metadata: { "x-canary": "true" },
+          backend: "v2",
+        },
         {
           what: "SayGoodbye, x-canary: true",
           method: "SayGoodbye",
@@ -194,8 +226,18 @@ if (!version) {
           backend: "v2",
         },
         { what: "SayHello, no metadata", method: "SayHello", metadata: {}, backend: "v1" },
-        { what: "SayHello, x-canary: false", method: "SayHello", metadata: { "x-canary": "false" }, backend: "v1" },
-        { what: "SayHello, x-other: true", method: "SayHello", metadata: { "x-other": "true" }, backend: "v1" },
+        {
+          what: "SayHello, x-canary: false",
+          method: "SayHello",
+          metadata: { "x-canary": "false" },
+          backend: "v1",
+        },
+        {
+          what: "SayHello, x-other: true",
+          method: "SayHello",
+          metadata: { "x-other": "true" },
+          backend: "v1",
+        },
       ] as const;
       for (const c of cases) {
         const result = await client.call({

@@ -63,7 +63,13 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+# Handled one at a time on the main thread (sigwait), never inside a write in progress.
+HANDLED_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2}
+
+
 def main() -> None:
+    # Before any thread exists, so gRPC's threads inherit the mask and the signals queue for sigwait.
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
     args = parse_args()
     sick = threading.Event()
 
@@ -89,7 +95,8 @@ def main() -> None:
 
     verbs = {"SayHello": "Hello", "SayGoodbye": "Goodbye"}
     handlers = {method: handler(verbs[method]) for method in METHODS}
-    server = grpc.server(ThreadPoolExecutor(max_workers=MAX_WORKERS))
+    # No SO_REUSEPORT (C-core's default): a busy port must fail, as it does for the grpc-js greeter.
+    server = grpc.server(ThreadPoolExecutor(max_workers=MAX_WORKERS), options=[("grpc.so_reuseport", 0)])
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     try:
         port = server.add_insecure_port(args.address)
@@ -99,25 +106,6 @@ def main() -> None:
         fatal("greeter failed to bind", name=args.name, address=args.address)
     server.start()
 
-    stop = threading.Event()
-    stopped_by: list[str] = []
-
-    def on_stop(signum, _frame):
-        stopped_by.append(signal.Signals(signum).name)
-        stop.set()
-
-    def on_sick(signum, _frame):
-        if signum == signal.SIGUSR1:
-            sick.set()
-            emit({"msg": "greeter sick", "name": args.name})
-        else:
-            sick.clear()
-            emit({"msg": "greeter healthy", "name": args.name})
-
-    signal.signal(signal.SIGTERM, on_stop)
-    signal.signal(signal.SIGINT, on_stop)
-    signal.signal(signal.SIGUSR1, on_sick)
-    signal.signal(signal.SIGUSR2, on_sick)
     emit(
         {
             "msg": "greeter listening",
@@ -128,11 +116,19 @@ def main() -> None:
             "grpcVersion": grpc.__version__,
         }
     )
-    # Signal handlers run on this thread while it waits.
-    stop.wait()
+    while True:
+        received = signal.sigwait(HANDLED_SIGNALS)
+        if received == signal.SIGUSR1:
+            sick.set()
+            emit({"msg": "greeter sick", "name": args.name})
+        elif received == signal.SIGUSR2:
+            sick.clear()
+            emit({"msg": "greeter healthy", "name": args.name})
+        else:
+            break
     # Calls in flight get GRACE_SECONDS, then are cancelled.
     server.stop(GRACE_SECONDS).wait(GRACE_SECONDS + 1)
-    emit({"msg": "greeter stopped", "name": args.name, "signal": stopped_by[0]})
+    emit({"msg": "greeter stopped", "name": args.name, "signal": signal.Signals(received).name})
 
 
 if __name__ == "__main__":
