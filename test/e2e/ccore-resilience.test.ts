@@ -271,6 +271,15 @@ if (!version) {
     test("outlier detection ejects a failing backend, and traffic returns after it recovers", async () => {
       const e2 = mesh.greeters.e2 as Greeter;
       await warmUp(mesh.client, target("ejecting"), 2);
+      // C-core's round robin picks only among READY subchannels: until e2's connection is up,
+      // every call goes to e1.
+      await waitFor(
+        async () => {
+          const r = await mesh.client.call({ target: target("ejecting"), calls: 10, concurrency: 2 });
+          return (r.counts.e1 ?? 0) > 0 && (r.counts.e2 ?? 0) > 0;
+        },
+        { timeoutMs: 10_000, intervalMs: 100, message: "both e1 and e2 connected" },
+      );
       const healthy = await mesh.client.call({ target: target("ejecting"), calls: 100, concurrency: 5 });
       assert.ok((healthy.counts.e2 ?? 0) >= 30, `both backends serve at first: ${summary(healthy)}`);
 
