@@ -1,5 +1,6 @@
 // The admin HTTP server: health, readiness, Prometheus metrics and read-only debug views of the
 // xDS state. Plain node:http; every collaborator is passed in so tests build independent servers.
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -29,6 +30,12 @@ export interface AdminServerOptions {
   readonly logger: Logger;
   /** How long close() lets in-flight requests finish before cutting connections; 2 s by default. */
   readonly closeGraceMs?: number;
+  /**
+   * Bearer tokens that may read /debug/* when the server listens off loopback. The debug views
+   * show the mesh's whole configuration, so off loopback they are refused without one; /healthz,
+   * /readyz and /metrics stay open for probes and scrapers.
+   */
+  readonly debugTokens?: ReadonlySet<string>;
 }
 
 export interface ReplicaInfo {
@@ -86,6 +93,7 @@ const DEFAULT_CLOSE_GRACE_MS = 2_000;
 export function createAdminServer(options: AdminServerOptions): AdminServer {
   const { logger } = options;
   const routes = buildRoutes(options);
+  const debugAccess = debugTokenCheck(options.debugTokens);
   // On loopback the admin port is this machine's: a web page must not reach it by DNS rebinding
   // (set once listening, when the port is known).
   let guard: LoopbackGuard | undefined;
@@ -96,7 +104,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
     connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    handle(routes, guard, logger, req, res).catch((err: unknown) => {
+    handle(routes, guard, debugAccess, logger, req, res).catch((err: unknown) => {
       logger.error({ err, path: req.url }, "admin response failed");
       res.destroy();
     });
@@ -144,9 +152,30 @@ function closeServer(server: ReturnType<typeof createServer>, graceMs: number): 
   });
 }
 
+/** Why a /debug/* request off loopback is refused, or undefined when its bearer token is known. */
+type DebugAccess = (authorization: string | undefined) => string | undefined;
+
+function debugTokenCheck(tokens: ReadonlySet<string> | undefined): DebugAccess {
+  // Compared as SHA-256 digests: equal length, so timingSafeEqual tells nothing about the token.
+  const digest = (value: string) => createHash("sha256").update(value).digest();
+  const known = [...(tokens ?? [])].map(digest);
+  return (authorization) => {
+    if (known.length === 0) {
+      return "the /debug endpoints show the mesh's configuration and are served off loopback only with a token: start meshplane serve with --admin-token-file, or bind --admin-address to 127.0.0.1";
+    }
+    const token = /^Bearer (\S+)$/.exec(authorization ?? "")?.[1];
+    const given = token === undefined ? undefined : digest(token);
+    if (given === undefined || !known.some((k) => timingSafeEqual(k, given))) {
+      return "the /debug endpoints need `Authorization: Bearer <token>` with a token from --admin-token-file";
+    }
+    return undefined;
+  };
+}
+
 async function handle(
   routes: ReadonlyMap<string, Handler>,
   guard: LoopbackGuard | undefined,
+  debugAccess: DebugAccess,
   logger: Logger,
   req: IncomingMessage,
   res: ServerResponse,
@@ -169,8 +198,12 @@ async function handle(
   let reply: Reply;
   const handler = routes.get(path);
   const refused = guard?.({ host: req.headers.host, origin: req.headers.origin });
+  // Off loopback (no guard), the debug views need a token.
+  const denied = guard === undefined && path.startsWith("/debug/") ? debugAccess(req.headers.authorization) : undefined;
   if (refused !== undefined) {
     reply = json(403, { error: refused });
+  } else if (denied !== undefined) {
+    reply = { ...json(401, { error: denied }), headers: { "content-type": "application/json", "www-authenticate": "Bearer" } };
   } else if (handler === undefined) {
     reply = json(404, { error: `no admin endpoint at ${path}` });
   } else if (method !== "GET") {

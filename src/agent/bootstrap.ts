@@ -8,6 +8,18 @@
 // connection drops, to the next one; the ADS stream then restarts on it and resubscribes. Other
 // clients (grpc-go, grpc-java) lack those schemes: give them one DNS name that resolves to every
 // replica instead.
+//
+// With a certificate directory (written by `meshplane agent`), the bootstrap also names the
+// certificate provider that xDS security configuration refers to (gRFC A29): the `file_watcher`
+// plugin, re-reading the three files on an interval, under the instance name
+// `certificateProviderInstance` that meshplane's TLS contexts use.
+import { resolve } from "node:path";
+import { certChainFile, keyFile, rootCertFile } from "./cert-files.ts";
+
+/** The certificate provider instance name meshplane's generated TLS contexts refer to. */
+export const certificateProviderInstance = "default";
+/** How often gRPC re-reads the files; well under half of the shortest certificate's lifetime. */
+export const defaultCertRefreshSeconds = 5;
 
 export interface BootstrapOptions {
   /**
@@ -21,12 +33,27 @@ export interface BootstrapOptions {
   readonly labels?: Readonly<Record<string, string>>;
   /** Zone of the workload, reported as the node locality. */
   readonly zone?: string;
+  /** Where `meshplane agent` writes cert-chain.pem, key.pem and root-cert.pem. */
+  readonly certDir?: string;
+  /** How often gRPC re-reads them (default 5 s). */
+  readonly certRefreshSeconds?: number;
+}
+
+export interface FileWatcherProvider {
+  plugin_name: "file_watcher";
+  config: {
+    certificate_file: string;
+    private_key_file: string;
+    ca_certificate_file: string;
+    refresh_interval: string;
+  };
 }
 
 export interface GrpcBootstrap {
   xds_servers: { server_uri: string; channel_creds: { type: string }[]; server_features: string[] }[];
   node: { id: string; cluster: string; locality: { zone?: string }; metadata: Record<string, unknown> };
   server_listener_resource_name_template: string;
+  certificate_providers?: Record<string, FileWatcherProvider>;
 }
 
 export function grpcBootstrap(options: BootstrapOptions): GrpcBootstrap {
@@ -48,6 +75,26 @@ export function grpcBootstrap(options: BootstrapOptions): GrpcBootstrap {
       metadata: { NAMESPACE: options.namespace, LABELS: { ...options.labels } },
     },
     server_listener_resource_name_template: "grpc/server?xds.resource.listening_address=%s",
+    ...(options.certDir === undefined
+      ? {}
+      : { certificate_providers: { [certificateProviderInstance]: fileWatcher(options.certDir, options.certRefreshSeconds) } }),
+  };
+}
+
+function fileWatcher(certDir: string, refreshSeconds = defaultCertRefreshSeconds): FileWatcherProvider {
+  if (!Number.isInteger(refreshSeconds) || refreshSeconds < 1) {
+    throw new Error("--cert-refresh must be a whole number of seconds, at least 1");
+  }
+  // Absolute: the workload may start in another working directory than this command.
+  const dir = resolve(certDir);
+  return {
+    plugin_name: "file_watcher",
+    config: {
+      certificate_file: resolve(dir, certChainFile),
+      private_key_file: resolve(dir, keyFile),
+      ca_certificate_file: resolve(dir, rootCertFile),
+      refresh_interval: `${refreshSeconds}s`,
+    },
   };
 }
 

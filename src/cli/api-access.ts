@@ -50,7 +50,7 @@ export function loadApiAccess(options: ApiAccessOptions): ApiAccess {
         "with --api-tls-cert/--api-tls-key, or bind the API to 127.0.0.1",
     );
   }
-  const tokens = options.tokenFile === undefined ? undefined : readTokens(options.tokenFile);
+  const tokens = options.tokenFile === undefined ? undefined : readTokens(options.tokenFile, "--api-token-file");
   const tls =
     options.tlsCert === undefined || options.tlsKey === undefined
       ? undefined
@@ -58,13 +58,13 @@ export function loadApiAccess(options: ApiAccessOptions): ApiAccess {
   return { tokens, tls };
 }
 
-/** One token per line; blank lines and `#` comments are ignored. */
-function readTokens(file: string): Set<string> {
+/** One token per line; blank lines and `#` comments are ignored. `flag` names the file in errors. */
+export function readTokens(file: string, flag: string): Set<string> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new ApiAccessError(`--api-token-file ${file}: ${(error as Error).message}`);
+    throw new ApiAccessError(`${flag} ${file}: ${(error as Error).message}`);
   }
   const tokens = new Set(
     text
@@ -73,7 +73,7 @@ function readTokens(file: string): Set<string> {
       .filter((line) => line && !line.startsWith("#")),
   );
   if (tokens.size === 0) {
-    throw new ApiAccessError(`--api-token-file ${file}: no tokens in the file (one per line)`);
+    throw new ApiAccessError(`${flag} ${file}: no tokens in the file (one per line)`);
   }
   return tokens;
 }

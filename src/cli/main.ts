@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { grpcBootstrap } from "../agent/index.ts";
+import { defaultCertRefreshSeconds, grpcBootstrap } from "../agent/index.ts";
 import { formatLimit, limitNames, limitSpecs, limitsFrom, parseLimitSetting } from "../limits/index.ts";
 import { createLogger, createMetrics } from "../telemetry/index.ts";
 import { defaultAcceptBacklog } from "../xds/index.ts";
@@ -14,6 +14,7 @@ import { registerDiff } from "./diff.ts";
 import { registerExplain } from "./explain.ts";
 import { registerProxyConfig } from "./proxy-config.ts";
 import { registerProxyStatus } from "./proxy-status.ts";
+import { addCaOptions, caOptionsFrom, registerAgent, registerToken, type CaFlags } from "./security.ts";
 import { formatHostPort, startControlPlane, type HostPort } from "./serve.ts";
 import { defaultStoreUrl, parseStoreUrl } from "./store-url.ts";
 import { clientVersion, registerVersion } from "./version.ts";
@@ -81,7 +82,7 @@ const program = new Command()
   .version(clientVersion(), "-V, --version", "print the meshplane version")
   .showHelpAfterError();
 
-program
+const serve = program
   .command("serve")
   .description("serve xDS to proxies from the resource store, optionally fed by a directory of YAML")
   .option("--config-dir <dir>", "directory of YAML written into the store and kept in sync (hot-reloaded)")
@@ -100,8 +101,13 @@ program
     defaultAcceptBacklog,
   )
   .addOption(
-    addressOption("--admin-address <host:port>", "health, metrics and debug endpoints", "127.0.0.1:15014"),
+    addressOption(
+      "--admin-address <host:port>",
+      "health, metrics and debug endpoints; off loopback, /debug/* needs --admin-token-file",
+      "127.0.0.1:15014",
+    ),
   )
+  .option("--admin-token-file <file>", "bearer tokens that may read /debug/* off loopback, one per line")
   .addOption(
     addressOption(
       "--api-address <host:port>",
@@ -145,8 +151,9 @@ program
           `  ${name.padEnd(26)} ${formatLimit(name, limitSpecs[name].default).padEnd(10)} ${limitSpecs[name].description}`,
       )
       .join("\n")}\n`,
-  )
-  .action(
+  );
+
+addCaOptions(serve, hostPort).action(
     async (opts: {
       configDir?: string;
       dataDir: string;
@@ -158,6 +165,7 @@ program
       xdsAddress: HostPort;
       xdsBacklog: number;
       adminAddress: HostPort;
+      adminTokenFile?: string;
       domain: string;
       logLevel: string;
       debounceMs: number;
@@ -165,7 +173,7 @@ program
       replicaId?: string;
       leaseDuration: number;
       limit: string[];
-    }) => {
+    } & CaFlags) => {
       const logger = createLogger({ level: opts.logLevel });
       // grpc-js writes its own diagnostics to stderr as plain text; keep every line JSON.
       grpc.setLogger({
@@ -189,6 +197,7 @@ program
           xdsAddress: opts.xdsAddress,
           xdsBacklog: opts.xdsBacklog,
           adminAddress: opts.adminAddress,
+          ...(opts.adminTokenFile ? { adminTokenFile: opts.adminTokenFile } : {}),
           domain: opts.domain,
           debounce: { quietMs: opts.debounceMs, maxWaitMs: Math.max(opts.maxDebounceMs, opts.debounceMs) },
           logger,
@@ -196,6 +205,7 @@ program
           ...(opts.replicaId ? { replicaId: opts.replicaId } : {}),
           leaseDurationSeconds: opts.leaseDuration,
           limits: limitsFrom(opts.limit),
+          ca: caOptionsFrom(opts),
         });
       } catch (error) {
         logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
@@ -208,6 +218,7 @@ program
           xdsAddress: formatHostPort(running.xdsAddress),
           adminAddress: formatHostPort(running.adminAddress),
           ...(running.api ? { apiUrl: running.api.url, kubeconfig: running.api.kubeconfig } : {}),
+          ...(running.caAddress ? { caAddress: formatHostPort(running.caAddress) } : {}),
         },
         "meshplane ready",
       );
@@ -252,6 +263,8 @@ program
   .option("--namespace <ns>", "the workload's namespace", "default")
   .option("--zone <zone>", "the workload's zone (node locality)")
   .option("--label <key=value>", "a workload label (repeatable)", label, {})
+  .option("--cert-dir <dir>", "add the file_watcher certificate provider (gRFC A29) over `meshplane agent --cert-dir`")
+  .option("--cert-refresh <seconds>", "how often gRPC re-reads the certificate files", Number, defaultCertRefreshSeconds)
   .option("-o, --output <file>", "write to a file instead of stdout")
   .action(
     (opts: {
@@ -260,9 +273,11 @@ program
       namespace: string;
       zone?: string;
       label: Record<string, string>;
+      certDir?: string;
+      certRefresh: number;
       output?: string;
     }) => {
-      const text = `${JSON.stringify(grpcBootstrap({ xdsAddress: opts.xdsAddress, nodeId: opts.nodeId, namespace: opts.namespace, labels: opts.label, ...(opts.zone ? { zone: opts.zone } : {}) }), null, 2)}\n`;
+      const text = `${JSON.stringify(grpcBootstrap({ xdsAddress: opts.xdsAddress, nodeId: opts.nodeId, namespace: opts.namespace, labels: opts.label, ...(opts.zone ? { zone: opts.zone } : {}), ...(opts.certDir ? { certDir: opts.certDir, certRefreshSeconds: opts.certRefresh } : {}) }), null, 2)}\n`;
       if (opts.output) writeFileSync(opts.output, text);
       else process.stdout.write(text);
     },
@@ -286,6 +301,8 @@ program
     }
   });
 
+registerToken(program);
+registerAgent(program);
 registerExplain(program);
 registerDemo(program);
 registerVersion(program);

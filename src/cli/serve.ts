@@ -21,7 +21,8 @@ import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import { clientIssues, clientOfGroup, featureUses, packedTypesRegistry } from "../translate/index.ts";
 import { XdsServer } from "../xds/index.ts";
 import { apiWriter, startApi } from "./api.ts";
-import { loadApiAccess, type ApiAccessOptions } from "./api-access.ts";
+import { startCertificateAuthority, type CaOptions } from "./ca.ts";
+import { loadApiAccess, readTokens, type ApiAccessOptions } from "./api-access.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { openStore, type StoreLocation } from "./store-url.ts";
 
@@ -36,6 +37,8 @@ export interface ServeOptions {
   /** Accept-queue length of the xDS port (default 4096, capped by net.core.somaxconn). */
   readonly xdsBacklog?: number;
   readonly adminAddress: HostPort;
+  /** Bearer tokens for /debug/* when the admin server listens off loopback, one per line. */
+  readonly adminTokenFile?: string;
   /** The Kubernetes-compatible API; undefined to run without it. */
   readonly api: ApiAccessOptions | undefined;
   /** Where state lives; the kubeconfig for the API is written here. */
@@ -50,6 +53,8 @@ export interface ServeOptions {
   readonly leaseDurationSeconds?: number;
   /** Bounds on every input path (API bodies, the config directory, xDS requests). */
   readonly limits: Limits;
+  /** The certificate authority and its signing endpoint; undefined to run without. */
+  readonly ca?: CaOptions;
 }
 
 export interface HostPort {
@@ -66,6 +71,8 @@ export interface RunningControlPlane {
   readonly adminAddress: HostPort;
   /** The API's URL and the kubeconfig written for it, when the API runs. */
   readonly api: { readonly url: string; readonly kubeconfig: string } | undefined;
+  /** The CA's signing endpoint, when the CA runs. */
+  readonly caAddress: HostPort | undefined;
   /** Stops accepting, closes streams and servers; bounded by `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -73,6 +80,7 @@ export interface RunningControlPlane {
 export async function startControlPlane(options: ServeOptions): Promise<RunningControlPlane> {
   const { logger, metrics } = options;
   const access = options.api ? loadApiAccess(options.api) : undefined;
+  const debugTokens = options.adminTokenFile ? readTokens(options.adminTokenFile, "--admin-token-file") : undefined;
   const lock = writesToDataDir(options) ? lockDataDir({ dataDir: options.dataDir, logger }) : undefined;
   // Everything started so far, closed in reverse order on stop or on a failed start.
   const closers: (() => Promise<unknown>)[] = lock ? [async () => lock.release()] : [];
@@ -171,8 +179,13 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
         const state = pipeline.current;
         return state && { version: state.version, domain: state.mesh.domain, objects: state.resources };
       },
+      ...(debugTokens ? { debugTokens } : {}),
     });
     closers.push(() => admin.close());
+    const ca = options.ca
+      ? await startCertificateAuthority({ ca: options.ca, dataDir: options.dataDir, logger, metrics, limits: options.limits })
+      : undefined;
+    if (ca) closers.push(() => ca.close());
     const xdsAddress = await xds.listen(options.xdsAddress.host, options.xdsAddress.port);
     let graceMs = 0;
     closers.push(() => xds.close(graceMs));
@@ -188,6 +201,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       xdsAddress,
       adminAddress,
       api: api ? { url: api.url, kubeconfig: api.kubeconfig } : undefined,
+      caAddress: ca?.address,
       stop: async (grace = 2000) => {
         graceMs = grace;
         await closeAll();
@@ -199,10 +213,17 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
   }
 }
 
-/** The kubeconfig, and the default sqlite file, live in the data directory: one server there at a time. */
+/**
+ * The kubeconfig, the default sqlite file and the self-managed CA live in the data directory: one
+ * server there at a time.
+ */
 function writesToDataDir(options: ServeOptions): boolean {
   const inDataDir = (path: string) => relative(resolve(options.dataDir), path).split(sep)[0] !== "..";
-  return options.api !== undefined || (options.store.kind === "sqlite" && inDataDir(options.store.path));
+  return (
+    options.api !== undefined ||
+    (options.store.kind === "sqlite" && inDataDir(options.store.path)) ||
+    (options.ca !== undefined && options.ca.operator === undefined)
+  );
 }
 
 function leaderElector(options: ServeOptions, identity: string, logger: Logger): LeaderElector {

@@ -110,6 +110,11 @@ export const limitSpecs = {
     description:
       "names of resources that do not exist remembered per type and proxy group (least recently used first out)",
   },
+  "ca.requestBytes": {
+    default: 64 * KiB,
+    unit: "bytes",
+    description: "size of a certificate signing request body at the CA's endpoint (a P-256 CSR is under 1 KiB)",
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 export type LimitName = keyof typeof limitSpecs;

@@ -23,6 +23,10 @@ export interface MeshplaneMetrics {
   readonly controllerReconcileDuration: Histogram<"controller" | "result">;
   readonly controllerReconcileErrors: Counter<"controller">;
   readonly controllerRequeues: Counter<"controller" | "reason">;
+  // The certificate authority (src/security).
+  readonly caCertificatesIssued: Counter;
+  readonly caSigningFailures: Counter<"reason">;
+  readonly caCertificateExpiry: Gauge<"role" | "fingerprint">;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): MeshplaneMetrics {
@@ -39,6 +43,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Meshp
   return {
     registry,
     ...createControllerMetrics(registers),
+    ...createCaMetrics(registers),
     connectedProxies: new Gauge({
       name: "meshplane_xds_connected_proxies",
       help: "ADS streams currently open, by protocol variant.",
@@ -115,6 +120,32 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Meshp
       name: "meshplane_input_refusals_total",
       help: "Inputs (API bodies, patches, config files, xDS requests) refused for exceeding a limit, by limit.",
       labelNames: ["limit"],
+      registers,
+    }),
+  };
+}
+
+type CaMetrics = Pick<MeshplaneMetrics, "caCertificatesIssued" | "caSigningFailures" | "caCertificateExpiry">;
+
+function createCaMetrics(registers: Registry[]): CaMetrics {
+  return {
+    caCertificatesIssued: new Counter({
+      name: "meshplane_ca_certificates_issued_total",
+      help: "Workload certificates the CA signed.",
+      registers,
+    }),
+    caSigningFailures: new Counter({
+      name: "meshplane_ca_signing_failures_total",
+      help: "Signing requests refused, by reason (token_expired, token_invalid, csr_signature_invalid, request_too_large, ...).",
+      labelNames: ["reason"],
+      registers,
+    }),
+    // A timestamp, not a countdown: `meshplane_ca_certificate_expiry_timestamp_seconds - time()` is
+    // the time left, and stays right between scrapes (as cert-manager's expiration metric).
+    caCertificateExpiry: new Gauge({
+      name: "meshplane_ca_certificate_expiry_timestamp_seconds",
+      help: "When the CA's certificates expire (Unix seconds), by role (signing: the key that signs now; root: each trusted root) and SHA-256 fingerprint prefix.",
+      labelNames: ["role", "fingerprint"],
       registers,
     }),
   };

@@ -1,0 +1,188 @@
+// The security commands and flags: the CA's options on `serve`, `meshplane token create` (join
+// tokens) and `meshplane agent` (a workload's certificates). The token is printed once, to stdout
+// or a 0600 file, and never logged.
+import { resolve } from "node:path";
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { CertificateAgent } from "../agent/index.ts";
+import { systemClock } from "../clock/index.ts";
+import { mintJoinToken, SigningRequestError } from "../security/index.ts";
+import { createLogger } from "../telemetry/index.ts";
+import { openCertificateAuthority, readCertificateAuthority, type CaOptions } from "./ca.ts";
+import { writePrivateFile } from "./private-files.ts";
+import type { HostPort } from "./serve.ts";
+
+const hourMs = 3_600_000;
+const units: Record<string, number> = { s: 1000, m: 60_000, h: hourMs, d: 24 * hourMs };
+
+/** `30s`, `90m`, `24h`, `7d` → milliseconds. */
+export function duration(value: string): number {
+  const match = /^(\d+)(s|m|h|d)$/.exec(value);
+  const ms = match ? Number(match[1]) * (units[match[2] as string] as number) : NaN;
+  if (!Number.isSafeInteger(ms) || ms < 1000) {
+    throw new InvalidArgumentError(`expected a duration such as 30s, 90m, 24h or 7d (at least 1s), got "${value}"`);
+  }
+  return ms;
+}
+
+export interface CaFlags {
+  caAddress?: HostPort;
+  trustDomain: string;
+  workloadCertTtl: number;
+  caRootTtl?: number;
+  caCert?: string;
+  caKey?: string;
+  caRoot?: string;
+}
+
+/** The CA's flags on `meshplane serve`; `parseAddress` is serve's HOST:PORT parser. */
+export function addCaOptions(command: Command, parseAddress: (value: string) => HostPort): Command {
+  return command
+    .addOption(
+      new Option(
+        "--ca-address <host:port>",
+        "run the certificate authority: its signing endpoint (HTTPS) for `meshplane agent`, e.g. 127.0.0.1:15013",
+      ).argParser(parseAddress),
+    )
+    .option("--trust-domain <domain>", "SPIFFE trust domain of workload identities", "cluster.local")
+    .addOption(
+      new Option("--workload-cert-ttl <duration>", "lifetime of workload certificates (30s, 90m, 24h)")
+        .argParser(duration)
+        .default(24 * hourMs, "24h"),
+    )
+    .addOption(
+      new Option(
+        "--ca-root-ttl <duration>",
+        "lifetime of the self-managed root; it is rotated, with overlap, with a fifth of its life left",
+      )
+        .argParser(duration)
+        .default(undefined, "3650d"),
+    )
+    .option("--ca-cert <file>", "sign with an operator's intermediate CA certificate (PEM; with --ca-key, --ca-root)")
+    .option("--ca-key <file>", "the PKCS#8 P-256 private key of --ca-cert")
+    .option("--ca-root <file>", "the operator's root certificate(s) (PEM) that --ca-cert chains to");
+}
+
+export function caOptionsFrom(flags: CaFlags): CaOptions | undefined {
+  const given = [flags.caCert, flags.caKey, flags.caRoot].filter((f) => f !== undefined).length;
+  if (given !== 0 && given !== 3) {
+    throw new InvalidArgumentError("--ca-cert, --ca-key and --ca-root go together: give all three or none");
+  }
+  if (flags.caAddress === undefined) {
+    if (given) throw new InvalidArgumentError("--ca-cert/--ca-key/--ca-root need --ca-address");
+    return undefined;
+  }
+  return {
+    address: flags.caAddress,
+    trustDomain: flags.trustDomain,
+    workloadCertTtlMs: flags.workloadCertTtl,
+    ...(flags.caRootTtl ? { rootTtlMs: flags.caRootTtl } : {}),
+    ...(flags.caCert && flags.caKey && flags.caRoot
+      ? { operator: { cert: flags.caCert, key: flags.caKey, root: flags.caRoot } }
+      : {}),
+  };
+}
+
+export function registerToken(program: Command): void {
+  const token = program.command("token").description("join tokens: credentials that workloads trade for certificates");
+  token
+    .command("create")
+    .description(
+      "mint a join token for one identity (spiffe://TRUST-DOMAIN/ns/NS/sa/SA); reusable until it expires, so keep --ttl short",
+    )
+    .requiredOption("--namespace <ns>", "the workload's namespace")
+    .requiredOption("--service-account <sa>", "the workload's service account")
+    .option("--ttl <duration>", "how long the token can be used (30s, 90m, 24h)", duration, hourMs)
+    .option("--data-dir <dir>", "the data directory of the meshplane whose CA will honour the token", ".meshplane")
+    .option("--trust-domain <domain>", "with --ca-cert: the trust domain meshplane serve runs with", "cluster.local")
+    .option("--ca-cert <file>", "the operator's intermediate, when meshplane serve runs with --ca-cert")
+    .option("--ca-key <file>", "its private key")
+    .option("--ca-root <file>", "the operator's root(s)")
+    .option("-o, --output <file>", "write the token to a 0600 file instead of stdout")
+    .action(
+      async (opts: {
+        namespace: string;
+        serviceAccount: string;
+        ttl: number;
+        dataDir: string;
+        trustDomain: string;
+        caCert?: string;
+        caKey?: string;
+        caRoot?: string;
+        output?: string;
+      }) => {
+        try {
+          const ca =
+            opts.caCert || opts.caKey || opts.caRoot
+              ? await openCertificateAuthority(
+                  {
+                    trustDomain: opts.trustDomain,
+                    workloadCertTtlMs: 1000,
+                    ...caOptionsOperator(opts),
+                  },
+                  opts.dataDir,
+                )
+              : await readCertificateAuthority(opts.dataDir);
+          const [key] = ca.tokenKeys();
+          const { token: value, claims } = mintJoinToken(key as Buffer, {
+            namespace: opts.namespace,
+            serviceAccount: opts.serviceAccount,
+            ttlMs: opts.ttl,
+            now: systemClock.now(),
+            roots: ca.rootFingerprints(),
+          });
+          if (opts.output) writePrivateFile(resolve(opts.output), `${value}\n`);
+          else process.stdout.write(`${value}\n`);
+          process.stderr.write(
+            `join token ${claims.id} for spiffe://${ca.trustDomain}/ns/${claims.namespace}/sa/${claims.serviceAccount}, ` +
+              `valid until ${new Date(claims.expiresAt).toISOString()}\n`,
+          );
+        } catch (error) {
+          process.stderr.write(`meshplane token create: ${(error as Error).message}\n`);
+          process.exitCode = 1;
+        }
+      },
+    );
+}
+
+function caOptionsOperator(opts: { caCert?: string; caKey?: string; caRoot?: string }) {
+  if (!opts.caCert || !opts.caKey || !opts.caRoot) {
+    throw new Error("--ca-cert, --ca-key and --ca-root go together: give all three or none");
+  }
+  return { operator: { cert: opts.caCert, key: opts.caKey, root: opts.caRoot } };
+}
+
+export function registerAgent(program: Command): void {
+  program
+    .command("agent")
+    .description(
+      "obtain and renew a workload's certificate: writes cert-chain.pem, key.pem (0600) and root-cert.pem into --cert-dir, renewing at half-life",
+    )
+    .requiredOption("--token-file <file>", "the join token (re-read at each renewal)")
+    .requiredOption("--cert-dir <dir>", "where the certificate files go (point `meshplane bootstrap --cert-dir` here)")
+    .option("--ca-address <host:port>", "the CA's signing endpoint (meshplane serve --ca-address)", "127.0.0.1:15013")
+    .option("--once", "obtain one certificate and exit (an init container)")
+    .addOption(new Option("--log-level <level>", "log level").choices(["debug", "info", "warn", "error"]).default("info"))
+    .action(
+      async (opts: { tokenFile: string; certDir: string; caAddress: string; once?: boolean; logLevel: string }) => {
+        const logger = createLogger({ level: opts.logLevel }).child({ component: "agent" });
+        const agent = new CertificateAgent({
+          caAddress: opts.caAddress,
+          tokenFile: opts.tokenFile,
+          certDir: opts.certDir,
+          clock: systemClock,
+          log: logger,
+        });
+        const stop = new AbortController();
+        for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => stop.abort());
+        try {
+          if (opts.once) await agent.renewOnce();
+          else await agent.run(stop.signal);
+        } catch (error) {
+          const code = error instanceof SigningRequestError ? error.code : "error";
+          logger.error({ code }, `cannot obtain a certificate: ${(error as Error).message}`);
+          process.exitCode = 1;
+        }
+        logger.flush();
+      },
+    );
+}
