@@ -7,6 +7,7 @@ import type { ConfigError } from "../sources/config-source.ts";
 import { createLogger, createMetrics, silentLogger, type MeshplaneMetrics } from "../telemetry/index.ts";
 import type { NackReport, ProxyStatus, ProxyStatusSource, ResourceRejection } from "../xds/status.ts";
 import { createAdminServer, type AdminServerOptions, type Readiness } from "./index.ts";
+import { debugTokenCheck } from "./server.ts";
 
 const LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
 const CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
@@ -463,6 +464,9 @@ function exerciseAll(metrics: MeshplaneMetrics): void {
   metrics.controllerReconcileDuration.observe({ controller: "status", result: "success" }, 0.01);
   metrics.controllerReconcileErrors.inc({ controller: "status" });
   metrics.controllerRequeues.inc({ controller: "status", reason: "error" });
+  metrics.caCertificatesIssued.inc();
+  metrics.caSigningFailures.inc({ reason: "token_expired" });
+  metrics.caCertificateExpiry.set({ role: "root", fingerprint: "0123456789abcdef" }, 2_000_000_000);
 }
 
 test("promtool check metrics accepts /metrics (default process metrics included)", async (t) => {
@@ -507,5 +511,20 @@ test("on loopback, only requests addressed to this server: a web page cannot rea
       assert.equal(reply.status, status, `${path} ${JSON.stringify(headers)}`);
       if (status === 403) assert.match(JSON.parse(reply.body).error, /DNS rebinding|cross-site/);
     }
+  }
+});
+
+test("off loopback, /debug/* needs a known bearer token; probes and metrics do not", () => {
+  const open = debugTokenCheck(undefined);
+  assert.match(open(undefined) ?? "", /--admin-token-file, or bind --admin-address to 127.0.0.1/);
+  assert.match(open("Bearer anything") ?? "", /--admin-token-file/);
+  const check = debugTokenCheck(new Set(["s3cret-token", "other"]));
+  assert.equal(check("Bearer s3cret-token"), undefined);
+  assert.equal(check("Bearer other"), undefined);
+  assert.equal(check("bearer other"), undefined, "the scheme is case-insensitive");
+  for (const header of [undefined, "", "Bearer", "Bearer s3cret", "Bearer s3cret-token2", "Basic s3cret-token"]) {
+    const refusal = check(header);
+    assert.match(refusal ?? "", /Authorization: Bearer <token>/, String(header));
+    assert.ok(!refusal?.includes("s3cret"), "the refusal never names a token");
   }
 });

@@ -153,9 +153,9 @@ function closeServer(server: ReturnType<typeof createServer>, graceMs: number): 
 }
 
 /** Why a /debug/* request off loopback is refused, or undefined when its bearer token is known. */
-type DebugAccess = (authorization: string | undefined) => string | undefined;
+export type DebugAccess = (authorization: string | undefined) => string | undefined;
 
-function debugTokenCheck(tokens: ReadonlySet<string> | undefined): DebugAccess {
+export function debugTokenCheck(tokens: ReadonlySet<string> | undefined): DebugAccess {
   // Compared as SHA-256 digests: equal length, so timingSafeEqual tells nothing about the token.
   const digest = (value: string) => createHash("sha256").update(value).digest();
   const known = [...(tokens ?? [])].map(digest);
@@ -163,7 +163,7 @@ function debugTokenCheck(tokens: ReadonlySet<string> | undefined): DebugAccess {
     if (known.length === 0) {
       return "the /debug endpoints show the mesh's configuration and are served off loopback only with a token: start meshplane serve with --admin-token-file, or bind --admin-address to 127.0.0.1";
     }
-    const token = /^Bearer (\S+)$/.exec(authorization ?? "")?.[1];
+    const token = /^Bearer (\S+)$/i.exec(authorization ?? "")?.[1];
     const given = token === undefined ? undefined : digest(token);
     if (given === undefined || !known.some((k) => timingSafeEqual(k, given))) {
       return "the /debug endpoints need `Authorization: Bearer <token>` with a token from --admin-token-file";

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
+import { validateBootstrapConfig } from "@grpc/grpc-js-xds/build/src/xds-bootstrap.js";
 import { grpcBootstrap, xdsServerUri } from "./bootstrap.ts";
 
 test("one address is the server_uri as given; the node carries namespace, labels and zone", () => {
@@ -148,3 +149,31 @@ describe(
     });
   },
 );
+
+test("--cert-dir adds the file_watcher provider over the agent's files, as grpc-js-xds reads it", () => {
+  const bootstrap = grpcBootstrap({ xdsAddress: "127.0.0.1:15010", nodeId: "n", namespace: "shop", certDir: "/var/run/certs" });
+  assert.deepEqual(bootstrap.certificate_providers, {
+    default: {
+      plugin_name: "file_watcher",
+      config: {
+        certificate_file: "/var/run/certs/cert-chain.pem",
+        private_key_file: "/var/run/certs/key.pem",
+        ca_certificate_file: "/var/run/certs/root-cert.pem",
+        refresh_interval: "5s",
+      },
+    },
+  });
+  // The client's own bootstrap validation (gRFC A29 file_watcher config).
+  const validated = validateBootstrapConfig(bootstrap) as { certificateProviders: Record<string, { pluginName: string; config: Record<string, unknown> }> };
+  assert.deepEqual(validated.certificateProviders.default, {
+    pluginName: "file_watcher",
+    config: {
+      certificateFile: "/var/run/certs/cert-chain.pem",
+      privateKeyFile: "/var/run/certs/key.pem",
+      caCertificateFile: "/var/run/certs/root-cert.pem",
+      refreshIntervalMs: 5000,
+    },
+  });
+  assert.equal(grpcBootstrap({ xdsAddress: "127.0.0.1:15010", nodeId: "n", namespace: "shop" }).certificate_providers, undefined);
+  assert.throws(() => grpcBootstrap({ xdsAddress: "127.0.0.1:15010", nodeId: "n", namespace: "shop", certDir: "c", certRefreshSeconds: 0 }), /--cert-refresh/);
+});

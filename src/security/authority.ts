@@ -6,7 +6,7 @@
 //     the operator rotates it by restarting with new files.
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import type { Clock, Timer } from "../clock/index.ts";
-import { backdateMs, createRootCertificate, createWorkloadCertificate, type Signer } from "./certificates.ts";
+import { createRootCertificate, createWorkloadCertificate, type Signer } from "./certificates.ts";
 import { SigningError } from "./errors.ts";
 import { joinTokenKey } from "./join-token.ts";
 import { nextPhaseAt, rotationDueAt, rotationPhase, type Rotation } from "./root-rotation.ts";
@@ -215,7 +215,7 @@ export class CertificateAuthority {
     if (source.rotation) return;
     const now = this.clock.now();
     source.roots = [source.roots[0] as Root, await this.createRoot()];
-    source.rotation = { startedAt: now, phaseMs: this.workloadCertTtlMs + backdateMs };
+    source.rotation = { startedAt: now, phaseMs: this.workloadCertTtlMs };
     this.save();
     this.emit("rotation-started");
   }

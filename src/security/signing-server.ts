@@ -159,7 +159,8 @@ export class SigningServer {
   private async sign(req: IncomingMessage) {
     const { ca, verifier, clock } = this.options;
     const authorization = req.headers.authorization ?? "";
-    const credential = /^Bearer (\S+)$/.exec(authorization)?.[1];
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    const credential = /^Bearer (\S+)$/i.exec(authorization)?.[1];
     if (credential === undefined) {
       throw new SigningError(
         "credential_missing",
