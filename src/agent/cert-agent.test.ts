@@ -22,8 +22,12 @@ import { CertificateAgent } from "./cert-agent.ts";
 async function setUp(t: { after: (fn: () => unknown) => void }, ttlMs = 600_000) {
   const clock = new FakeClock(Date.now());
   const ca = await CertificateAuthority.selfManaged({ trustDomain: "mesh.local", clock, workloadCertTtlMs: ttlMs, store: memoryStateStore() });
-  const quiet = { info: () => {}, warn: () => {} };
-  const server = new SigningServer({ ca, verifier: joinTokenVerifier(ca), clock, maxRequestBytes: 65536, log: quiet, events: { issued: () => {}, refused: () => {} } });
+  const issuedWith: string[] = [];
+  const serverLog = {
+    info: (fields: object) => issuedWith.push(String((fields as { credential?: string }).credential)),
+    warn: () => {},
+  };
+  const server = new SigningServer({ ca, verifier: joinTokenVerifier(ca), clock, maxRequestBytes: 65536, log: serverLog, events: { issued: () => {}, refused: () => {} } });
   const { port } = await server.listen("127.0.0.1", 0);
   const dir = mkdtempSync(join(tmpdir(), "meshplane-agent-"));
   t.after(async () => {
@@ -39,11 +43,11 @@ async function setUp(t: { after: (fn: () => unknown) => void }, ttlMs = 600_000)
   const logs: { fields: Record<string, unknown>; message: string }[] = [];
   const log = (fields: object, message: string) => logs.push({ fields: fields as Record<string, unknown>, message });
   const agent = new CertificateAgent({ caAddress: `127.0.0.1:${port}`, tokenFile, certDir: join(dir, "certs"), clock, log: { info: log, warn: log } });
-  return { clock, ca, server, dir, writeToken, agent, logs, certDir: join(dir, "certs") };
+  return { clock, ca, server, dir, writeToken, tokenFile, agent, logs, issuedWith, certDir: join(dir, "certs") };
 }
 
 test("the agent writes a certificate for its token's identity and renews it at half-life with a new key", async (t) => {
-  const { clock, writeToken, agent, logs, certDir } = await setUp(t);
+  const { clock, writeToken, agent, logs, certDir, tokenFile, issuedWith } = await setUp(t);
   writeToken();
   const stop = new AbortController();
   const running = agent.run(stop.signal);
@@ -58,10 +62,14 @@ test("the agent writes a certificate for its token's identity and renews it at h
 
   await clock.advance(299_999);
   assert.equal(written().length, 1, "not before half of the 10-minute lifetime");
+  // Renewals authenticate with the current certificate: the token is no longer needed.
+  rmSync(tokenFile);
   await clock.advance(1);
   await until(() => written().length === 2, "the renewal");
   assert.notEqual(readFileSync(join(certDir, "key.pem"), "utf8"), firstKey, "each renewal makes a new key");
   assert.notEqual(written()[1]?.fields.serialNumber, written()[0]?.fields.serialNumber);
+  assert.deepEqual(issuedWith.map((c) => c.replace(/ \S+$/, "")), ["join token", "certificate"]);
+  assert.equal(issuedWith[1], `certificate ${String(written()[0]?.fields.serialNumber)}`);
   stop.abort();
   await running;
 });

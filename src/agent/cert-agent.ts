@@ -1,7 +1,7 @@
 // `meshplane agent`: runs beside a workload, obtains its certificate from the mesh CA and keeps it
 // fresh. Each round makes a new key here (it never leaves this process but for key.pem), sends a
-// CSR with the join token, writes the three files, and sleeps until about half of the certificate's
-// life has passed (as Istio's and SPIRE's agents do), so a failed renewal leaves the other half to
+// CSR (with the current certificate as credential, or the join token the first time), writes the
+// three files, and sleeps until about half of the certificate's life has passed (as Istio's and SPIRE's agents do), so a failed renewal leaves the other half to
 // retry, with exponential backoff, before the old certificate expires.
 import { readFileSync } from "node:fs";
 import { sleep, type Clock } from "../clock/index.ts";
@@ -13,7 +13,7 @@ import {
   SigningRequestError,
   type SignedCertificate,
 } from "../security/index.ts";
-import { readTrustBundle, writeCertificateFiles } from "./cert-files.ts";
+import { readCertificateFiles, writeCertificateFiles } from "./cert-files.ts";
 
 export interface AgentLog {
   info(fields: object, message: string): void;
@@ -23,7 +23,7 @@ export interface AgentLog {
 export interface CertificateAgentOptions {
   /** host:port of the signing endpoint (`meshplane serve --ca-address`). */
   readonly caAddress: string;
-  /** Read at every round, so an operator can replace the token without restarting the agent. */
+  /** Read when needed (first contact, a failed renewal), so an operator can replace the token. */
   readonly tokenFile: string;
   readonly certDir: string;
   readonly clock: Clock;
@@ -35,43 +35,20 @@ const maxBackoffMs = 30_000;
 
 export class CertificateAgent {
   private readonly options: CertificateAgentOptions;
-  /** Set after a TLS failure against the roots on disk: trust the token's pins instead. */
-  private ignoreBundleOnDisk = false;
 
   constructor(options: CertificateAgentOptions) {
     this.options = options;
   }
 
-  /** One round: a new key and certificate, written to the directory. */
+  /**
+   * One round: a new key, a certificate for it, the files written. A renewal authenticates with
+   * the current certificate (mTLS); the join token is for the first certificate, and for when the
+   * current one no longer works (expired, or its root was rotated out while the agent was away).
+   */
   async renewOnce(): Promise<SignedCertificate> {
-    const { caAddress, certDir, clock } = this.options;
-    const token = this.readToken();
-    const onDisk = this.ignoreBundleOnDisk ? undefined : readTrustBundle(certDir);
-    let trust: string;
-    if (onDisk !== undefined) {
-      trust = onDisk;
-    } else {
-      const pins = readJoinTokenClaims(token)?.roots;
-      if (!pins) {
-        throw new SigningRequestError(
-          "token_malformed",
-          `${this.options.tokenFile} does not hold a meshplane join token: write one from \`meshplane token create\``,
-        );
-      }
-      trust = await fetchPinnedTrustBundle(caAddress, pins);
-    }
+    const { certDir, clock } = this.options;
     const { keyPem, csrPem } = await createKeyAndRequest();
-    let signed: SignedCertificate;
-    try {
-      signed = await requestCertificate({ address: caAddress, credential: token, csrPem, trustBundlePem: trust });
-    } catch (error) {
-      // The roots on disk may be stale (a root rotation finished while this agent was away).
-      if (error instanceof SigningRequestError && error.code === "unreachable" && onDisk !== undefined) {
-        this.ignoreBundleOnDisk = true;
-      }
-      throw error;
-    }
-    this.ignoreBundleOnDisk = false;
+    const signed = (await this.renewWithCertificate(csrPem)) ?? (await this.requestWithToken(csrPem));
     writeCertificateFiles(
       certDir,
       { certChainPem: signed.certChainPem, keyPem, trustBundlePem: signed.trustBundlePem },
@@ -87,6 +64,39 @@ export class CertificateAgent {
       "workload certificate written",
     );
     return signed;
+  }
+
+  private async renewWithCertificate(csrPem: string): Promise<SignedCertificate | undefined> {
+    const current = readCertificateFiles(this.options.certDir);
+    if (current === undefined) return undefined;
+    try {
+      return await requestCertificate({
+        address: this.options.caAddress,
+        clientCertificate: current,
+        csrPem,
+        trustBundlePem: current.trustBundlePem,
+      });
+    } catch (error) {
+      if (!(error instanceof SigningRequestError) || !(error.credentialRefused || error.code === "unreachable")) {
+        throw error;
+      }
+      this.options.log.warn({ code: error.code }, `renewing with the current certificate failed, trying the join token: ${error.message}`);
+      return undefined;
+    }
+  }
+
+  /** First contact: the token's pinned roots decide whether this is the right CA. */
+  private async requestWithToken(csrPem: string): Promise<SignedCertificate> {
+    const token = this.readToken();
+    const pins = readJoinTokenClaims(token)?.roots;
+    if (!pins) {
+      throw new SigningRequestError(
+        "token_malformed",
+        `${this.options.tokenFile} does not hold a meshplane join token: write one from \`meshplane token create\``,
+      );
+    }
+    const trustBundlePem = await fetchPinnedTrustBundle(this.options.caAddress, pins);
+    return requestCertificate({ address: this.options.caAddress, credential: token, csrPem, trustBundlePem });
   }
 
   /**

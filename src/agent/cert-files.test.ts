@@ -5,19 +5,19 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { readTrustBundle, writeCertificateFiles } from "./cert-files.ts";
+import { readCertificateFiles, writeCertificateFiles } from "./cert-files.ts";
 
 const files = (n: number) => ({ certChainPem: `chain ${n}\n`, keyPem: `key ${n}\n`, trustBundlePem: `roots ${n}\n` });
 
 test("writes go through one ..data swap; names stay fixed; old generations are pruned to one", (t) => {
   const dir = join(mkdtempSync(join(tmpdir(), "meshplane-certs-")), "certs");
   t.after(() => rmSync(join(dir, ".."), { recursive: true, force: true }));
-  assert.equal(readTrustBundle(dir), undefined);
+  assert.equal(readCertificateFiles(dir), undefined);
 
   writeCertificateFiles(dir, files(1), Date.UTC(2026, 11, 7));
   assert.equal(readFileSync(join(dir, "cert-chain.pem"), "utf8"), "chain 1\n");
   assert.equal(readFileSync(join(dir, "key.pem"), "utf8"), "key 1\n");
-  assert.equal(readTrustBundle(dir), "roots 1\n");
+  assert.deepEqual(readCertificateFiles(dir), files(1));
   assert.equal(statSync(join(dir, "key.pem")).mode & 0o777, 0o600);
   assert.equal(statSync(dir).mode & 0o777, 0o700);
   assert.equal(readlinkSync(join(dir, "key.pem")), join("..data", "key.pem"));

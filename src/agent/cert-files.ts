@@ -60,10 +60,13 @@ export function writeCertificateFiles(dir: string, files: CertificateFiles, now:
   }
 }
 
-/** The trust bundle currently in `dir`, if any. */
-export function readTrustBundle(dir: string): string | undefined {
+/** The files currently in `dir`, if all three are there (read through one `..data` generation). */
+export function readCertificateFiles(dir: string): CertificateFiles | undefined {
+  const generation = currentGeneration(dir);
+  if (generation === undefined) return undefined;
   try {
-    return readFileSync(join(dir, rootCertFile), "utf8");
+    const read = (name: string) => readFileSync(join(dir, generation, name), "utf8");
+    return { certChainPem: read(certChainFile), keyPem: read(keyFile), trustBundlePem: read(rootCertFile) };
   } catch {
     return undefined;
   }

@@ -8,7 +8,7 @@ import { CertificateAuthority } from "./authority.ts";
 import { uriNames } from "./certificates.ts";
 import { SigningError } from "./errors.ts";
 import { csrClaiming, memoryStateStore, until, withBrokenSignature } from "./testing.ts";
-import { ecdsaP256, generateKeyPair, parseCertificates, pemOf, privateKeyPem, x509 } from "./x509.ts";
+import { ecdsaP256, generateKeyPair, parseCertificates, pemOf, privateKeyPem, x509, type KeyPair } from "./x509.ts";
 
 const start = Date.UTC(2026, 11, 7, 12);
 const checkout = { namespace: "shop", serviceAccount: "checkout" };
@@ -59,7 +59,7 @@ test("a CSR signed by no one, or over a key the CA does not sign, is refused", a
   const broken = withBrokenSignature(await csrClaiming("spiffe://mesh.local/ns/shop/sa/checkout"));
   await assert.rejects(ca.issueWorkload(broken, checkout), (e: unknown) => e instanceof SigningError && e.code === "csr_signature_invalid");
   const rsa = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) };
-  const keys = (await crypto.subtle.generateKey(rsa, false, ["sign", "verify"])) as CryptoKeyPair;
+  const keys = (await crypto.subtle.generateKey(rsa, false, ["sign", "verify"])) as KeyPair;
   const rsaCsr = await x509.Pkcs10CertificateRequestGenerator.create({ name: "CN=x", keys, signingAlgorithm: rsa });
   await assert.rejects(ca.issueWorkload(rsaCsr, checkout), (e: unknown) => e instanceof SigningError && e.code === "csr_key_unsupported" && /ECDSA P-256 or P-384/.test(e.message));
 });

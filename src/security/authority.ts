@@ -20,6 +20,7 @@ import {
   pemOf,
   privateKeyPem,
   x509,
+  type KeyPair,
 } from "./x509.ts";
 
 /** Where a self-managed CA keeps its state (roots with their keys): the caller decides how. */
@@ -49,7 +50,7 @@ export type CaChange = "rotation-started" | "signer-changed" | "root-dropped";
 
 interface Root {
   readonly certificate: x509.X509Certificate;
-  readonly keys: CryptoKeyPair;
+  readonly keys: KeyPair;
   readonly keyPem: string;
   readonly tokenKey: Buffer;
 }
@@ -177,7 +178,7 @@ export class CertificateAuthority {
    * name another identity.
    */
   async issueWorkload(request: x509.Pkcs10CertificateRequest, identity: WorkloadIdentity): Promise<IssuedCertificate> {
-    const algorithm = request.publicKey.algorithm as Partial<EcKeyAlgorithm>;
+    const algorithm = request.publicKey.algorithm as { name?: string; namedCurve?: string };
     if (algorithm.name !== "ECDSA" || (algorithm.namedCurve !== "P-256" && algorithm.namedCurve !== "P-384")) {
       throw new SigningError(
         "csr_key_unsupported",

@@ -1,12 +1,12 @@
 // The certificates the CA makes: its own root, workload leaves (SPIFFE X.509-SVIDs) and the
 // signing endpoint's TLS server certificate. Profiles follow the X.509-SVID spec (§4: a leaf is
 // not a CA, has digitalSignature and no keyCertSign; exactly one URI SAN) and RFC 5280 §4.2.
-import { x509, ecdsaP256 } from "./x509.ts";
+import { ecdsaP256, x509, type KeyPair } from "./x509.ts";
 
 /** What signs: a CA certificate, its key pair, and the certificates between it and a trust root. */
 export interface Signer {
   readonly certificate: x509.X509Certificate;
-  readonly keys: CryptoKeyPair;
+  readonly keys: KeyPair;
   /** The signer's certificate and any intermediates above it, leaf-side first, without the root. */
   readonly chain: readonly x509.X509Certificate[];
 }
@@ -18,7 +18,7 @@ export interface Signer {
 export const backdateMs = 60_000;
 
 export async function createRootCertificate(options: {
-  readonly keys: CryptoKeyPair;
+  readonly keys: KeyPair;
   readonly trustDomain: string;
   readonly now: number;
   readonly ttlMs: number;
@@ -75,7 +75,7 @@ export async function createWorkloadCertificate(options: {
 /** A TLS server certificate for the signing endpoint, naming the hosts agents dial. */
 export async function createServerCertificate(options: {
   readonly signer: Signer;
-  readonly keys: CryptoKeyPair;
+  readonly keys: KeyPair;
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
   readonly now: number;

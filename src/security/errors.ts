@@ -10,6 +10,8 @@ export const signingErrorCodes = {
   /** The token's signature does not match: altered, or minted by another CA. */
   token_invalid: 401,
   token_expired: 401,
+  /** The client certificate offered for a renewal does not verify against the CA's roots. */
+  certificate_invalid: 401,
   /** The body is not the expected JSON or the CSR is not a PKCS#10 request. */
   request_malformed: 400,
   /** The CSR's self-signature does not verify: its requester does not hold the key. */

@@ -10,8 +10,9 @@
 // signing endpoint it reaches is this CA's before it sends the token (as kubeadm's CA cert hash).
 //
 // A token is reusable until it expires (not single-use): checking it needs no shared state, so it
-// works on every replica and across restarts, and an agent can renew with it. Its lifetime is the
-// window in which a stolen token works: keep it short (`--ttl`), one token per workload instance.
+// works on every replica and across restarts. Its lifetime is the window in which a stolen token
+// works: keep it short (`--ttl`), one per workload instance. The agent needs it only for its first
+// certificate; it renews with the certificate it holds (credentials.ts).
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 import { SigningError } from "./errors.ts";
 import { identityProblem, type WorkloadIdentity } from "./spiffe.ts";

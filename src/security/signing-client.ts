@@ -54,7 +54,10 @@ export async function fetchPinnedTrustBundle(address: string, pins: readonly str
 
 export async function requestCertificate(options: {
   readonly address: string;
-  readonly credential: string;
+  /** A join token; or, for a renewal, `clientCertificate`. */
+  readonly credential?: string;
+  /** The workload's current certificate and key, presented as TLS client certificate. */
+  readonly clientCertificate?: { readonly certChainPem: string; readonly keyPem: string };
   readonly csrPem: string;
   /** Roots the endpoint's TLS certificate must chain to. */
   readonly trustBundlePem: string;
@@ -63,7 +66,13 @@ export async function requestCertificate(options: {
     method: "POST",
     path: signPath,
     trust: options.trustBundlePem,
-    headers: { authorization: `Bearer ${options.credential}`, "content-type": "application/json" },
+    headers: {
+      "content-type": "application/json",
+      ...(options.credential === undefined ? {} : { authorization: `Bearer ${options.credential}` }),
+    },
+    ...(options.clientCertificate
+      ? { cert: options.clientCertificate.certChainPem, key: options.clientCertificate.keyPem }
+      : {}),
     body: JSON.stringify({ csr: options.csrPem }),
   })) as Record<string, unknown>;
   const { spiffeId, serialNumber, notAfter, certChain, trustBundle } = body;
@@ -97,6 +106,8 @@ function call(
     path: string;
     trust: string | "none";
     headers?: Record<string, string>;
+    cert?: string;
+    key?: string;
     body?: string;
   },
 ): Promise<unknown> {
@@ -114,6 +125,9 @@ function call(
         timeout: timeoutMs,
         ...(isIP(host) === 0 ? { servername: host } : {}),
         ...(options.trust === "none" ? { rejectUnauthorized: false } : { ca: options.trust }),
+        ...(options.cert !== undefined && options.key !== undefined ? { cert: options.cert, key: options.key } : {}),
+        // A fresh connection each time: a pooled one could carry another client certificate.
+        agent: false,
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -14,13 +14,13 @@ import { mintJoinToken } from "./join-token.ts";
 import { fetchPinnedTrustBundle, requestCertificate, SigningRequestError } from "./signing-client.ts";
 import { SigningServer } from "./signing-server.ts";
 import { csrClaiming, memoryStateStore } from "./testing.ts";
-import { parseCertificates } from "./x509.ts";
+import { parseCertificates, x509 } from "./x509.ts";
 
 describe("signing endpoint", () => {
   const clock = new FakeClock(Date.now());
   const logged: string[] = [];
   const issued: number[] = [];
-  const refused: SigningErrorCode[] = [];
+  const refused: (SigningErrorCode | "internal")[] = [];
   const tokens: string[] = [];
   let ca: CertificateAuthority;
   let server: SigningServer;
@@ -124,6 +124,30 @@ describe("signing endpoint", () => {
     });
     assert.equal(status, 401);
     assert.equal(refused.at(-1), "credential_missing");
+  });
+
+  test("a renewal authenticates with the current certificate and keeps its identity", async () => {
+    const first = await createKeyAndRequest();
+    const signed = await requestCertificate({ address, credential: token("payments"), csrPem: first.csrPem, trustBundlePem: bundle });
+    const renewed = await requestCertificate({
+      address,
+      clientCertificate: { certChainPem: signed.certChainPem, keyPem: first.keyPem },
+      csrPem: (await csrClaiming("spiffe://mesh.local/ns/shop/sa/admin")).toString("pem"),
+      trustBundlePem: bundle,
+    });
+    assert.equal(renewed.spiffeId, "spiffe://mesh.local/ns/shop/sa/payments");
+    assert.notEqual(renewed.serialNumber, signed.serialNumber);
+    assert.ok(logged.some((line) => line.includes(`"credential":"certificate ${signed.serialNumber}"`)));
+  });
+
+  test("a client certificate from another CA is refused", async () => {
+    const other = await CertificateAuthority.selfManaged({ trustDomain: "mesh.local", clock, workloadCertTtlMs: 60_000, store: memoryStateStore() });
+    const stranger = await createKeyAndRequest();
+    const issuedElsewhere = await other.issueWorkload(new x509.Pkcs10CertificateRequest(stranger.csrPem), { namespace: "shop", serviceAccount: "checkout" });
+    const { csrPem } = await createKeyAndRequest();
+    await refusal("certificate_invalid", /does not verify against this CA's roots/, () =>
+      requestCertificate({ address, clientCertificate: { certChainPem: issuedElsewhere.certChainPem, keyPem: stranger.keyPem }, csrPem, trustBundlePem: bundle }),
+    );
   });
 
   test("a client that trusts another CA refuses the endpoint", async () => {

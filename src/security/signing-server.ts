@@ -2,7 +2,8 @@
 // own, so it can be exposed to workloads while the API and admin ports stay on loopback.
 //
 //   GET  /v1/trust-bundle    the roots, public; an agent checks them against its token's pin
-//   POST /v1/certificates    Authorization: Bearer <credential>, body {"csr": "<PKCS#10 PEM>"}
+//   POST /v1/certificates    Authorization: Bearer <credential>, or (a renewal) the current
+//                            certificate as TLS client certificate; body {"csr": "<PKCS#10 PEM>"}
 //                            → {spiffeId, serialNumber, notAfter, certChain, trustBundle}
 //
 // The private key never travels: the agent sends a CSR, which proves it holds the key, and gets
@@ -10,12 +11,13 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { hostname } from "node:os";
 import { isIP } from "node:net";
 import type { Clock, Timer } from "../clock/index.ts";
 import type { CertificateAuthority } from "./authority.ts";
 import { createServerCertificate } from "./certificates.ts";
-import type { CredentialVerifier } from "./credentials.ts";
+import { certificateCredential, type CredentialVerifier, type VerifiedCredential } from "./credentials.ts";
 import { SigningError, type SigningErrorCode } from "./errors.ts";
 import { generateKeyPair, pemOf, privateKeyPem, x509 } from "./x509.ts";
 
@@ -28,7 +30,8 @@ export interface SigningLog {
 /** What the endpoint did, for metrics. */
 export interface SigningEvents {
   issued(): void;
-  refused(code: SigningErrorCode): void;
+  /** A refusal by its code; `internal` when signing itself failed. */
+  refused(code: SigningErrorCode | "internal"): void;
 }
 
 export interface SigningServerOptions {
@@ -62,6 +65,9 @@ export class SigningServer {
     const server = createServer({
       ...(await this.serverCredentials()),
       minVersion: "TLSv1.2",
+      // A client certificate is optional (first contact has none); sign() decides what it proves.
+      requestCert: true,
+      rejectUnauthorized: false,
       requestTimeout: 10_000,
       headersTimeout: 5_000,
       keepAliveTimeout: 5_000,
@@ -72,6 +78,7 @@ export class SigningServer {
       server.once("error", reject);
       server.listen(port, host, () => {
         server.off("error", reject);
+        server.on("error", (error) => this.options.log.warn({ err: error }, "signing endpoint error"));
         resolve();
       });
     });
@@ -107,8 +114,11 @@ export class SigningServer {
     }
   }
 
-  /** A fresh key and certificate naming every address an agent may dial. */
-  private async serverCredentials(): Promise<{ cert: string; key: string }> {
+  /**
+   * A fresh key and certificate naming every address an agent may dial, and the roots client
+   * certificates are checked against (renewed with them when a rotation changes them).
+   */
+  private async serverCredentials(): Promise<{ cert: string; key: string; ca: string }> {
     const { ca, clock } = this.options;
     const signer = ca.signer();
     const keys = await generateKeyPair(true);
@@ -125,6 +135,7 @@ export class SigningServer {
     return {
       cert: [certificate, ...signer.chain].map(pemOf).join(""),
       key: await privateKeyPem(keys.privateKey),
+      ca: ca.trustBundlePem(),
     };
   }
 
@@ -149,7 +160,7 @@ export class SigningServer {
         );
         reply(res, error.status, { error: { code: error.code, message: error.message } });
       } else {
-        this.options.events.refused("request_malformed");
+        this.options.events.refused("internal");
         this.options.log.warn({ err: error }, "certificate signing failed");
         reply(res, 500, { error: { code: "internal", message: "the CA could not sign the request" } });
       }
@@ -157,18 +168,9 @@ export class SigningServer {
   }
 
   private async sign(req: IncomingMessage) {
-    const { ca, verifier, clock } = this.options;
-    const authorization = req.headers.authorization ?? "";
-    // The scheme is case-insensitive (RFC 9110 §11.1).
-    const credential = /^Bearer (\S+)$/i.exec(authorization)?.[1];
-    if (credential === undefined) {
-      throw new SigningError(
-        "credential_missing",
-        "send the credential as `Authorization: Bearer <token>` (a join token from `meshplane token create`)",
-      );
-    }
+    const { ca } = this.options;
     // The credential first: an unauthenticated sender gets no CPU spent on its body.
-    const verified = await verifier.verify(credential, clock.now());
+    const verified = await this.credential(req);
     const body = await readBody(req, this.options.maxRequestBytes);
     const csr = parseCsr(body);
     const issued = await ca.issueWorkload(csr, verified.identity);
@@ -190,6 +192,34 @@ export class SigningServer {
       trustBundle: issued.trustBundlePem,
     };
   }
+
+  private async credential(req: IncomingMessage): Promise<VerifiedCredential> {
+    const { ca, verifier, clock } = this.options;
+    const authorization = req.headers.authorization;
+    if (authorization !== undefined) {
+      // The scheme is case-insensitive (RFC 9110 §11.1).
+      const credential = /^Bearer (\S+)$/i.exec(authorization)?.[1];
+      if (credential === undefined) {
+        throw new SigningError("credential_missing", "send the credential as `Authorization: Bearer <token>`");
+      }
+      return verifier.verify(credential, clock.now());
+    }
+    const socket = req.socket as TLSSocket;
+    const peer = socket.getPeerX509Certificate();
+    if (peer === undefined) {
+      throw new SigningError(
+        "credential_missing",
+        "send a join token as `Authorization: Bearer <token>` (from `meshplane token create`), or renew with the current certificate as TLS client certificate",
+      );
+    }
+    if (!socket.authorized) {
+      throw new SigningError(
+        "certificate_invalid",
+        `the client certificate does not verify against this CA's roots (${String(socket.authorizationError)}): renew with a join token`,
+      );
+    }
+    return certificateCredential(new x509.X509Certificate(new Uint8Array(peer.raw)), ca.trustDomain);
+  }
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
@@ -206,14 +236,24 @@ async function readBody(req: IncomingMessage, max: number): Promise<string> {
       `the request body exceeds limit ca.requestBytes of ${max} bytes; an operator can raise it with \`meshplane serve --limit ca.requestBytes=VALUE\``,
     );
   if (Number(req.headers["content-length"] ?? 0) > max) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) {
+        chunks.push(chunk);
+        return;
+      }
+      // Keep reading (and dropping) so the refusal can still be answered; requestTimeout bounds it.
+      req.off("data", onData);
+      req.resume();
+      reject(tooLarge());
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.once("error", reject);
+  });
 }
 
 function parseCsr(body: string): x509.Pkcs10CertificateRequest {

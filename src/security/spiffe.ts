@@ -37,3 +37,11 @@ export function spiffeId(trustDomain: string, identity: WorkloadIdentity): strin
   if (problem) throw new Error(problem);
   return `spiffe://${trustDomain}/ns/${identity.namespace}/sa/${identity.serviceAccount}`;
 }
+
+/** The identity in `id` if it is a workload ID of `trustDomain` in the form above. */
+export function parseSpiffeId(id: string, trustDomain: string): WorkloadIdentity | undefined {
+  const match = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(id);
+  if (!match || match[1] !== trustDomain) return undefined;
+  const identity = { namespace: match[2] as string, serviceAccount: match[3] as string };
+  return identityProblem(identity) === undefined ? identity : undefined;
+}

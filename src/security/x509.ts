@@ -7,22 +7,26 @@ import { X509Certificate as NodeX509Certificate, createHash, webcrypto } from "n
 
 export { x509 };
 
+/** WebCrypto key types from node:crypto (the DOM lib, which declares them globally, is not loaded). */
+export type KeyPair = webcrypto.CryptoKeyPair;
+export type Key = webcrypto.CryptoKey;
+
 /** ECDSA over P-256 with SHA-256: the default key and signature algorithm (SPIFFE X.509-SVID §3). */
 export const ecdsaP256 = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 
 /** A fresh P-256 key pair; `extractable` lets the private key be written out as PKCS#8. */
-export function generateKeyPair(extractable: boolean): Promise<CryptoKeyPair> {
-  return webcrypto.subtle.generateKey(ecdsaP256, extractable, ["sign", "verify"]) as Promise<CryptoKeyPair>;
+export function generateKeyPair(extractable: boolean): Promise<KeyPair> {
+  return webcrypto.subtle.generateKey(ecdsaP256, extractable, ["sign", "verify"]);
 }
 
 /** `-----BEGIN PRIVATE KEY-----` (PKCS#8), the form TLS stacks and openssl read. */
-export async function privateKeyPem(key: CryptoKey): Promise<string> {
+export async function privateKeyPem(key: Key): Promise<string> {
   const der = await webcrypto.subtle.exportKey("pkcs8", key);
   return x509.PemConverter.encode(der, "PRIVATE KEY");
 }
 
 /** The key pair of a PKCS#8 PEM private key with its certificate (which carries the public half). */
-export async function importKeyPair(keyPem: string, certificate: x509.X509Certificate): Promise<CryptoKeyPair> {
+export async function importKeyPair(keyPem: string, certificate: x509.X509Certificate): Promise<KeyPair> {
   const [der] = x509.PemConverter.decode(keyPem);
   if (der === undefined) throw new Error("no PEM block in the private key");
   const privateKey = await webcrypto.subtle.importKey("pkcs8", der, ecdsaP256, true, ["sign"]);

@@ -119,6 +119,12 @@ describe("certificate authority, join tokens and meshplane agent", () => {
     await waitFor(async () => (seen.add(await serial()), seen.size >= 3), { timeoutMs: 15_000, intervalMs: 200, message: "two renewals" });
     const took = Date.now() - started;
     assert.ok(took < 12_000, `two renewals of 6 s certificates took ${took} ms`);
+    // The first certificate came with the token; renewals authenticate with the certificate.
+    const credentials = meshplane
+      .logs()
+      .filter((line) => line.msg === "workload certificate issued" && line.spiffeId === spiffe("checkout"))
+      .map((line) => String(line.credential).split(" ")[0]);
+    assert.deepEqual(credentials.slice(0, 3), ["join", "certificate", "certificate"]);
     assert.equal((await openssl("verify", "-CAfile", join(checkoutDir, "root-cert.pem"), chain)).trim(), `${chain}: OK`);
   });
 
