@@ -103,7 +103,7 @@ export class CertificateAgent {
    * Obtains the first certificate (a refused credential ends the run with that error: retrying
    * cannot help), then renews at half-life until `signal` aborts.
    */
-  async run(signal: AbortSignal, onFirst?: (signed: SignedCertificate) => void): Promise<void> {
+  async run(signal: AbortSignal): Promise<void> {
     const { clock, log } = this.options;
     let current: SignedCertificate | undefined;
     let backoffMs = minBackoffMs;
@@ -111,7 +111,6 @@ export class CertificateAgent {
       try {
         const receivedAt = clock.now();
         const signed = await this.renewOnce();
-        if (current === undefined) onFirst?.(signed);
         current = signed;
         backoffMs = minBackoffMs;
         await sleep(clock, Math.max(minBackoffMs, (signed.notAfter - receivedAt) / 2), signal);

@@ -91,9 +91,15 @@ export async function readCertificateAuthority(dataDir: string): Promise<Certifi
       `no certificate authority in ${dataDir}: start \`meshplane serve --data-dir ${dataDir} --ca-address 127.0.0.1:15013\` first`,
     );
   }
-  const trustDomain = (JSON.parse(text) as { trustDomain?: unknown }).trustDomain;
+  let trustDomain: unknown;
+  try {
+    // Not JSON: the CA's own load below says so (JSON.parse's message would quote the key file).
+    trustDomain = (JSON.parse(text) as { trustDomain?: unknown }).trustDomain;
+  } catch {
+    trustDomain = undefined;
+  }
   return CertificateAuthority.selfManaged({
-    trustDomain: typeof trustDomain === "string" ? trustDomain : "",
+    trustDomain: typeof trustDomain === "string" ? trustDomain : "unknown",
     workloadCertTtlMs: 1000,
     clock: systemClock,
     store: {

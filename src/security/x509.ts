@@ -22,7 +22,7 @@ export function generateKeyPair(extractable: boolean): Promise<KeyPair> {
 /** `-----BEGIN PRIVATE KEY-----` (PKCS#8), the form TLS stacks and openssl read. */
 export async function privateKeyPem(key: Key): Promise<string> {
   const der = await webcrypto.subtle.exportKey("pkcs8", key);
-  return x509.PemConverter.encode(der, "PRIVATE KEY");
+  return `${x509.PemConverter.encode(der, "PRIVATE KEY")}\n`;
 }
 
 /** The key pair of a PKCS#8 PEM private key with its certificate (which carries the public half). */
@@ -49,4 +49,5 @@ export function nodeCertificate(certificate: x509.X509Certificate): NodeX509Cert
   return new NodeX509Certificate(Buffer.from(certificate.rawData));
 }
 
-export const pemOf = (certificate: x509.X509Certificate): string => certificate.toString("pem");
+/** One certificate as PEM, newline-terminated so that several concatenate into a valid bundle. */
+export const pemOf = (certificate: x509.X509Certificate): string => `${certificate.toString("pem")}\n`;

@@ -87,8 +87,11 @@ describe("certificate authority, join tokens and meshplane agent", () => {
   }
 
   /** One attempt of `meshplane agent --once` with a token file; the agent's exit code and log. */
+  let onceRuns = 0;
   async function agentOnce(tokenFile: string) {
-    const result = await runCli(["agent", "--once", "--token-file", tokenFile, "--cert-dir", join(work, "once"), "--ca-address", caAddress]);
+    // A fresh directory each time: with a certificate already there, the agent would renew with it.
+    const certDir = join(work, `once-${(onceRuns += 1)}`);
+    const result = await runCli(["agent", "--once", "--token-file", tokenFile, "--cert-dir", certDir, "--ca-address", caAddress]);
     return { code: result.code, output: result.stdout + result.stderr };
   }
 
@@ -183,7 +186,7 @@ describe("certificate authority, join tokens and meshplane agent", () => {
     assert.match(attempt.output, /altered, or minted by another certificate authority/);
   });
 
-  test("a grpc-js server and client do mTLS with the agent's files, each checking the other's SPIFFE ID", async () => {
+  test("a grpc-js server and client do mTLS with the agent's files, each checking the other's SPIFFE ID", async (t) => {
     const frontendDir = await startAgent("frontend");
     const files = async (dir: string) => ({
       roots: await readFile(join(dir, "root-cert.pem")),
@@ -205,7 +208,7 @@ describe("certificate authority, join tokens and meshplane agent", () => {
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createSsl(s.roots, [{ private_key: s.key, cert_chain: s.chain }], true), (error, bound) => (error ? reject(error) : resolve(bound))),
     );
-    after(() => server.forceShutdown());
+    t.after(() => server.forceShutdown());
     const Client = grpc.makeGenericClientConstructor({ echo }, "Echo");
     const call = async (expected: string) => {
       const c = await files(frontendDir);
