@@ -522,7 +522,14 @@ test("off loopback, /debug/* needs a known bearer token; probes and metrics do n
   assert.equal(check("Bearer s3cret-token"), undefined);
   assert.equal(check("Bearer other"), undefined);
   assert.equal(check("bearer other"), undefined, "the scheme is case-insensitive");
-  for (const header of [undefined, "", "Bearer", "Bearer s3cret", "Bearer s3cret-token2", "Basic s3cret-token"]) {
+  for (const header of [
+    undefined,
+    "",
+    "Bearer",
+    "Bearer s3cret",
+    "Bearer s3cret-token2",
+    "Basic s3cret-token",
+  ]) {
     const refusal = check(header);
     assert.match(refusal ?? "", /Authorization: Bearer <token>/, String(header));
     assert.ok(!refusal?.includes("s3cret"), "the refusal never names a token");

@@ -199,11 +199,15 @@ async function handle(
   const handler = routes.get(path);
   const refused = guard?.({ host: req.headers.host, origin: req.headers.origin });
   // Off loopback (no guard), the debug views need a token.
-  const denied = guard === undefined && path.startsWith("/debug/") ? debugAccess(req.headers.authorization) : undefined;
+  const denied =
+    guard === undefined && path.startsWith("/debug/") ? debugAccess(req.headers.authorization) : undefined;
   if (refused !== undefined) {
     reply = json(403, { error: refused });
   } else if (denied !== undefined) {
-    reply = { ...json(401, { error: denied }), headers: { "content-type": "application/json", "www-authenticate": "Bearer" } };
+    reply = {
+      ...json(401, { error: denied }),
+      headers: { "content-type": "application/json", "www-authenticate": "Bearer" },
+    };
   } else if (handler === undefined) {
     reply = json(404, { error: `no admin endpoint at ${path}` });
   } else if (method !== "GET") {

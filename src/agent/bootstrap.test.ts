@@ -151,7 +151,12 @@ describe(
 );
 
 test("--cert-dir adds the file_watcher provider over the agent's files, as grpc-js-xds reads it", () => {
-  const bootstrap = grpcBootstrap({ xdsAddress: "127.0.0.1:15010", nodeId: "n", namespace: "shop", certDir: "/var/run/certs" });
+  const bootstrap = grpcBootstrap({
+    xdsAddress: "127.0.0.1:15010",
+    nodeId: "n",
+    namespace: "shop",
+    certDir: "/var/run/certs",
+  });
   assert.deepEqual(bootstrap.certificate_providers, {
     default: {
       plugin_name: "file_watcher",
@@ -164,7 +169,7 @@ test("--cert-dir adds the file_watcher provider over the agent's files, as grpc-
     },
   });
   // The client's own bootstrap validation (gRFC A29 file_watcher config).
-  const validated = validateBootstrapConfig(bootstrap) as { certificateProviders: Record<string, { pluginName: string; config: Record<string, unknown> }> };
+  const validated = validateBootstrapConfig(bootstrap);
   assert.deepEqual(validated.certificateProviders.default, {
     pluginName: "file_watcher",
     config: {
@@ -174,6 +179,19 @@ test("--cert-dir adds the file_watcher provider over the agent's files, as grpc-
       refreshIntervalMs: 5000,
     },
   });
-  assert.equal(grpcBootstrap({ xdsAddress: "127.0.0.1:15010", nodeId: "n", namespace: "shop" }).certificate_providers, undefined);
-  assert.throws(() => grpcBootstrap({ xdsAddress: "127.0.0.1:15010", nodeId: "n", namespace: "shop", certDir: "c", certRefreshSeconds: 0 }), /--cert-refresh/);
+  assert.equal(
+    grpcBootstrap({ xdsAddress: "127.0.0.1:15010", nodeId: "n", namespace: "shop" }).certificate_providers,
+    undefined,
+  );
+  assert.throws(
+    () =>
+      grpcBootstrap({
+        xdsAddress: "127.0.0.1:15010",
+        nodeId: "n",
+        namespace: "shop",
+        certDir: "c",
+        certRefreshSeconds: 0,
+      }),
+    /--cert-refresh/,
+  );
 });

@@ -77,7 +77,11 @@ export function grpcBootstrap(options: BootstrapOptions): GrpcBootstrap {
     server_listener_resource_name_template: "grpc/server?xds.resource.listening_address=%s",
     ...(options.certDir === undefined
       ? {}
-      : { certificate_providers: { [certificateProviderInstance]: fileWatcher(options.certDir, options.certRefreshSeconds) } }),
+      : {
+          certificate_providers: {
+            [certificateProviderInstance]: fileWatcher(options.certDir, options.certRefreshSeconds),
+          },
+        }),
   };
 }
 

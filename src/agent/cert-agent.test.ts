@@ -20,14 +20,27 @@ import { memoryStateStore, until } from "../security/testing.ts";
 import { CertificateAgent } from "./cert-agent.ts";
 
 async function setUp(t: { after: (fn: () => unknown) => void }, ttlMs = 600_000) {
-  const clock = new FakeClock(Date.now());
-  const ca = await CertificateAuthority.selfManaged({ trustDomain: "mesh.local", clock, workloadCertTtlMs: ttlMs, store: memoryStateStore() });
+  // Whole seconds: X.509 times have no fractions.
+  const clock = new FakeClock(Math.floor(Date.now() / 1000) * 1000);
+  const ca = await CertificateAuthority.selfManaged({
+    trustDomain: "mesh.local",
+    clock,
+    workloadCertTtlMs: ttlMs,
+    store: memoryStateStore(),
+  });
   const issuedWith: string[] = [];
   const serverLog = {
     info: (fields: object) => issuedWith.push(String((fields as { credential?: string }).credential)),
     warn: () => {},
   };
-  const server = new SigningServer({ ca, verifier: joinTokenVerifier(ca), clock, maxRequestBytes: 65536, log: serverLog, events: { issued: () => {}, refused: () => {} } });
+  const server = new SigningServer({
+    ca,
+    verifier: joinTokenVerifier(ca),
+    clock,
+    maxRequestBytes: 65536,
+    log: serverLog,
+    events: { issued: () => {}, refused: () => {} },
+  });
   const { port } = await server.listen("127.0.0.1", 0);
   const dir = mkdtempSync(join(tmpdir(), "meshplane-agent-"));
   t.after(async () => {
@@ -38,12 +51,36 @@ async function setUp(t: { after: (fn: () => unknown) => void }, ttlMs = 600_000)
   const writeToken = (ttl = 3_600_000) =>
     writeFileSync(
       tokenFile,
-      mintJoinToken(ca.tokenKeys()[0] as Buffer, { namespace: "shop", serviceAccount: "checkout", ttlMs: ttl, now: clock.now(), roots: ca.rootFingerprints() }).token,
+      mintJoinToken(ca.tokenKeys()[0] as Buffer, {
+        namespace: "shop",
+        serviceAccount: "checkout",
+        ttlMs: ttl,
+        now: clock.now(),
+        roots: ca.rootFingerprints(),
+      }).token,
     );
   const logs: { fields: Record<string, unknown>; message: string }[] = [];
-  const log = (fields: object, message: string) => logs.push({ fields: fields as Record<string, unknown>, message });
-  const agent = new CertificateAgent({ caAddress: `127.0.0.1:${port}`, tokenFile, certDir: join(dir, "certs"), clock, log: { info: log, warn: log } });
-  return { clock, ca, server, dir, writeToken, tokenFile, agent, logs, issuedWith, certDir: join(dir, "certs") };
+  const log = (fields: object, message: string) =>
+    logs.push({ fields: fields as Record<string, unknown>, message });
+  const agent = new CertificateAgent({
+    caAddress: `127.0.0.1:${port}`,
+    tokenFile,
+    certDir: join(dir, "certs"),
+    clock,
+    log: { info: log, warn: log },
+  });
+  return {
+    clock,
+    ca,
+    server,
+    dir,
+    writeToken,
+    tokenFile,
+    agent,
+    logs,
+    issuedWith,
+    certDir: join(dir, "certs"),
+  };
 }
 
 test("the agent writes a certificate for its token's identity and renews it at half-life with a new key", async (t) => {
@@ -68,13 +105,16 @@ test("the agent writes a certificate for its token's identity and renews it at h
   await until(() => written().length === 2, "the renewal");
   assert.notEqual(readFileSync(join(certDir, "key.pem"), "utf8"), firstKey, "each renewal makes a new key");
   assert.notEqual(written()[1]?.fields.serialNumber, written()[0]?.fields.serialNumber);
-  assert.deepEqual(issuedWith.map((c) => c.replace(/ \S+$/, "")), ["join token", "certificate"]);
+  assert.deepEqual(
+    issuedWith.map((c) => c.replace(/ \S+$/, "")),
+    ["join token", "certificate"],
+  );
   assert.equal(issuedWith[1], `certificate ${String(written()[0]?.fields.serialNumber)}`);
   stop.abort();
   await running;
 });
 
-test("while the CA is away the agent retries with growing backoff, then renews", async (t) => {
+test("while the CA is away the agent retries with growing backoff", async (t) => {
   const { clock, writeToken, agent, logs, server } = await setUp(t);
   writeToken();
   await agent.renewOnce();
@@ -88,7 +128,10 @@ test("while the CA is away the agent retries with growing backoff, then renews",
   await until(() => failures().length === 2, "the second failure");
   await clock.advance(2000);
   await until(() => failures().length === 3, "the third failure");
-  assert.deepEqual(failures().map((f) => f.fields.retryInMs), [1000, 2000, 4000]);
+  assert.deepEqual(
+    failures().map((f) => f.fields.retryInMs),
+    [1000, 2000, 4000],
+  );
   assert.equal(failures()[0]?.fields.code, "unreachable");
   stop.abort();
   await running;
@@ -100,6 +143,7 @@ test("a refused token ends the first attempt with the CA's reason", async (t) =>
   await clock.advance(1000);
   await assert.rejects(
     agent.run(new AbortController().signal),
-    (e: unknown) => e instanceof SigningRequestError && e.code === "token_expired" && /expired at/.test(e.message),
+    (e: unknown) =>
+      e instanceof SigningRequestError && e.code === "token_expired" && /expired at/.test(e.message),
   );
 });

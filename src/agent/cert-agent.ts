@@ -77,10 +77,16 @@ export class CertificateAgent {
         trustBundlePem: current.trustBundlePem,
       });
     } catch (error) {
-      if (!(error instanceof SigningRequestError) || !(error.credentialRefused || error.code === "unreachable")) {
+      if (
+        !(error instanceof SigningRequestError) ||
+        !(error.credentialRefused || error.code === "unreachable")
+      ) {
         throw error;
       }
-      this.options.log.warn({ code: error.code }, `renewing with the current certificate failed, trying the join token: ${error.message}`);
+      this.options.log.warn(
+        { code: error.code },
+        `renewing with the current certificate failed, trying the join token: ${error.message}`,
+      );
       return undefined;
     }
   }
@@ -115,7 +121,8 @@ export class CertificateAgent {
         backoffMs = minBackoffMs;
         await sleep(clock, Math.max(minBackoffMs, (signed.notAfter - receivedAt) / 2), signal);
       } catch (error) {
-        if (current === undefined && error instanceof SigningRequestError && error.credentialRefused) throw error;
+        if (current === undefined && error instanceof SigningRequestError && error.credentialRefused)
+          throw error;
         const remainingMs = current ? current.notAfter - clock.now() : undefined;
         log.warn(
           {

@@ -1,13 +1,25 @@
 // The certificate directory: each write is one symlink swap, key.pem is 0600, and the generation a
 // reader may still be reading survives the next write.
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { readCertificateFiles, writeCertificateFiles } from "./cert-files.ts";
 
-const files = (n: number) => ({ certChainPem: `chain ${n}\n`, keyPem: `key ${n}\n`, trustBundlePem: `roots ${n}\n` });
+const files = (n: number) => ({
+  certChainPem: `chain ${n}\n`,
+  keyPem: `key ${n}\n`,
+  trustBundlePem: `roots ${n}\n`,
+});
 
 test("writes go through one ..data swap; names stay fixed; old generations are pruned to one", (t) => {
   const dir = join(mkdtempSync(join(tmpdir(), "meshplane-certs-")), "certs");
@@ -32,9 +44,16 @@ test("writes go through one ..data swap; names stay fixed; old generations are p
   assert.equal(readFileSync(join(dir, first, "key.pem"), "utf8"), "key 1\n");
 
   writeCertificateFiles(dir, files(3), Date.UTC(2026, 11, 7, 0, 0, 2));
-  const generations = readdirSync(dir).filter((e) => e.startsWith("..") && e !== "..data").sort();
+  const generations = readdirSync(dir)
+    .filter((e) => e.startsWith("..") && e !== "..data")
+    .sort();
   assert.deepEqual(generations, [second, readlinkSync(join(dir, "..data"))].sort());
-  assert.deepEqual(readdirSync(dir).filter((e) => !e.startsWith("..")).sort(), ["cert-chain.pem", "key.pem", "root-cert.pem"]);
+  assert.deepEqual(
+    readdirSync(dir)
+      .filter((e) => !e.startsWith(".."))
+      .sort(),
+    ["cert-chain.pem", "key.pem", "root-cert.pem"],
+  );
 });
 
 test("a plain file left at a name is replaced by the link", (t) => {

@@ -7,4 +7,10 @@ export {
   type GrpcBootstrap,
 } from "./bootstrap.ts";
 export { CertificateAgent, type AgentLog, type CertificateAgentOptions } from "./cert-agent.ts";
-export { certChainFile, keyFile, rootCertFile, writeCertificateFiles, type CertificateFiles } from "./cert-files.ts";
+export {
+  certChainFile,
+  keyFile,
+  rootCertFile,
+  writeCertificateFiles,
+  type CertificateFiles,
+} from "./cert-files.ts";

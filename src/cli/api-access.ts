@@ -50,7 +50,8 @@ export function loadApiAccess(options: ApiAccessOptions): ApiAccess {
         "with --api-tls-cert/--api-tls-key, or bind the API to 127.0.0.1",
     );
   }
-  const tokens = options.tokenFile === undefined ? undefined : readTokens(options.tokenFile, "--api-token-file");
+  const tokens =
+    options.tokenFile === undefined ? undefined : readTokens(options.tokenFile, "--api-token-file");
   const tls =
     options.tlsCert === undefined || options.tlsKey === undefined
       ? undefined

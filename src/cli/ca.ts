@@ -111,7 +111,8 @@ export async function readCertificateAuthority(dataDir: string): Promise<Certifi
   });
 }
 
-const formatHostPort = (a: HostPort): string => (a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+const formatHostPort = (a: HostPort): string =>
+  a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 
 export async function startCertificateAuthority(options: {
   readonly ca: CaOptions;

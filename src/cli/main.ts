@@ -154,7 +154,8 @@ const serve = program
   );
 
 addCaOptions(serve, hostPort).action(
-    async (opts: {
+  async (
+    opts: {
       configDir?: string;
       dataDir: string;
       store?: string;
@@ -173,83 +174,84 @@ addCaOptions(serve, hostPort).action(
       replicaId?: string;
       leaseDuration: number;
       limit: string[];
-    } & CaFlags) => {
-      const logger = createLogger({ level: opts.logLevel });
-      // grpc-js writes its own diagnostics to stderr as plain text; keep every line JSON.
-      grpc.setLogger({
-        error: (...args: unknown[]) => logger.warn({ component: "grpc-js" }, args.map(String).join(" ")),
+    } & CaFlags,
+  ) => {
+    const logger = createLogger({ level: opts.logLevel });
+    // grpc-js writes its own diagnostics to stderr as plain text; keep every line JSON.
+    grpc.setLogger({
+      error: (...args: unknown[]) => logger.warn({ component: "grpc-js" }, args.map(String).join(" ")),
+    });
+    let running: Awaited<ReturnType<typeof startControlPlane>>;
+    try {
+      running = await startControlPlane({
+        configDir: opts.configDir,
+        store: parseStoreUrl(opts.store ?? defaultStoreUrl(opts.dataDir), opts.dataDir),
+        dataDir: opts.dataDir,
+        api:
+          opts.apiAddress === "off"
+            ? undefined
+            : {
+                address: opts.apiAddress,
+                tokenFile: opts.apiTokenFile,
+                tlsCert: opts.apiTlsCert,
+                tlsKey: opts.apiTlsKey,
+              },
+        xdsAddress: opts.xdsAddress,
+        xdsBacklog: opts.xdsBacklog,
+        adminAddress: opts.adminAddress,
+        ...(opts.adminTokenFile ? { adminTokenFile: opts.adminTokenFile } : {}),
+        domain: opts.domain,
+        debounce: { quietMs: opts.debounceMs, maxWaitMs: Math.max(opts.maxDebounceMs, opts.debounceMs) },
+        logger,
+        metrics: createMetrics(),
+        ...(opts.replicaId ? { replicaId: opts.replicaId } : {}),
+        leaseDurationSeconds: opts.leaseDuration,
+        limits: limitsFrom(opts.limit),
+        ca: caOptionsFrom(opts),
       });
-      let running: Awaited<ReturnType<typeof startControlPlane>>;
-      try {
-        running = await startControlPlane({
-          configDir: opts.configDir,
-          store: parseStoreUrl(opts.store ?? defaultStoreUrl(opts.dataDir), opts.dataDir),
-          dataDir: opts.dataDir,
-          api:
-            opts.apiAddress === "off"
-              ? undefined
-              : {
-                  address: opts.apiAddress,
-                  tokenFile: opts.apiTokenFile,
-                  tlsCert: opts.apiTlsCert,
-                  tlsKey: opts.apiTlsKey,
-                },
-          xdsAddress: opts.xdsAddress,
-          xdsBacklog: opts.xdsBacklog,
-          adminAddress: opts.adminAddress,
-          ...(opts.adminTokenFile ? { adminTokenFile: opts.adminTokenFile } : {}),
-          domain: opts.domain,
-          debounce: { quietMs: opts.debounceMs, maxWaitMs: Math.max(opts.maxDebounceMs, opts.debounceMs) },
-          logger,
-          metrics: createMetrics(),
-          ...(opts.replicaId ? { replicaId: opts.replicaId } : {}),
-          leaseDurationSeconds: opts.leaseDuration,
-          limits: limitsFrom(opts.limit),
-          ca: caOptionsFrom(opts),
-        });
-      } catch (error) {
-        logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
+    } catch (error) {
+      logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
+      logger.flush();
+      process.exitCode = 1;
+      return;
+    }
+    logger.info(
+      {
+        xdsAddress: formatHostPort(running.xdsAddress),
+        adminAddress: formatHostPort(running.adminAddress),
+        ...(running.api ? { apiUrl: running.api.url, kubeconfig: running.api.kubeconfig } : {}),
+        ...(running.caAddress ? { caAddress: formatHostPort(running.caAddress) } : {}),
+      },
+      "meshplane ready",
+    );
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, "shutting down");
+      const deadline = setTimeout(() => {
+        logger.error("shutdown did not finish in time; exiting");
         logger.flush();
-        process.exitCode = 1;
-        return;
-      }
-      logger.info(
-        {
-          xdsAddress: formatHostPort(running.xdsAddress),
-          adminAddress: formatHostPort(running.adminAddress),
-          ...(running.api ? { apiUrl: running.api.url, kubeconfig: running.api.kubeconfig } : {}),
-          ...(running.caAddress ? { caAddress: formatHostPort(running.caAddress) } : {}),
+        process.exit(1);
+      }, shutdownDeadlineMs);
+      deadline.unref();
+      running.stop(shutdownDeadlineMs / 2).then(
+        () => {
+          logger.info("stopped");
+          logger.flush();
+          process.exit(0);
         },
-        "meshplane ready",
-      );
-      let stopping = false;
-      const shutdown = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, "shutting down");
-        const deadline = setTimeout(() => {
-          logger.error("shutdown did not finish in time; exiting");
+        (error: unknown) => {
+          logger.error({ err: error }, "error while stopping");
           logger.flush();
           process.exit(1);
-        }, shutdownDeadlineMs);
-        deadline.unref();
-        running.stop(shutdownDeadlineMs / 2).then(
-          () => {
-            logger.info("stopped");
-            logger.flush();
-            process.exit(0);
-          },
-          (error: unknown) => {
-            logger.error({ err: error }, "error while stopping");
-            logger.flush();
-            process.exit(1);
-          },
-        );
-      };
-      process.on("SIGTERM", () => shutdown("SIGTERM"));
-      process.on("SIGINT", () => shutdown("SIGINT"));
-    },
-  );
+        },
+      );
+    };
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    process.on("SIGINT", () => shutdown("SIGINT"));
+  },
+);
 
 program
   .command("bootstrap")
@@ -263,8 +265,16 @@ program
   .option("--namespace <ns>", "the workload's namespace", "default")
   .option("--zone <zone>", "the workload's zone (node locality)")
   .option("--label <key=value>", "a workload label (repeatable)", label, {})
-  .option("--cert-dir <dir>", "add the file_watcher certificate provider (gRFC A29) over `meshplane agent --cert-dir`")
-  .option("--cert-refresh <seconds>", "how often gRPC re-reads the certificate files", Number, defaultCertRefreshSeconds)
+  .option(
+    "--cert-dir <dir>",
+    "add the file_watcher certificate provider (gRFC A29) over `meshplane agent --cert-dir`",
+  )
+  .option(
+    "--cert-refresh <seconds>",
+    "how often gRPC re-reads the certificate files",
+    Number,
+    defaultCertRefreshSeconds,
+  )
   .option("-o, --output <file>", "write to a file instead of stdout")
   .action(
     (opts: {

@@ -24,11 +24,14 @@ test("the CA runs only with --ca-address; operator files come as a set of three"
     workloadCertTtlMs: 86_400_000,
     rootTtlMs: 60_000,
   });
-  assert.deepEqual(caOptionsFrom({ ...base, caAddress: address, caCert: "c", caKey: "k", caRoot: "r" })?.operator, {
-    cert: "c",
-    key: "k",
-    root: "r",
-  });
+  assert.deepEqual(
+    caOptionsFrom({ ...base, caAddress: address, caCert: "c", caKey: "k", caRoot: "r" })?.operator,
+    {
+      cert: "c",
+      key: "k",
+      root: "r",
+    },
+  );
   assert.throws(() => caOptionsFrom({ ...base, caAddress: address, caCert: "c" }), /go together/);
   assert.throws(() => caOptionsFrom({ ...base, caCert: "c", caKey: "k", caRoot: "r" }), /need --ca-address/);
 });

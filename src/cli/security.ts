@@ -19,7 +19,9 @@ export function duration(value: string): number {
   const match = /^(\d+)(s|m|h|d)$/.exec(value);
   const ms = match ? Number(match[1]) * (units[match[2] as string] as number) : NaN;
   if (!Number.isSafeInteger(ms) || ms < 1000) {
-    throw new InvalidArgumentError(`expected a duration such as 30s, 90m, 24h or 7d (at least 1s), got "${value}"`);
+    throw new InvalidArgumentError(
+      `expected a duration such as 30s, 90m, 24h or 7d (at least 1s), got "${value}"`,
+    );
   }
   return ms;
 }
@@ -57,7 +59,10 @@ export function addCaOptions(command: Command, parseAddress: (value: string) => 
         .argParser(duration)
         .default(undefined, "3650d"),
     )
-    .option("--ca-cert <file>", "sign with an operator's intermediate CA certificate (PEM; with --ca-key, --ca-root)")
+    .option(
+      "--ca-cert <file>",
+      "sign with an operator's intermediate CA certificate (PEM; with --ca-key, --ca-root)",
+    )
     .option("--ca-key <file>", "the PKCS#8 P-256 private key of --ca-cert")
     .option("--ca-root <file>", "the operator's root certificate(s) (PEM) that --ca-cert chains to");
 }
@@ -83,7 +88,9 @@ export function caOptionsFrom(flags: CaFlags): CaOptions | undefined {
 }
 
 export function registerToken(program: Command): void {
-  const token = program.command("token").description("join tokens: credentials that workloads trade for certificates");
+  const token = program
+    .command("token")
+    .description("join tokens: credentials that workloads trade for certificates");
   token
     .command("create")
     .description(
@@ -92,8 +99,16 @@ export function registerToken(program: Command): void {
     .requiredOption("--namespace <ns>", "the workload's namespace")
     .requiredOption("--service-account <sa>", "the workload's service account")
     .option("--ttl <duration>", "how long the token can be used (30s, 90m, 24h)", duration, hourMs)
-    .option("--data-dir <dir>", "the data directory of the meshplane whose CA will honour the token", ".meshplane")
-    .option("--trust-domain <domain>", "with --ca-cert: the trust domain meshplane serve runs with", "cluster.local")
+    .option(
+      "--data-dir <dir>",
+      "the data directory of the meshplane whose CA will honour the token",
+      ".meshplane",
+    )
+    .option(
+      "--trust-domain <domain>",
+      "with --ca-cert: the trust domain meshplane serve runs with",
+      "cluster.local",
+    )
     .option("--ca-cert <file>", "the operator's intermediate, when meshplane serve runs with --ca-cert")
     .option("--ca-key <file>", "its private key")
     .option("--ca-root <file>", "the operator's root(s)")
@@ -158,12 +173,29 @@ export function registerAgent(program: Command): void {
       "obtain and renew a workload's certificate: writes cert-chain.pem, key.pem (0600) and root-cert.pem into --cert-dir, renewing at half-life",
     )
     .requiredOption("--token-file <file>", "the join token (re-read at each renewal)")
-    .requiredOption("--cert-dir <dir>", "where the certificate files go (point `meshplane bootstrap --cert-dir` here)")
-    .option("--ca-address <host:port>", "the CA's signing endpoint (meshplane serve --ca-address)", "127.0.0.1:15013")
+    .requiredOption(
+      "--cert-dir <dir>",
+      "where the certificate files go (point `meshplane bootstrap --cert-dir` here)",
+    )
+    .option(
+      "--ca-address <host:port>",
+      "the CA's signing endpoint (meshplane serve --ca-address)",
+      "127.0.0.1:15013",
+    )
     .option("--once", "obtain one certificate and exit (an init container)")
-    .addOption(new Option("--log-level <level>", "log level").choices(["debug", "info", "warn", "error"]).default("info"))
+    .addOption(
+      new Option("--log-level <level>", "log level")
+        .choices(["debug", "info", "warn", "error"])
+        .default("info"),
+    )
     .action(
-      async (opts: { tokenFile: string; certDir: string; caAddress: string; once?: boolean; logLevel: string }) => {
+      async (opts: {
+        tokenFile: string;
+        certDir: string;
+        caAddress: string;
+        once?: boolean;
+        logLevel: string;
+      }) => {
         const logger = createLogger({ level: opts.logLevel }).child({ component: "agent" });
         const agent = new CertificateAgent({
           caAddress: opts.caAddress,

@@ -80,7 +80,9 @@ export interface RunningControlPlane {
 export async function startControlPlane(options: ServeOptions): Promise<RunningControlPlane> {
   const { logger, metrics } = options;
   const access = options.api ? loadApiAccess(options.api) : undefined;
-  const debugTokens = options.adminTokenFile ? readTokens(options.adminTokenFile, "--admin-token-file") : undefined;
+  const debugTokens = options.adminTokenFile
+    ? readTokens(options.adminTokenFile, "--admin-token-file")
+    : undefined;
   const lock = writesToDataDir(options) ? lockDataDir({ dataDir: options.dataDir, logger }) : undefined;
   // Everything started so far, closed in reverse order on stop or on a failed start.
   const closers: (() => Promise<unknown>)[] = lock ? [async () => lock.release()] : [];
@@ -183,7 +185,13 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     });
     closers.push(() => admin.close());
     const ca = options.ca
-      ? await startCertificateAuthority({ ca: options.ca, dataDir: options.dataDir, logger, metrics, limits: options.limits })
+      ? await startCertificateAuthority({
+          ca: options.ca,
+          dataDir: options.dataDir,
+          logger,
+          metrics,
+          limits: options.limits,
+        })
       : undefined;
     if (ca) closers.push(() => ca.close());
     const xdsAddress = await xds.listen(options.xdsAddress.host, options.xdsAddress.port);

@@ -113,7 +113,8 @@ export const limitSpecs = {
   "ca.requestBytes": {
     default: 64 * KiB,
     unit: "bytes",
-    description: "size of a certificate signing request body at the CA's endpoint (a P-256 CSR is under 1 KiB)",
+    description:
+      "size of a certificate signing request body at the CA's endpoint (a P-256 CSR is under 1 KiB)",
   },
 } as const satisfies Record<string, LimitSpec>;
 

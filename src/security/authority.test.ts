@@ -8,13 +8,26 @@ import { CertificateAuthority } from "./authority.ts";
 import { uriNames } from "./certificates.ts";
 import { SigningError } from "./errors.ts";
 import { csrClaiming, memoryStateStore, until, withBrokenSignature } from "./testing.ts";
-import { ecdsaP256, generateKeyPair, parseCertificates, pemOf, privateKeyPem, x509, type KeyPair } from "./x509.ts";
+import {
+  ecdsaP256,
+  generateKeyPair,
+  parseCertificates,
+  pemOf,
+  privateKeyPem,
+  x509,
+  type KeyPair,
+} from "./x509.ts";
 
 const start = Date.UTC(2026, 11, 7, 12);
 const checkout = { namespace: "shop", serviceAccount: "checkout" };
 
 async function selfManaged(clock = new FakeClock(start), store = memoryStateStore(), ttlMs = 3_600_000) {
-  const ca = await CertificateAuthority.selfManaged({ trustDomain: "mesh.local", clock, workloadCertTtlMs: ttlMs, store });
+  const ca = await CertificateAuthority.selfManaged({
+    trustDomain: "mesh.local",
+    clock,
+    workloadCertTtlMs: ttlMs,
+    store,
+  });
   return { ca, clock, store };
 }
 
@@ -41,7 +54,7 @@ test("a workload certificate names only the token's identity, whatever the CSR c
   const usage = leaf.getExtension(x509.KeyUsagesExtension)?.usages ?? 0;
   assert.ok(usage & x509.KeyUsageFlags.digitalSignature);
   assert.equal(usage & x509.KeyUsageFlags.keyCertSign, 0);
-  assert.deepEqual(leaf.getExtension(x509.ExtendedKeyUsageExtension)?.usages, [
+  assert.deepEqual([...(leaf.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])], [
     x509.ExtendedKeyUsage.serverAuth,
     x509.ExtendedKeyUsage.clientAuth,
   ]);
@@ -57,18 +70,39 @@ test("a workload certificate names only the token's identity, whatever the CSR c
 test("a CSR signed by no one, or over a key the CA does not sign, is refused", async () => {
   const { ca } = await selfManaged();
   const broken = withBrokenSignature(await csrClaiming("spiffe://mesh.local/ns/shop/sa/checkout"));
-  await assert.rejects(ca.issueWorkload(broken, checkout), (e: unknown) => e instanceof SigningError && e.code === "csr_signature_invalid");
-  const rsa = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) };
+  await assert.rejects(
+    ca.issueWorkload(broken, checkout),
+    (e: unknown) => e instanceof SigningError && e.code === "csr_signature_invalid",
+  );
+  const rsa = {
+    name: "RSASSA-PKCS1-v1_5",
+    hash: "SHA-256",
+    modulusLength: 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+  };
   const keys = (await crypto.subtle.generateKey(rsa, false, ["sign", "verify"])) as KeyPair;
-  const rsaCsr = await x509.Pkcs10CertificateRequestGenerator.create({ name: "CN=x", keys, signingAlgorithm: rsa });
-  await assert.rejects(ca.issueWorkload(rsaCsr, checkout), (e: unknown) => e instanceof SigningError && e.code === "csr_key_unsupported" && /ECDSA P-256 or P-384/.test(e.message));
+  const rsaCsr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: "CN=x",
+    keys,
+    signingAlgorithm: rsa,
+  });
+  await assert.rejects(
+    ca.issueWorkload(rsaCsr, checkout),
+    (e: unknown) =>
+      e instanceof SigningError && e.code === "csr_key_unsupported" && /ECDSA P-256 or P-384/.test(e.message),
+  );
 });
 
 test("the root is created once, saved with its key, and loaded again on the next start", async () => {
   const { ca, store, clock } = await selfManaged();
   assert.equal(store.saves, 1);
   assert.match(store.text ?? "", /BEGIN PRIVATE KEY/);
-  const again = await CertificateAuthority.selfManaged({ trustDomain: "mesh.local", clock, workloadCertTtlMs: 3_600_000, store });
+  const again = await CertificateAuthority.selfManaged({
+    trustDomain: "mesh.local",
+    clock,
+    workloadCertTtlMs: 3_600_000,
+    store,
+  });
   assert.equal(store.saves, 1, "loading does not rewrite");
   assert.deepEqual(again.rootFingerprints(), ca.rootFingerprints());
   assert.deepEqual(again.tokenKeys(), ca.tokenKeys());
@@ -84,10 +118,19 @@ test("a saved CA for another trust domain, or a damaged one, is refused with wha
     CertificateAuthority.selfManaged({ trustDomain: "other.local", clock, workloadCertTtlMs: 1000, store }),
     /created for trust domain "mesh.local", not "other.local": start with --trust-domain mesh.local/,
   );
-  for (const text of ["{", JSON.stringify({ version: 1, trustDomain: "mesh.local", roots: [{ certificate: "x", key: "y" }] })]) {
+  for (const text of [
+    "{",
+    JSON.stringify({ version: 1, trustDomain: "mesh.local", roots: [{ certificate: "x", key: "y" }] }),
+  ]) {
     await assert.rejects(
-      CertificateAuthority.selfManaged({ trustDomain: "mesh.local", clock, workloadCertTtlMs: 1000, store: memoryStateStore(text) }),
-      (e: unknown) => /move it away to start a new CA/.test((e as Error).message) && !/BEGIN/.test((e as Error).message),
+      CertificateAuthority.selfManaged({
+        trustDomain: "mesh.local",
+        clock,
+        workloadCertTtlMs: 1000,
+        store: memoryStateStore(text),
+      }),
+      (e: unknown) =>
+        /move it away to start a new CA/.test((e as Error).message) && !/BEGIN/.test((e as Error).message),
     );
   }
 });
@@ -98,14 +141,23 @@ test("root rotation: publish the new root, then sign with it, then drop the old 
   const ttlMs = 20_000;
   const clock = new FakeClock(start);
   const store = memoryStateStore();
-  const ca = await CertificateAuthority.selfManaged({ trustDomain: "mesh.local", clock, workloadCertTtlMs: ttlMs, store, rootTtlMs: 400_000 });
+  const ca = await CertificateAuthority.selfManaged({
+    trustDomain: "mesh.local",
+    clock,
+    workloadCertTtlMs: ttlMs,
+    store,
+    rootTtlMs: 400_000,
+  });
   const changes: string[] = [];
   ca.onChange((change) => changes.push(change));
   const [oldRoot] = ca.trustRoots();
   assert.ok(oldRoot);
   const dueAt = oldRoot.notAfter.getTime() - (oldRoot.notAfter.getTime() - oldRoot.notBefore.getTime()) / 5;
   assert.equal(ca.nextMaintenanceAt(), dueAt);
-  const sign = async () => parseCertificates((await ca.issueWorkload(await csrClaiming("spiffe://x/y"), checkout)).certChainPem)[0] as x509.X509Certificate;
+  const sign = async () =>
+    parseCertificates(
+      (await ca.issueWorkload(await csrClaiming("spiffe://x/y"), checkout)).certChainPem,
+    )[0] as x509.X509Certificate;
 
   ca.start((error) => assert.fail(String(error)));
   await clock.advance(dueAt - start - 1);
@@ -121,7 +173,13 @@ test("root rotation: publish the new root, then sign with it, then drop the old 
   assert.equal(ca.tokenKeys().length, 2);
 
   // A restart in the middle of the rotation resumes it where it was.
-  const resumed = await CertificateAuthority.selfManaged({ trustDomain: "mesh.local", clock, workloadCertTtlMs: ttlMs, store, rootTtlMs: 400_000 });
+  const resumed = await CertificateAuthority.selfManaged({
+    trustDomain: "mesh.local",
+    clock,
+    workloadCertTtlMs: ttlMs,
+    store,
+    rootTtlMs: 400_000,
+  });
   assert.deepEqual(resumed.rootFingerprints(), ca.rootFingerprints());
 
   await clock.advance(ttlMs);
@@ -143,7 +201,13 @@ test("root rotation: publish the new root, then sign with it, then drop the old 
 
 test("a root too short-lived for a rotation is refused", async () => {
   await assert.rejects(
-    CertificateAuthority.selfManaged({ trustDomain: "mesh.local", clock: new FakeClock(start), workloadCertTtlMs: 60_000, store: memoryStateStore(), rootTtlMs: 299_000 }),
+    CertificateAuthority.selfManaged({
+      trustDomain: "mesh.local",
+      clock: new FakeClock(start),
+      workloadCertTtlMs: 60_000,
+      store: memoryStateStore(),
+      rootTtlMs: 299_000,
+    }),
     /at least five workload certificate lifetimes/,
   );
 });
@@ -170,7 +234,12 @@ async function operatorFiles() {
     notAfter: new Date(start + 30 * 86_400_000),
     extensions: [new x509.BasicConstraintsExtension(true, 0, true)],
   });
-  return { root, intermediate, keyPem: await privateKeyPem(keys.privateKey), rootKeyPem: await privateKeyPem(rootKeys.privateKey) };
+  return {
+    root,
+    intermediate,
+    keyPem: await privateKeyPem(keys.privateKey),
+    rootKeyPem: await privateKeyPem(rootKeys.privateKey),
+  };
 }
 
 test("an operator's intermediate signs leaves; the chain carries it and the bundle the operator's root", async () => {
@@ -189,7 +258,10 @@ test("an operator's intermediate signs leaves; the chain carries it and the bund
   assert.equal(rest.length, 0);
   assert.ok(issuedBy(leaf, files.intermediate));
   assert.equal(intermediate.subject, "CN=Operator Intermediate");
-  assert.deepEqual(parseCertificates(issued.trustBundlePem).map((c) => c.subject), ["CN=Operator Root"]);
+  assert.deepEqual(
+    parseCertificates(issued.trustBundlePem).map((c) => c.subject),
+    ["CN=Operator Root"],
+  );
   await assert.rejects(ca.startRotation(), /restarting with new --ca-cert/);
 });
 
@@ -197,10 +269,27 @@ test("operator files that do not fit together are refused, saying which", async 
   const files = await operatorFiles();
   const other = await operatorFiles();
   const open = (certPem: string, keyPem: string, rootPem: string) =>
-    CertificateAuthority.operatorProvided({ trustDomain: "mesh.local", clock: new FakeClock(start), workloadCertTtlMs: 1000, certPem, keyPem, rootPem });
-  await assert.rejects(open(pemOf(files.intermediate), other.keyPem, pemOf(files.root)), /--ca-key is not the private key of --ca-cert/);
-  await assert.rejects(open(pemOf(files.intermediate), files.keyPem, pemOf(other.root)), /not signed by a root in --ca-root/);
-  const leafLike = await x509.X509CertificateGenerator.createSelfSigned({ name: "CN=leaf", keys: await generateKeyPair(true), signingAlgorithm: ecdsaP256 });
+    CertificateAuthority.operatorProvided({
+      trustDomain: "mesh.local",
+      clock: new FakeClock(start),
+      workloadCertTtlMs: 1000,
+      certPem,
+      keyPem,
+      rootPem,
+    });
+  await assert.rejects(
+    open(pemOf(files.intermediate), other.keyPem, pemOf(files.root)),
+    /--ca-key is not the private key of --ca-cert/,
+  );
+  await assert.rejects(
+    open(pemOf(files.intermediate), files.keyPem, pemOf(other.root)),
+    /not signed by a root in --ca-root/,
+  );
+  const leafLike = await x509.X509CertificateGenerator.createSelfSigned({
+    name: "CN=leaf",
+    keys: await generateKeyPair(true),
+    signingAlgorithm: ecdsaP256,
+  });
   await assert.rejects(open(pemOf(leafLike), files.keyPem, pemOf(files.root)), /not a CA/);
   await assert.rejects(open("", files.keyPem, pemOf(files.root)), /--ca-cert: no PEM certificate/);
 });

@@ -102,7 +102,13 @@ export class CertificateAuthority {
       );
     }
     const text = options.store.load();
-    const source: SelfManaged = { kind: "self-managed", store: options.store, rootTtlMs, roots: [], rotation: undefined };
+    const source: SelfManaged = {
+      kind: "self-managed",
+      store: options.store,
+      rootTtlMs,
+      roots: [],
+      rotation: undefined,
+    };
     const ca = new CertificateAuthority(options, source);
     if (text === undefined) {
       source.roots = [await ca.createRoot()];
@@ -120,7 +126,11 @@ export class CertificateAuthority {
    * followed by the intermediates above it), `keyPem` its P-256 key, `rootPem` the trust roots.
    */
   static async operatorProvided(
-    options: AuthorityOptions & { readonly certPem: string; readonly keyPem: string; readonly rootPem: string },
+    options: AuthorityOptions & {
+      readonly certPem: string;
+      readonly keyPem: string;
+      readonly rootPem: string;
+    },
   ): Promise<CertificateAuthority> {
     checkOptions(options);
     const chain = parseCertificates(options.certPem);
@@ -139,7 +149,12 @@ export class CertificateAuthority {
     }
     await checkChain(chain, roots);
     const tokenKey = joinTokenKey(pkcs8Der(options.keyPem));
-    return new CertificateAuthority(options, { kind: "operator", signer: { certificate, keys, chain }, roots, tokenKey });
+    return new CertificateAuthority(options, {
+      kind: "operator",
+      signer: { certificate, keys, chain },
+      roots,
+      tokenKey,
+    });
   }
 
   /** The key that signs now, with its chain. */
@@ -147,7 +162,9 @@ export class CertificateAuthority {
     const source = this.source;
     if (source.kind === "operator") return source.signer;
     const [first, second] = source.roots;
-    const useOld = second === undefined || (source.rotation && rotationPhase(source.rotation, this.clock.now()) === "publishing");
+    const useOld =
+      second === undefined ||
+      (source.rotation && rotationPhase(source.rotation, this.clock.now()) === "publishing");
     const root = (useOld ? first : second) as Root;
     return { certificate: root.certificate, keys: root.keys, chain: [] };
   }
@@ -177,9 +194,15 @@ export class CertificateAuthority {
    * Only the key is taken from the CSR: its subject and SANs are ignored, so a requester can never
    * name another identity.
    */
-  async issueWorkload(request: x509.Pkcs10CertificateRequest, identity: WorkloadIdentity): Promise<IssuedCertificate> {
+  async issueWorkload(
+    request: x509.Pkcs10CertificateRequest,
+    identity: WorkloadIdentity,
+  ): Promise<IssuedCertificate> {
     const algorithm = request.publicKey.algorithm as { name?: string; namedCurve?: string };
-    if (algorithm.name !== "ECDSA" || (algorithm.namedCurve !== "P-256" && algorithm.namedCurve !== "P-384")) {
+    if (
+      algorithm.name !== "ECDSA" ||
+      (algorithm.namedCurve !== "P-256" && algorithm.namedCurve !== "P-384")
+    ) {
       throw new SigningError(
         "csr_key_unsupported",
         `the CSR's key is ${algorithm.name ?? "unknown"}${algorithm.namedCurve ? ` ${algorithm.namedCurve}` : ""}: the CA signs ECDSA P-256 or P-384 keys`,
@@ -338,22 +361,32 @@ async function parseState(
   text: string,
   trustDomain: string,
 ): Promise<{ roots: Root[]; rotation: Rotation | undefined }> {
-  const fix = "restore the file from a backup, or move it away to start a new CA (every workload then needs new certificates)";
+  const fix =
+    "restore the file from a backup, or move it away to start a new CA (every workload then needs new certificates)";
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
     throw new Error(`the CA state is not JSON: ${fix}`);
   }
-  const state = raw as { version?: unknown; trustDomain?: unknown; roots?: unknown; rotation?: Partial<Rotation> };
-  if (state.version !== stateVersion) throw new Error(`the CA state has version ${String(state.version)}, expected ${stateVersion}: ${fix}`);
+  const state = raw as {
+    version?: unknown;
+    trustDomain?: unknown;
+    roots?: unknown;
+    rotation?: Partial<Rotation>;
+  };
+  if (state.version !== stateVersion)
+    throw new Error(`the CA state has version ${String(state.version)}, expected ${stateVersion}: ${fix}`);
   if (state.trustDomain !== trustDomain) {
     throw new Error(
       `the CA was created for trust domain "${String(state.trustDomain)}", not "${trustDomain}": start with --trust-domain ${String(state.trustDomain)}, or ${fix}`,
     );
   }
-  const entries = Array.isArray(state.roots) ? (state.roots as { certificate?: unknown; key?: unknown }[]) : [];
-  if (entries.length < 1 || entries.length > 2) throw new Error(`the CA state holds ${entries.length} roots, expected 1 or 2: ${fix}`);
+  const entries = Array.isArray(state.roots)
+    ? (state.roots as { certificate?: unknown; key?: unknown }[])
+    : [];
+  if (entries.length < 1 || entries.length > 2)
+    throw new Error(`the CA state holds ${entries.length} roots, expected 1 or 2: ${fix}`);
   const roots: Root[] = [];
   for (const [index, entry] of entries.entries()) {
     try {
@@ -368,18 +401,26 @@ async function parseState(
   }
   const rotation = state.rotation;
   const hasRotation = rotation !== undefined;
-  if (hasRotation !== (roots.length === 2) || (rotation && !(Number.isSafeInteger(rotation.startedAt) && Number.isSafeInteger(rotation.phaseMs)))) {
+  if (
+    hasRotation !== (roots.length === 2) ||
+    (rotation && !(Number.isSafeInteger(rotation.startedAt) && Number.isSafeInteger(rotation.phaseMs)))
+  ) {
     throw new Error(`the CA state's rotation does not match its roots: ${fix}`);
   }
   return { roots, rotation: rotation as Rotation | undefined };
 }
 
 /** Each certificate is signed by the next, and the last by one of `roots`. */
-async function checkChain(chain: readonly x509.X509Certificate[], roots: readonly x509.X509Certificate[]): Promise<void> {
+async function checkChain(
+  chain: readonly x509.X509Certificate[],
+  roots: readonly x509.X509Certificate[],
+): Promise<void> {
   for (const [index, certificate] of chain.entries()) {
     const issuers = index + 1 < chain.length ? [chain[index + 1] as x509.X509Certificate] : roots;
     const verifies = await Promise.all(
-      issuers.map((issuer) => certificate.verify({ publicKey: issuer.publicKey, signatureOnly: true }).catch(() => false)),
+      issuers.map((issuer) =>
+        certificate.verify({ publicKey: issuer.publicKey, signatureOnly: true }).catch(() => false),
+      ),
     );
     if (!verifies.includes(true)) {
       throw new Error(

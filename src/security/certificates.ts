@@ -64,7 +64,10 @@ export async function createWorkloadCertificate(options: {
         x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
         true,
       ),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      new x509.ExtendedKeyUsageExtension([
+        x509.ExtendedKeyUsage.serverAuth,
+        x509.ExtendedKeyUsage.clientAuth,
+      ]),
       new x509.SubjectAlternativeNameExtension([{ type: "url", value: options.spiffeId }]),
       await x509.AuthorityKeyIdentifierExtension.create(signer.keys.publicKey),
       await x509.SubjectKeyIdentifierExtension.create(options.publicKey),

@@ -35,7 +35,10 @@ export function joinTokenVerifier(ca: CertificateAuthority): CredentialVerifier 
  * The identity of a client certificate that TLS already verified against the CA's roots: its one
  * SPIFFE URI SAN, in this trust domain. (The signing endpoint's own certificate has no URI SAN.)
  */
-export function certificateCredential(certificate: x509.X509Certificate, trustDomain: string): VerifiedCredential {
+export function certificateCredential(
+  certificate: x509.X509Certificate,
+  trustDomain: string,
+): VerifiedCredential {
   const uris = uriNames(certificate);
   const identity = uris.length === 1 ? parseSpiffeId(uris[0] as string, trustDomain) : undefined;
   if (identity === undefined) {

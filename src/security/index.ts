@@ -25,6 +25,11 @@ export {
   SigningRequestError,
   type SignedCertificate,
 } from "./signing-client.ts";
-export { SigningServer, type SigningEvents, type SigningLog, type SigningServerOptions } from "./signing-server.ts";
+export {
+  SigningServer,
+  type SigningEvents,
+  type SigningLog,
+  type SigningServerOptions,
+} from "./signing-server.ts";
 export { identityProblem, spiffeId, trustDomainProblem, type WorkloadIdentity } from "./spiffe.ts";
 export { certificateFingerprint, parseCertificates } from "./x509.ts";

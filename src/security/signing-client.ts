@@ -86,7 +86,10 @@ export async function requestCertificate(options: {
     safeParse(certChain).length === 0 ||
     safeParse(trustBundle).length === 0
   ) {
-    throw new SigningRequestError("internal", `the CA at ${options.address} answered without a certificate chain`);
+    throw new SigningRequestError(
+      "internal",
+      `the CA at ${options.address} answered without a certificate chain`,
+    );
   }
   return { spiffeId, serialNumber, notAfter: expires, certChainPem: certChain, trustBundlePem: trustBundle };
 }
@@ -125,7 +128,9 @@ function call(
         timeout: timeoutMs,
         ...(isIP(host) === 0 ? { servername: host } : {}),
         ...(options.trust === "none" ? { rejectUnauthorized: false } : { ca: options.trust }),
-        ...(options.cert !== undefined && options.key !== undefined ? { cert: options.cert, key: options.key } : {}),
+        ...(options.cert !== undefined && options.key !== undefined
+          ? { cert: options.cert, key: options.key }
+          : {}),
         // A fresh connection each time: a pooled one could carry another client certificate.
         agent: false,
       },
@@ -134,7 +139,8 @@ function call(
         let size = 0;
         res.on("data", (chunk: Buffer) => {
           size += chunk.length;
-          if (size > responseLimitBytes) req.destroy(new Error(`response larger than ${responseLimitBytes} bytes`));
+          if (size > responseLimitBytes)
+            req.destroy(new Error(`response larger than ${responseLimitBytes} bytes`));
           else chunks.push(chunk);
         });
         res.on("end", () => {
@@ -142,13 +148,26 @@ function call(
           try {
             json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
           } catch {
-            reject(new SigningRequestError("internal", `the CA at ${address} answered ${res.statusCode} without JSON`));
+            reject(
+              new SigningRequestError(
+                "internal",
+                `the CA at ${address} answered ${res.statusCode} without JSON`,
+              ),
+            );
             return;
           }
           if (res.statusCode === 200) return resolve(json);
           const error = (json as { error?: { code?: unknown; message?: unknown } }).error;
-          const code = typeof error?.code === "string" && error.code in signingErrorCodes ? (error.code as SigningErrorCode) : "internal";
-          reject(new SigningRequestError(code, `the CA refused (${res.statusCode} ${code}): ${String(error?.message ?? "no reason given")}`));
+          const code =
+            typeof error?.code === "string" && error.code in signingErrorCodes
+              ? (error.code as SigningErrorCode)
+              : "internal";
+          reject(
+            new SigningRequestError(
+              code,
+              `the CA refused (${res.statusCode} ${code}): ${String(error?.message ?? "no reason given")}`,
+            ),
+          );
         });
         res.on("error", reject);
       },

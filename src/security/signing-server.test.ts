@@ -17,7 +17,8 @@ import { csrClaiming, memoryStateStore } from "./testing.ts";
 import { parseCertificates, x509 } from "./x509.ts";
 
 describe("signing endpoint", () => {
-  const clock = new FakeClock(Date.now());
+  // Whole seconds: X.509 times have no fractions.
+  const clock = new FakeClock(Math.floor(Date.now() / 1000) * 1000);
   const logged: string[] = [];
   const issued: number[] = [];
   const refused: (SigningErrorCode | "internal")[] = [];
@@ -40,7 +41,12 @@ describe("signing endpoint", () => {
   };
 
   before(async () => {
-    ca = await CertificateAuthority.selfManaged({ trustDomain: "mesh.local", clock, workloadCertTtlMs: 600_000, store: memoryStateStore() });
+    ca = await CertificateAuthority.selfManaged({
+      trustDomain: "mesh.local",
+      clock,
+      workloadCertTtlMs: 600_000,
+      store: memoryStateStore(),
+    });
     const log = (fields: object, message: string) => logged.push(JSON.stringify({ ...fields, message }));
     server = new SigningServer({
       ca,
@@ -58,12 +64,20 @@ describe("signing endpoint", () => {
 
   test("first contact trusts only the roots the token pins", async () => {
     assert.equal(await fetchPinnedTrustBundle(address, ca.rootFingerprints()), bundle);
-    await assert.rejects(fetchPinnedTrustBundle(address, ["00".repeat(32)]), (e: unknown) => e instanceof SigningRequestError && e.code === "untrusted");
+    await assert.rejects(
+      fetchPinnedTrustBundle(address, ["00".repeat(32)]),
+      (e: unknown) => e instanceof SigningRequestError && e.code === "untrusted",
+    );
   });
 
   test("a token for shop/checkout gets shop/checkout's certificate, even when the CSR asks for admin", async () => {
     const csr = await csrClaiming("spiffe://mesh.local/ns/kube-system/sa/admin");
-    const signed = await requestCertificate({ address, credential: token(), csrPem: csr.toString("pem"), trustBundlePem: bundle });
+    const signed = await requestCertificate({
+      address,
+      credential: token(),
+      csrPem: csr.toString("pem"),
+      trustBundlePem: bundle,
+    });
     assert.equal(signed.spiffeId, "spiffe://mesh.local/ns/shop/sa/checkout");
     const [leaf] = parseCertificates(signed.certChainPem);
     assert.ok(leaf);
@@ -74,22 +88,24 @@ describe("signing endpoint", () => {
   });
 
   const refusal = async (code: SigningErrorCode, message: RegExp, send: () => Promise<unknown>) => {
-    const before = refused.length;
+    const seen = refused.length;
     await assert.rejects(send(), (e: unknown) => {
       assert.ok(e instanceof SigningRequestError, String(e));
       assert.equal(e.code, code);
       assert.match(e.message, message);
       return true;
     });
-    assert.deepEqual(refused.slice(before), [code]);
+    assert.deepEqual(refused.slice(seen), [code]);
   };
 
   test("an expired token is refused, naming its id and expiry", async () => {
     const { csrPem } = await createKeyAndRequest();
     const shortLived = token("checkout", 1000);
     await clock.advance(1000);
-    await refusal("token_expired", /\(401 token_expired\).*join token [0-9a-f]{24} \(ns shop, sa checkout\) expired at/, () =>
-      requestCertificate({ address, credential: shortLived, csrPem, trustBundlePem: bundle }),
+    await refusal(
+      "token_expired",
+      /\(401 token_expired\).*join token [0-9a-f]{24} \(ns shop, sa checkout\) expired at/,
+      () => requestCertificate({ address, credential: shortLived, csrPem, trustBundlePem: bundle }),
     );
   });
 
@@ -109,16 +125,35 @@ describe("signing endpoint", () => {
       requestCertificate({ address, credential: "nope", csrPem, trustBundlePem: bundle }),
     );
     await refusal("request_malformed", /PEM CERTIFICATE REQUEST/, () =>
-      requestCertificate({ address, credential: token(), csrPem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", trustBundlePem: bundle }),
+      requestCertificate({
+        address,
+        credential: token(),
+        csrPem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        trustBundlePem: bundle,
+      }),
     );
     await refusal("request_too_large", /\(413 request_too_large\).*ca\.requestBytes of 4096 bytes/, () =>
-      requestCertificate({ address, credential: token(), csrPem: csrPem + " ".repeat(5000), trustBundlePem: bundle }),
+      requestCertificate({
+        address,
+        credential: token(),
+        csrPem: csrPem + " ".repeat(5000),
+        trustBundlePem: bundle,
+      }),
     );
     const status = await new Promise<number | undefined>((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: Number(address.split(":")[1]), method: "POST", path: "/v1/certificates", ca: bundle }, (res) => {
-        res.resume();
-        resolve(res.statusCode);
-      });
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port: Number(address.split(":")[1]),
+          method: "POST",
+          path: "/v1/certificates",
+          ca: bundle,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      );
       req.on("error", reject);
       req.end("{}");
     });
@@ -128,7 +163,12 @@ describe("signing endpoint", () => {
 
   test("a renewal authenticates with the current certificate and keeps its identity", async () => {
     const first = await createKeyAndRequest();
-    const signed = await requestCertificate({ address, credential: token("payments"), csrPem: first.csrPem, trustBundlePem: bundle });
+    const signed = await requestCertificate({
+      address,
+      credential: token("payments"),
+      csrPem: first.csrPem,
+      trustBundlePem: bundle,
+    });
     const renewed = await requestCertificate({
       address,
       clientCertificate: { certChainPem: signed.certChainPem, keyPem: first.keyPem },
@@ -141,17 +181,35 @@ describe("signing endpoint", () => {
   });
 
   test("a client certificate from another CA is refused", async () => {
-    const other = await CertificateAuthority.selfManaged({ trustDomain: "mesh.local", clock, workloadCertTtlMs: 60_000, store: memoryStateStore() });
+    const other = await CertificateAuthority.selfManaged({
+      trustDomain: "mesh.local",
+      clock,
+      workloadCertTtlMs: 60_000,
+      store: memoryStateStore(),
+    });
     const stranger = await createKeyAndRequest();
-    const issuedElsewhere = await other.issueWorkload(new x509.Pkcs10CertificateRequest(stranger.csrPem), { namespace: "shop", serviceAccount: "checkout" });
+    const issuedElsewhere = await other.issueWorkload(new x509.Pkcs10CertificateRequest(stranger.csrPem), {
+      namespace: "shop",
+      serviceAccount: "checkout",
+    });
     const { csrPem } = await createKeyAndRequest();
     await refusal("certificate_invalid", /does not verify against this CA's roots/, () =>
-      requestCertificate({ address, clientCertificate: { certChainPem: issuedElsewhere.certChainPem, keyPem: stranger.keyPem }, csrPem, trustBundlePem: bundle }),
+      requestCertificate({
+        address,
+        clientCertificate: { certChainPem: issuedElsewhere.certChainPem, keyPem: stranger.keyPem },
+        csrPem,
+        trustBundlePem: bundle,
+      }),
     );
   });
 
   test("a client that trusts another CA refuses the endpoint", async () => {
-    const other = await CertificateAuthority.selfManaged({ trustDomain: "mesh.local", clock, workloadCertTtlMs: 1000, store: memoryStateStore() });
+    const other = await CertificateAuthority.selfManaged({
+      trustDomain: "mesh.local",
+      clock,
+      workloadCertTtlMs: 1000,
+      store: memoryStateStore(),
+    });
     const { csrPem } = await createKeyAndRequest();
     await assert.rejects(
       requestCertificate({ address, credential: token(), csrPem, trustBundlePem: other.trustBundlePem() }),

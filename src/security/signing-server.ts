@@ -109,7 +109,10 @@ export class SigningServer {
       this.server?.setSecureContext(await this.serverCredentials());
       this.scheduleRenewal();
     } catch (error) {
-      this.options.log.warn({ err: error }, "cannot renew the signing endpoint's certificate; retrying in a minute");
+      this.options.log.warn(
+        { err: error },
+        "cannot renew the signing endpoint's certificate; retrying in a minute",
+      );
       this.renewal = this.options.clock.after(60_000, () => void this.renewServerCertificate());
     }
   }
@@ -147,7 +150,9 @@ export class SigningServer {
       } else if (path === signPath && req.method === "POST") {
         reply(res, 200, await this.sign(req));
       } else if (path === signPath || path === trustBundlePath) {
-        reply(res, 405, { error: { code: "method_not_allowed", message: `${req.method} is not allowed on ${path}` } });
+        reply(res, 405, {
+          error: { code: "method_not_allowed", message: `${req.method} is not allowed on ${path}` },
+        });
       } else {
         reply(res, 404, { error: { code: "not_found", message: `no endpoint at ${path}` } });
       }
@@ -200,7 +205,10 @@ export class SigningServer {
       // The scheme is case-insensitive (RFC 9110 §11.1).
       const credential = /^Bearer (\S+)$/i.exec(authorization)?.[1];
       if (credential === undefined) {
-        throw new SigningError("credential_missing", "send the credential as `Authorization: Bearer <token>`");
+        throw new SigningError(
+          "credential_missing",
+          "send the credential as `Authorization: Bearer <token>`",
+        );
       }
       return verifier.verify(credential, clock.now());
     }

@@ -3,7 +3,9 @@
 import type { CaStateStore } from "./authority.ts";
 import { ecdsaP256, generateKeyPair, x509 } from "./x509.ts";
 
-export function memoryStateStore(initial?: string): CaStateStore & { text: string | undefined; saves: number } {
+export function memoryStateStore(
+  initial?: string,
+): CaStateStore & { text: string | undefined; saves: number } {
   const store = {
     text: initial,
     saves: 0,

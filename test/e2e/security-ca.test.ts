@@ -12,7 +12,15 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { spawnChild, type Child } from "../../examples/quickstart/lib/child.ts";
-import { adminText, cliPath, repoRoot, runCli, startMeshplane, waitFor, type Meshplane } from "./support/index.ts";
+import {
+  adminText,
+  cliPath,
+  repoRoot,
+  runCli,
+  startMeshplane,
+  waitFor,
+  type Meshplane,
+} from "./support/index.ts";
 
 const run = promisify(execFile);
 const openssl = async (...args: string[]) => (await run("openssl", args, { timeout: 10_000 })).stdout;
@@ -34,14 +42,17 @@ describe("certificate authority, join tokens and meshplane agent", () => {
   async function fetchRoots(): Promise<string> {
     const [host, port] = caAddress.split(":");
     return new Promise((resolve, reject) => {
-      const req = request({ host, port: Number(port), path: "/v1/trust-bundle", rejectUnauthorized: false }, (res) => {
-        let text = "";
-        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-        res.on("end", () => {
-          apiResponses.push(text);
-          resolve((JSON.parse(text) as { trustBundle: string }).trustBundle);
-        });
-      });
+      const req = request(
+        { host, port: Number(port), path: "/v1/trust-bundle", rejectUnauthorized: false },
+        (res) => {
+          let text = "";
+          res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+          res.on("end", () => {
+            apiResponses.push(text);
+            resolve((JSON.parse(text) as { trustBundle: string }).trustBundle);
+          });
+        },
+      );
       req.on("error", reject);
       req.end();
     });
@@ -66,7 +77,20 @@ describe("certificate authority, join tokens and meshplane agent", () => {
 
   async function token(sa: string, ttl = "1h"): Promise<string> {
     const file = join(work, `token-${sa}-${secrets.length}`);
-    const created = await runCli(["token", "create", "--data-dir", dataDir, "--namespace", "shop", "--service-account", sa, "--ttl", ttl, "-o", file]);
+    const created = await runCli([
+      "token",
+      "create",
+      "--data-dir",
+      dataDir,
+      "--namespace",
+      "shop",
+      "--service-account",
+      sa,
+      "--ttl",
+      ttl,
+      "-o",
+      file,
+    ]);
     assert.equal(created.code, 0, created.stderr);
     assert.equal(created.stdout, "", "with -o the token goes only to the file");
     assert.match(created.stderr, new RegExp(`join token [0-9a-f]{24} for ${spiffe(sa)}, valid until `));
@@ -79,9 +103,17 @@ describe("certificate authority, join tokens and meshplane agent", () => {
   /** `meshplane agent` for `sa`, running until the suite ends; resolves once it wrote the files. */
   async function startAgent(sa: string): Promise<string> {
     const certDir = join(work, `certs-${sa}`);
-    const agent = spawnChild(`agent-${sa}`, [cliPath, "agent", "--token-file", await token(sa), "--cert-dir", certDir, "--ca-address", caAddress], { cwd: repoRoot });
+    const agent = spawnChild(
+      `agent-${sa}`,
+      [cliPath, "agent", "--token-file", await token(sa), "--cert-dir", certDir, "--ca-address", caAddress],
+      { cwd: repoRoot },
+    );
     agents.push(agent);
-    await agent.waitForJson((line) => line.msg === "workload certificate written", 10_000, "the agent's first certificate");
+    await agent.waitForJson(
+      (line) => line.msg === "workload certificate written",
+      10_000,
+      "the agent's first certificate",
+    );
     secrets.push(await readFile(join(certDir, "key.pem"), "utf8"));
     return certDir;
   }
@@ -91,7 +123,16 @@ describe("certificate authority, join tokens and meshplane agent", () => {
   async function agentOnce(tokenFile: string) {
     // A fresh directory each time: with a certificate already there, the agent would renew with it.
     const certDir = join(work, `once-${(onceRuns += 1)}`);
-    const result = await runCli(["agent", "--once", "--token-file", tokenFile, "--cert-dir", certDir, "--ca-address", caAddress]);
+    const result = await runCli([
+      "agent",
+      "--once",
+      "--token-file",
+      tokenFile,
+      "--cert-dir",
+      certDir,
+      "--ca-address",
+      caAddress,
+    ]);
     return { code: result.code, output: result.stdout + result.stderr };
   }
 
@@ -111,7 +152,10 @@ describe("certificate authority, join tokens and meshplane agent", () => {
     const fileKey = await openssl("pkey", "-in", join(checkoutDir, "key.pem"), "-pubout");
     assert.equal(certKey, fileKey);
     assert.equal((await stat(join(checkoutDir, "key.pem"))).mode & 0o777, 0o600);
-    assert.match(await openssl("x509", "-in", chain, "-noout", "-text"), /ASN1 OID: prime256v1[\s\S]*CA:FALSE/);
+    assert.match(
+      await openssl("x509", "-in", chain, "-noout", "-text"),
+      /ASN1 OID: prime256v1[\s\S]*CA:FALSE/,
+    );
   });
 
   test("6-second certificates are renewed at about half-life, each still verifying", async () => {
@@ -119,7 +163,11 @@ describe("certificate authority, join tokens and meshplane agent", () => {
     const serial = async () => (await openssl("x509", "-in", chain, "-noout", "-serial")).trim();
     const seen = new Set([await serial()]);
     const started = Date.now();
-    await waitFor(async () => (seen.add(await serial()), seen.size >= 3), { timeoutMs: 15_000, intervalMs: 200, message: "two renewals" });
+    await waitFor(async () => (seen.add(await serial()), seen.size >= 3), {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+      message: "two renewals",
+    });
     const took = Date.now() - started;
     assert.ok(took < 12_000, `two renewals of 6 s certificates took ${took} ms`);
     // The first certificate came with the token; renewals authenticate with the certificate.
@@ -128,26 +176,51 @@ describe("certificate authority, join tokens and meshplane agent", () => {
       .filter((line) => line.msg === "workload certificate issued" && line.spiffeId === spiffe("checkout"))
       .map((line) => String(line.credential).split(" ")[0]);
     assert.deepEqual(credentials.slice(0, 3), ["join", "certificate", "certificate"]);
-    assert.equal((await openssl("verify", "-CAfile", join(checkoutDir, "root-cert.pem"), chain)).trim(), `${chain}: OK`);
+    assert.equal(
+      (await openssl("verify", "-CAfile", join(checkoutDir, "root-cert.pem"), chain)).trim(),
+      `${chain}: OK`,
+    );
   });
 
   test("a token for checkout cannot obtain another identity's certificate, whatever its CSR asks", async () => {
     const keyFile = join(work, "admin-key.pem");
     const csrFile = join(work, "admin.csr");
     await openssl(
-      "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyFile, "-out", csrFile,
-      "-subj", "/CN=admin", "-addext", "subjectAltName=URI:spiffe://cluster.local/ns/kube-system/sa/admin,DNS:admin.example",
+      "req",
+      "-new",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      csrFile,
+      "-subj",
+      "/CN=admin",
+      "-addext",
+      "subjectAltName=URI:spiffe://cluster.local/ns/kube-system/sa/admin,DNS:admin.example",
     );
     secrets.push(await readFile(keyFile, "utf8"));
     const tokenValue = (await readFile(await token("checkout"), "utf8")).trim();
     const [host, port] = caAddress.split(":");
     const body = await new Promise<{ status: number; json: Record<string, string> }>((resolve, reject) => {
       const req = request(
-        { host, port: Number(port), method: "POST", path: "/v1/certificates", ca: rootsPem, headers: { authorization: `Bearer ${tokenValue}`, "content-type": "application/json" } },
+        {
+          host,
+          port: Number(port),
+          method: "POST",
+          path: "/v1/certificates",
+          ca: rootsPem,
+          headers: { authorization: `Bearer ${tokenValue}`, "content-type": "application/json" },
+        },
         (res) => {
           let text = "";
           res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, string> }));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, string> }),
+          );
         },
       );
       req.on("error", reject);
@@ -159,19 +232,28 @@ describe("certificate authority, join tokens and meshplane agent", () => {
     const issued = join(work, "issued.pem");
     await writeFile(issued, body.json.certChain ?? "");
     const san = await openssl("x509", "-in", issued, "-noout", "-ext", "subjectAltName");
-    assert.deepEqual([...san.matchAll(/URI:([^\s,]+)/g)].map((m) => m[1]), [spiffe("checkout")]);
+    assert.deepEqual(
+      [...san.matchAll(/URI:([^\s,]+)/g)].map((m) => m[1]),
+      [spiffe("checkout")],
+    );
     assert.doesNotMatch(san, /admin/);
   });
 
   test("an expired token is refused with a clear error", async () => {
     const file = await token("expiring", "1s");
-    const refused = await waitFor(async () => {
-      const attempt = await agentOnce(file);
-      return attempt.code !== 0 && attempt;
-    }, { timeoutMs: 10_000, intervalMs: 250, message: "the 1-second token to be refused" });
+    const refused = await waitFor(
+      async () => {
+        const attempt = await agentOnce(file);
+        return attempt.code !== 0 && attempt;
+      },
+      { timeoutMs: 10_000, intervalMs: 250, message: "the 1-second token to be refused" },
+    );
     assert.equal(refused.code, 1);
     assert.match(refused.output, /token_expired/);
-    assert.match(refused.output, /join token [0-9a-f]{24} \(ns shop, sa expiring\) expired at .*meshplane token create/);
+    assert.match(
+      refused.output,
+      /join token [0-9a-f]{24} \(ns shop, sa expiring\) expired at .*meshplane token create/,
+    );
   });
 
   test("a token altered to name another identity is refused", async () => {
@@ -179,7 +261,10 @@ describe("certificate authority, join tokens and meshplane agent", () => {
     const [head, payload, mac] = (await readFile(file, "utf8")).trim().split(".");
     const claims = JSON.parse(Buffer.from(payload ?? "", "base64url").toString()) as object;
     const forged = join(work, "forged-token");
-    await writeFile(forged, `${head}.${Buffer.from(JSON.stringify({ ...claims, sa: "admin" })).toString("base64url")}.${mac}\n`);
+    await writeFile(
+      forged,
+      `${head}.${Buffer.from(JSON.stringify({ ...claims, sa: "admin" })).toString("base64url")}.${mac}\n`,
+    );
     const attempt = await agentOnce(forged);
     assert.equal(attempt.code, 1);
     assert.match(attempt.output, /token_invalid/);
@@ -196,17 +281,32 @@ describe("certificate authority, join tokens and meshplane agent", () => {
     const server = new grpc.Server();
     const peers: string[] = [];
     const identity = (b: Buffer) => b;
-    const echo = { path: "/test.Echo/Echo", requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
-    server.addService({ echo }, {
-      echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-        const peer = call.getAuthContext().sslPeerCertificate;
-        peers.push(String(peer?.subjectaltname));
-        callback(null, call.request);
+    const echo = {
+      path: "/test.Echo/Echo",
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    };
+    server.addService(
+      { echo },
+      {
+        echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+          const peer = call.getAuthContext().sslPeerCertificate;
+          peers.push(String(peer?.subjectaltname));
+          callback(null, call.request);
+        },
       },
-    });
+    );
     const s = await files(checkoutDir);
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createSsl(s.roots, [{ private_key: s.key, cert_chain: s.chain }], true), (error, bound) => (error ? reject(error) : resolve(bound))),
+      server.bindAsync(
+        "127.0.0.1:0",
+        grpc.ServerCredentials.createSsl(s.roots, [{ private_key: s.key, cert_chain: s.chain }], true),
+        (error, bound) => (error ? reject(error) : resolve(bound)),
+      ),
     );
     t.after(() => server.forceShutdown());
     const Client = grpc.makeGenericClientConstructor({ echo }, "Echo");
@@ -215,13 +315,19 @@ describe("certificate authority, join tokens and meshplane agent", () => {
       const credentials = grpc.credentials.createSsl(c.roots, c.key, c.chain, {
         // SPIFFE authentication: the server's identity is its URI SAN, not a host name.
         checkServerIdentity: (_host, certificate) =>
-          certificate.subjectaltname === `URI:${expected}` ? undefined : new Error(`server is ${certificate.subjectaltname}, expected ${expected}`),
+          certificate.subjectaltname === `URI:${expected}`
+            ? undefined
+            : new Error(`server is ${certificate.subjectaltname}, expected ${expected}`),
       });
       const client = new Client(`127.0.0.1:${port}`, credentials);
       try {
         return await new Promise<Buffer>((resolve, reject) =>
-          (client as unknown as { echo: (req: Buffer, opts: object, cb: (e: Error | null, r: Buffer) => void) => void }).echo(
-            Buffer.from("ping"), { deadline: Date.now() + 5_000 }, (error, reply) => (error ? reject(error) : resolve(reply)),
+          (
+            client as unknown as {
+              echo: (req: Buffer, opts: object, cb: (e: Error | null, r: Buffer) => void) => void;
+            }
+          ).echo(Buffer.from("ping"), { deadline: Date.now() + 5_000 }, (error, reply) =>
+            error ? reject(error) : resolve(reply),
           ),
         );
       } finally {
@@ -239,7 +345,9 @@ describe("certificate authority, join tokens and meshplane agent", () => {
     assert.ok(value(/^meshplane_ca_certificates_issued_total (\d+)/m) >= 5, text);
     assert.ok(value(/^meshplane_ca_signing_failures_total\{reason="token_expired"\} (\d+)/m) >= 1);
     assert.equal(value(/^meshplane_ca_signing_failures_total\{reason="token_invalid"\} (\d+)/m), 1);
-    const expiry = value(/^meshplane_ca_certificate_expiry_timestamp_seconds\{role="root",fingerprint="[0-9a-f]{16}"\} (\S+)/m);
+    const expiry = value(
+      /^meshplane_ca_certificate_expiry_timestamp_seconds\{role="root",fingerprint="[0-9a-f]{16}"\} (\S+)/m,
+    );
     assert.ok(expiry * 1000 > Date.now() + 9 * 365 * 86_400_000, `root expiry ${expiry}`);
   });
 
@@ -254,10 +362,18 @@ describe("certificate authority, join tokens and meshplane agent", () => {
       const response = await fetch(`${meshplane.apiUrl}${path}`, { signal: AbortSignal.timeout(5_000) });
       said.push(await response.text());
     }
-    for (const path of ["/debug/syncz", "/debug/config_dump", "/debug/config_errors", "/debug/nacks", "/debug/replica"]) {
+    for (const path of [
+      "/debug/syncz",
+      "/debug/config_dump",
+      "/debug/config_errors",
+      "/debug/nacks",
+      "/debug/replica",
+    ]) {
       said.push(await adminText(meshplane.adminAddress, path));
     }
-    const state = JSON.parse(await readFile(join(dataDir, "ca", "ca-state.json"), "utf8")) as { roots: { key: string }[] };
+    const state = JSON.parse(await readFile(join(dataDir, "ca", "ca-state.json"), "utf8")) as {
+      roots: { key: string }[];
+    };
     assert.equal((await stat(join(dataDir, "ca", "ca-state.json"))).mode & 0o777, 0o600);
     const needles = [...secrets, ...state.roots.map((r) => r.key)].flatMap((secret) =>
       secret.startsWith("mpjt1.")
@@ -267,7 +383,8 @@ describe("certificate authority, join tokens and meshplane agent", () => {
     assert.ok(needles.length >= 8, `collected ${needles.length} secret fragments`);
     const everything = said.join("\n");
     assert.ok(everything.includes("workload certificate issued"), "the logs were captured");
-    for (const needle of needles) assert.ok(!everything.includes(needle), `a secret fragment leaked: ${needle.slice(0, 8)}…`);
+    for (const needle of needles)
+      assert.ok(!everything.includes(needle), `a secret fragment leaked: ${needle.slice(0, 8)}…`);
     assert.doesNotMatch(everything, /PRIVATE KEY/);
   });
 });
