@@ -54,10 +54,10 @@ test("a workload certificate names only the token's identity, whatever the CSR c
   const usage = leaf.getExtension(x509.KeyUsagesExtension)?.usages ?? 0;
   assert.ok(usage & x509.KeyUsageFlags.digitalSignature);
   assert.equal(usage & x509.KeyUsageFlags.keyCertSign, 0);
-  assert.deepEqual([...(leaf.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])], [
-    x509.ExtendedKeyUsage.serverAuth,
-    x509.ExtendedKeyUsage.clientAuth,
-  ]);
+  assert.deepEqual(
+    [...(leaf.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])],
+    [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+  );
   assert.equal(leaf.notAfter.getTime(), start + 3_600_000);
   assert.equal(issued.notAfter, start + 3_600_000);
   assert.equal(leaf.notBefore.getTime(), start - 60_000);

@@ -5,7 +5,7 @@ import { request } from "node:https";
 import { isIP } from "node:net";
 import { signingErrorCodes, type SigningErrorCode } from "./errors.ts";
 import { signPath, trustBundlePath } from "./signing-server.ts";
-import { certificateFingerprint, parseCertificates, pemOf, x509 } from "./x509.ts";
+import { certificateFingerprint, parseCertificates, pemOf, type x509 } from "./x509.ts";
 
 export interface SignedCertificate {
   readonly spiffeId: string;
