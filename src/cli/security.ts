@@ -54,10 +54,8 @@ export function addCaOptions(command: Command, parseAddress: (value: string) => 
     .addOption(
       new Option(
         "--ca-root-ttl <duration>",
-        "lifetime of the self-managed root; it is rotated, with overlap, with a fifth of its life left",
-      )
-        .argParser(duration)
-        .default(undefined, "3650d"),
+        "lifetime of the self-managed root (default: 3650d); it is rotated, with overlap, with a fifth of its life left",
+      ).argParser(duration),
     )
     .option(
       "--ca-cert <file>",
@@ -98,7 +96,11 @@ export function registerToken(program: Command): void {
     )
     .requiredOption("--namespace <ns>", "the workload's namespace")
     .requiredOption("--service-account <sa>", "the workload's service account")
-    .option("--ttl <duration>", "how long the token can be used (30s, 90m, 24h)", duration, hourMs)
+    .addOption(
+      new Option("--ttl <duration>", "how long the token can be used (30s, 90m, 24h)")
+        .argParser(duration)
+        .default(hourMs, "1h"),
+    )
     .option(
       "--data-dir <dir>",
       "the data directory of the meshplane whose CA will honour the token",

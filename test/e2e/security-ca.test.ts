@@ -388,3 +388,124 @@ describe("certificate authority, join tokens and meshplane agent", () => {
     assert.doesNotMatch(everything, /PRIVATE KEY/);
   });
 });
+
+describe("certificate authority with an operator's intermediate (files made by openssl)", () => {
+  test("leaves chain through the intermediate to the operator's root", async (t) => {
+    const work = await mkdtemp(join(tmpdir(), "meshplane-e2e-opca-"));
+    t.after(() => rm(work, { recursive: true, force: true }));
+    const file = (name: string) => join(work, name);
+    await openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "30",
+      "-keyout",
+      file("root-key.pem"),
+      "-out",
+      file("root.pem"),
+      "-subj",
+      "/CN=Operator Root",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    );
+    await openssl(
+      "genpkey",
+      "-algorithm",
+      "EC",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-out",
+      file("int-key.pem"),
+    );
+    await openssl(
+      "req",
+      "-new",
+      "-key",
+      file("int-key.pem"),
+      "-subj",
+      "/CN=Operator Intermediate",
+      "-out",
+      file("int.csr"),
+    );
+    await writeFile(
+      file("int.ext"),
+      "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n",
+    );
+    await openssl(
+      "x509",
+      "-req",
+      "-in",
+      file("int.csr"),
+      "-CA",
+      file("root.pem"),
+      "-CAkey",
+      file("root-key.pem"),
+      "-CAcreateserial",
+      "-days",
+      "10",
+      "-extfile",
+      file("int.ext"),
+      "-out",
+      file("int.pem"),
+    );
+    const operator = [
+      "--ca-cert",
+      file("int.pem"),
+      "--ca-key",
+      file("int-key.pem"),
+      "--ca-root",
+      file("root.pem"),
+    ];
+    const server = await startMeshplane({
+      args: ["--data-dir", file("data"), "--ca-address", "127.0.0.1:0", ...operator],
+    });
+    t.after(() => server.stop());
+    const caAddress = server.logs().find((line) => line.msg === "meshplane ready")?.caAddress as string;
+    const created = await runCli([
+      "token",
+      "create",
+      ...operator,
+      "--namespace",
+      "shop",
+      "--service-account",
+      "checkout",
+      "-o",
+      file("token"),
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    const certDir = file("certs");
+    const agent = await runCli([
+      "agent",
+      "--once",
+      "--token-file",
+      file("token"),
+      "--cert-dir",
+      certDir,
+      "--ca-address",
+      caAddress,
+    ]);
+    assert.equal(agent.code, 0, agent.stdout + agent.stderr);
+    const chain = join(certDir, "cert-chain.pem");
+    assert.equal(
+      await readFile(join(certDir, "root-cert.pem"), "utf8"),
+      await readFile(file("root.pem"), "utf8"),
+    );
+    assert.equal(
+      (await openssl("verify", "-CAfile", join(certDir, "root-cert.pem"), "-untrusted", chain, chain)).trim(),
+      `${chain}: OK`,
+    );
+    assert.match(await openssl("x509", "-in", chain, "-noout", "-issuer"), /CN ?= ?Operator Intermediate/);
+    const san = await openssl("x509", "-in", chain, "-noout", "-ext", "subjectAltName");
+    assert.deepEqual(
+      [...san.matchAll(/URI:([^\s,]+)/g)].map((m) => m[1]),
+      [spiffe("checkout")],
+    );
+  });
+});
