@@ -271,15 +271,56 @@ describe("certificate authority, join tokens and meshplane agent", () => {
     assert.match(attempt.output, /altered, or minted by another certificate authority/);
   });
 
-  test("a grpc-js server and client do mTLS with the agent's files, each checking the other's SPIFFE ID", async (t) => {
+  test("grpc-js file_watcher providers from `meshplane bootstrap --cert-dir` carry mTLS calls across renewals", async (t) => {
     const frontendDir = await startAgent("frontend");
-    const files = async (dir: string) => ({
-      roots: await readFile(join(dir, "root-cert.pem")),
-      key: await readFile(join(dir, "key.pem")),
-      chain: await readFile(join(dir, "cert-chain.pem")),
+    // The providers exactly as the bootstrap configures them (gRFC A29), built with grpc-js's own
+    // file_watcher implementation, the one grpc-js-xds instantiates from the bootstrap.
+    const provider = async (certDir: string) => {
+      const output = join(work, `bootstrap-${certDir.split("-").at(-1)}.json`);
+      const made = await runCli([
+        "bootstrap",
+        "--node-id",
+        "n",
+        "--cert-dir",
+        certDir,
+        "--cert-refresh",
+        "1",
+        "-o",
+        output,
+      ]);
+      assert.equal(made.code, 0, made.stderr);
+      const bootstrap = JSON.parse(await readFile(output, "utf8")) as {
+        certificate_providers: Record<string, { plugin_name: string; config: Record<string, string> }>;
+      };
+      const entry = bootstrap.certificate_providers.default;
+      assert.equal(entry?.plugin_name, "file_watcher");
+      return new grpc.experimental.FileWatcherCertificateProvider({
+        certificateFile: entry.config.certificate_file,
+        privateKeyFile: entry.config.private_key_file,
+        caCertificateFile: entry.config.ca_certificate_file,
+        refreshIntervalMs: 1000,
+      });
+    };
+    const serverProvider = await provider(checkoutDir);
+    const clientProvider = await provider(frontendDir);
+    // Held for the whole test, as a process's long-lived xDS credentials hold them: the watcher
+    // then re-reads every second instead of only when a channel happens to start.
+    let failedReads = 0;
+    const onIdentity = (update: unknown) => void (update === null && (failedReads += 1));
+    const onCa = () => {};
+    for (const watched of [serverProvider, clientProvider]) {
+      watched.addIdentityCertificateListener(onIdentity);
+      watched.addCaCertificateListener(onCa);
+    }
+    t.after(() => {
+      for (const watched of [serverProvider, clientProvider]) {
+        watched.removeIdentityCertificateListener(onIdentity);
+        watched.removeCaCertificateListener(onCa);
+      }
     });
     const server = new grpc.Server();
-    const peers: string[] = [];
+    const clientSerials = new Set<string>();
+    const peers = new Set<string>();
     const identity = (b: Buffer) => b;
     const echo = {
       path: "/test.Echo/Echo",
@@ -295,31 +336,35 @@ describe("certificate authority, join tokens and meshplane agent", () => {
       {
         echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
           const peer = call.getAuthContext().sslPeerCertificate;
-          peers.push(String(peer?.subjectaltname));
+          peers.add(String(peer?.subjectaltname));
+          clientSerials.add(String(peer?.serialNumber));
           callback(null, call.request);
         },
       },
     );
-    const s = await files(checkoutDir);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(
         "127.0.0.1:0",
-        grpc.ServerCredentials.createSsl(s.roots, [{ private_key: s.key, cert_chain: s.chain }], true),
+        grpc.experimental.createCertificateProviderServerCredentials(serverProvider, serverProvider, true),
         (error, bound) => (error ? reject(error) : resolve(bound)),
       ),
     );
     t.after(() => server.forceShutdown());
     const Client = grpc.makeGenericClientConstructor({ echo }, "Echo");
+    /** One call on a new connection (so each handshake presents the certificates of the moment). */
     const call = async (expected: string) => {
-      const c = await files(frontendDir);
-      const credentials = grpc.credentials.createSsl(c.roots, c.key, c.chain, {
-        // SPIFFE authentication: the server's identity is its URI SAN, not a host name.
-        checkServerIdentity: (_host, certificate) =>
-          certificate.subjectaltname === `URI:${expected}`
-            ? undefined
-            : new Error(`server is ${certificate.subjectaltname}, expected ${expected}`),
-      });
-      const client = new Client(`127.0.0.1:${port}`, credentials);
+      const credentials = grpc.experimental.createCertificateProviderChannelCredentials(
+        clientProvider,
+        clientProvider,
+        {
+          // SPIFFE authentication: the server's identity is its URI SAN, not a host name.
+          checkServerIdentity: (_host, certificate) =>
+            certificate.subjectaltname === `URI:${expected}`
+              ? undefined
+              : new Error(`server is ${certificate.subjectaltname}, expected ${expected}`),
+        },
+      );
+      const client = new Client(`127.0.0.1:${port}`, credentials, { "grpc.use_local_subchannel_pool": 1 });
       try {
         return await new Promise<Buffer>((resolve, reject) =>
           (
@@ -334,8 +379,30 @@ describe("certificate authority, join tokens and meshplane agent", () => {
         client.close();
       }
     };
-    assert.equal((await call(spiffe("checkout"))).toString(), "ping");
-    assert.deepEqual(peers, [`URI:${spiffe("frontend")}`], "the server saw the client's SPIFFE ID");
+    // 6-second certificates renewed every ~3 s, gRPC re-reading the files every second: 9 s of
+    // calls on fresh connections span several renewals of both sides.
+    const failures: string[] = [];
+    let calls = 0;
+    const until = Date.now() + 9_000;
+    while (Date.now() < until) {
+      calls += 1;
+      await call(spiffe("checkout")).then(
+        (reply) => assert.equal(reply.toString(), "ping"),
+        (error: Error) => failures.push(error.message),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.deepEqual(
+      failures,
+      [],
+      `${failures.length} of ${calls} calls failed (${failedReads} failed file reads)`,
+    );
+    assert.deepEqual([...peers], [`URI:${spiffe("frontend")}`], "the server saw the client's SPIFFE ID");
+    assert.ok(
+      clientSerials.size >= 3,
+      `the server saw ${clientSerials.size} client certificates over ${calls} calls`,
+    );
+    // A client that expects another identity refuses the server.
     await assert.rejects(call(spiffe("ledger")), /UNAVAILABLE|expected spiffe/);
   });
 
