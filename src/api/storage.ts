@@ -48,6 +48,13 @@ export const storedKinds: readonly StoredKind[] = [
     resource: "faultinjections",
     namespaced: true,
   },
+  {
+    kind: "Rollout",
+    group: "meshplane.dev",
+    version: "v1alpha1",
+    resource: "rollouts",
+    namespaced: true,
+  },
 ];
 
 export function storedKind(kind: string): StoredKind | undefined {

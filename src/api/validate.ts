@@ -11,10 +11,13 @@ import { gvkKey, type GroupVersionKind } from "./meta.ts";
 import type { FieldError } from "./field-error.ts";
 import { grpcRuleErrors, httpRuleErrors, parentRefErrors } from "./validate-routes.ts";
 import { faultInjectionErrors, trafficPolicyErrors } from "./validate-policies.ts";
+import { Rollout } from "./rollout.ts";
+import { rolloutErrors } from "./validate-rollout.ts";
 
 export type { FieldError } from "./field-error.ts";
 
-export type Resource = Service | EndpointSlice | HTTPRoute | GRPCRoute | TrafficPolicy | FaultInjection;
+export type Resource =
+  Service | EndpointSlice | HTTPRoute | GRPCRoute | TrafficPolicy | FaultInjection | Rollout;
 export type ResourceKind = Resource["kind"];
 
 export type ValidationResult =
@@ -34,6 +37,7 @@ const schemas: ReadonlyArray<readonly [GroupVersionKind, TSchema]> = [
   [{ apiVersion: "gateway.networking.k8s.io/v1", kind: "GRPCRoute" }, GRPCRoute],
   [{ apiVersion: meshplaneApiVersion, kind: "TrafficPolicy" }, TrafficPolicy],
   [{ apiVersion: meshplaneApiVersion, kind: "FaultInjection" }, FaultInjection],
+  [{ apiVersion: meshplaneApiVersion, kind: "Rollout" }, Rollout],
 ];
 
 export const supportedKinds: readonly GroupVersionKind[] = schemas.map(([gvk]) => gvk);
@@ -157,6 +161,8 @@ function semanticErrors(resource: Resource): FieldError[] {
       return trafficPolicyErrors(resource);
     case "FaultInjection":
       return faultInjectionErrors(resource);
+    case "Rollout":
+      return rolloutErrors(resource);
   }
 }
 

@@ -136,6 +136,7 @@ test("the resource table: unique names per group, preferred versions first, shor
       "gateway.networking.k8s.io/v1",
       "gateway.networking.k8s.io/v1beta1",
       "meshplane.dev/v1alpha1",
+      "events.k8s.io/v1",
     ],
   );
 });

@@ -213,6 +213,41 @@ export const eventColumns: readonly PrinterColumn[] = [
   },
 ];
 
+/** `kubectl get events.events.k8s.io`: the same columns over the newer field names. */
+export const eventsV1Columns: readonly PrinterColumn[] = [
+  {
+    name: "Type",
+    type: "string",
+    description: "Type of this event.",
+    priority: 0,
+    cell: (o) => String(o.type ?? ""),
+  },
+  {
+    name: "Reason",
+    type: "string",
+    description: "Why the event happened.",
+    priority: 0,
+    cell: (o) => String(o.reason ?? ""),
+  },
+  {
+    name: "Object",
+    type: "string",
+    description: "The object this event is about.",
+    priority: 0,
+    cell: (o) => {
+      const ref = record(o.regarding);
+      return `${String(ref.kind ?? "").toLowerCase()}/${String(ref.name ?? "")}`;
+    },
+  },
+  {
+    name: "Note",
+    type: "string",
+    description: "A description of the event.",
+    priority: 0,
+    cell: (o) => String(o.note ?? ""),
+  },
+];
+
 export const routeColumns: readonly PrinterColumn[] = [
   {
     name: "Hostnames",
@@ -284,6 +319,60 @@ export const faultInjectionColumns: readonly PrinterColumn[] = [
             ? `http ${String(abort.httpStatus)}`
             : undefined;
       return status === undefined ? null : `${status} (${String(abort.percentage ?? "")}%)`;
+    },
+  },
+  ageColumn("date"),
+];
+
+export const rolloutColumns: readonly PrinterColumn[] = [
+  {
+    name: "Phase",
+    type: "string",
+    description: "Progressing, Paused, Succeeded, Degraded (rolled back by analysis) or Aborted.",
+    priority: 0,
+    cell: (o) => {
+      const phase = record(o.status).phase;
+      return phase === undefined ? null : String(phase);
+    },
+  },
+  {
+    name: "Step",
+    type: "string",
+    description: "The step being run, of how many.",
+    priority: 0,
+    cell: (o) => {
+      const step = record(o.status).currentStep;
+      return step === undefined ? null : `${String(step)}/${list(record(o.spec).steps).length}`;
+    },
+  },
+  {
+    name: "Weight",
+    type: "integer",
+    description: "The canary's share of the route rule's traffic, in percent.",
+    priority: 0,
+    cell: (o) => {
+      const weight = record(o.status).canaryWeight;
+      return typeof weight === "number" ? weight : null;
+    },
+  },
+  {
+    name: "Last-Analysis",
+    type: "string",
+    description: "Result and values of the last finished analysis.",
+    priority: 0,
+    cell: (o) => {
+      const last = record(o.status).lastAnalysis;
+      return last === undefined ? null : String(last);
+    },
+  },
+  {
+    name: "Message",
+    type: "string",
+    description: "What the rollout is doing or waiting for.",
+    priority: 1,
+    cell: (o) => {
+      const message = record(o.status).message;
+      return message === undefined ? null : String(message);
     },
   },
   ageColumn("date"),

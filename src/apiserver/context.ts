@@ -56,7 +56,7 @@ export interface Reply {
 
 /** The object as the client addressed it: its version's apiVersion, and derived display fields. */
 export function present(def: ResourceDef, version: string, object: KubeObject): KubeObject {
-  const served = asVersion(def, version, object);
+  const served = asVersion(def, version, def.view ? def.view(object) : object);
   return def.kind === "Namespace" ? withNamespacePhase(served) : served;
 }
 

@@ -3,6 +3,8 @@
 // Paths are dotted field paths under the kind; a list field's path continues into its items.
 // Wording paraphrases the Gateway API v1 and Kubernetes API reference.
 
+import { rolloutDescriptions } from "./descriptions-rollout.ts";
+
 export type Overlay = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
 const d = (description: string) => ({ description });
@@ -148,6 +150,7 @@ const faultInjection: Overlay = {
 };
 
 export const descriptions: Readonly<Record<string, Overlay>> = {
+  Rollout: rolloutDescriptions,
   TrafficPolicy: trafficPolicy,
   FaultInjection: faultInjection,
   GRPCRoute: {

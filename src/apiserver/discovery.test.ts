@@ -73,7 +73,12 @@ test("aggregated /api lists the core resources with responseKind and scope", () 
 test("aggregated /apis lists named groups, preferred version first", () => {
   const body = groupsDiscovery("v2") as Json;
   const names = body.items.map((i: Json) => i.metadata.name);
-  assert.deepEqual(names, ["discovery.k8s.io", "gateway.networking.k8s.io", "meshplane.dev"]);
+  assert.deepEqual(names, [
+    "discovery.k8s.io",
+    "gateway.networking.k8s.io",
+    "meshplane.dev",
+    "events.k8s.io",
+  ]);
   const gateway = body.items[1];
   assert.deepEqual(
     gateway.versions.map((v: Json) => v.version),

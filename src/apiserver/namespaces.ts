@@ -77,7 +77,8 @@ export async function requireNamespace(store: ResourceStore, namespace: string):
 export async function deleteNamespaceContents(store: ResourceStore, namespace: string): Promise<number> {
   let deleted = 0;
   for (const def of resources) {
-    if (!def.namespaced || def.alwaysEmpty) continue;
+    // A resource stored as another is deleted with that one.
+    if (!def.namespaced || def.storedAs) continue;
     const type = storeType(def);
     const { items } = await store.list(type, { namespace });
     for (const item of items) {

@@ -68,6 +68,7 @@ test("the index names every group-version with a hash", () => {
     "apis/gateway.networking.k8s.io/v1",
     "apis/gateway.networking.k8s.io/v1beta1",
     "apis/meshplane.dev/v1alpha1",
+    "apis/events.k8s.io/v1",
   ]);
   const entry = index.paths["apis/gateway.networking.k8s.io/v1"].serverRelativeURL as string;
   assert.match(entry, /^\/openapi\/v3\/apis\/gateway\.networking\.k8s\.io\/v1\?hash=[0-9A-F]{128}$/);

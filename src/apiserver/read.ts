@@ -1,16 +1,15 @@
 // GET of one object and of collections (spec-notes §1.9 list semantics): selectors, limit and
 // continue go to the store; resourceVersion "", "0" and NotOlderThan are served from the current
 // state; Table output when asked for.
-import type { KubeObject, ListOptions } from "../store/index.ts";
-import { isStoreError } from "../store/index.ts";
+import type { FieldTerm, KubeObject, ListOptions } from "../store/index.ts";
+import { formatFieldTerm, isStoreError, parseFieldTerms } from "../store/index.ts";
 import { present, type ApiContext, type ApiRequest, type Reply } from "./context.ts";
-import { apiVersionOf, storeType } from "./resources.ts";
-import { badRequest, expired, fromStoreError, invalidListOptions, notFound } from "./status.ts";
+import { apiVersionOf, storeType, type ResourceDef } from "./resources.ts";
+import { badRequest, expired, fromStoreError, invalidListOptions } from "./status.ts";
 import { parseIncludeObject, tableContentType, toTable } from "./table.ts";
 
 export async function getObject(ctx: ApiContext, req: ApiRequest): Promise<Reply> {
   const { def, version, namespace, name } = req.target;
-  if (def.alwaysEmpty) throw notFound(def, name ?? "");
   let object: KubeObject;
   try {
     object = await ctx.store.get(storeType(def), { namespace, name: name ?? "" });
@@ -35,6 +34,8 @@ export function objectReply(ctx: ApiContext, req: ApiRequest, object: KubeObject
 
 export interface ParsedListOptions {
   readonly store: ListOptions;
+  /** Field selectors the store cannot apply (a kind's selectableFields), applied after it. */
+  readonly fields: ((object: KubeObject) => boolean) | undefined;
   readonly resourceVersion: string | undefined;
   readonly resourceVersionMatch: string | undefined;
 }
@@ -89,14 +90,18 @@ export function parseListOptions(req: ApiRequest, forWatch: boolean): ParsedList
       throw badRequest(`invalid limit ${JSON.stringify(limitText)}: must be a non-negative integer`);
     if (limit === 0) limit = undefined;
   }
-  const { namespace } = req.target;
+  const { namespace, def } = req.target;
+  const fields = splitFieldSelector(def, q.get("fieldSelector") ?? undefined);
+  // Filtering after the store would make short pages: with such selectors the list comes whole.
+  const paging = forWatch || fields.matches ? {} : { limit, continue: cont || undefined };
   return {
     store: {
       namespace,
       labelSelector: q.get("labelSelector") ?? undefined,
-      fieldSelector: q.get("fieldSelector") ?? undefined,
-      ...(forWatch ? {} : { limit, continue: cont || undefined }),
+      fieldSelector: fields.store,
+      ...paging,
     },
+    fields: fields.matches,
     resourceVersion,
     resourceVersionMatch: match,
   };
@@ -109,15 +114,11 @@ export async function listObjects(ctx: ApiContext, req: ApiRequest): Promise<Rep
   let resourceVersion: string;
   let cont: string | undefined;
   try {
-    if (def.alwaysEmpty) {
-      items = [];
-      resourceVersion = await ctx.store.currentResourceVersion();
-    } else {
-      const result = await ctx.store.list(storeType(def), options.store);
-      items = result.items.map((o) => present(def, version, o));
-      resourceVersion = result.resourceVersion;
-      cont = result.continue;
-    }
+    const result = await ctx.store.list(storeType(def), options.store);
+    const matching = options.fields ? result.items.filter(options.fields) : result.items;
+    items = matching.map((o) => present(def, version, o));
+    resourceVersion = result.resourceVersion;
+    cont = result.continue;
   } catch (error) {
     throw isStoreError(error) ? fromStoreError(error, def) : error;
   }
@@ -144,5 +145,41 @@ export async function listObjects(ctx: ApiContext, req: ApiRequest): Promise<Rep
       metadata: { resourceVersion, ...(cont ? { continue: cont } : {}) },
       items,
     },
+  };
+}
+
+/**
+ * The store filters metadata.name and metadata.namespace; a kind's other selectable fields
+ * (`involvedObject.name` of Events) are matched here, on the stored object. Unknown fields are a
+ * 400, as upstream.
+ */
+export function splitFieldSelector(
+  def: ResourceDef,
+  selector: string | undefined,
+): { store: string | undefined; matches: ((object: KubeObject) => boolean) | undefined } {
+  const extra = def.selectableFields;
+  if (!selector || !extra) return { store: selector, matches: undefined };
+  let terms: FieldTerm[];
+  try {
+    terms = parseFieldTerms(selector);
+  } catch (error) {
+    throw isStoreError(error) ? fromStoreError(error, def) : error;
+  }
+  const onStore = (t: FieldTerm) => t.field === "metadata.name" || t.field === "metadata.namespace";
+  const others = terms.filter((t) => !onStore(t));
+  for (const term of others) {
+    if (!extra[term.field]) throw badRequest(`field label not supported: ${term.field}`);
+  }
+  const store = terms.filter(onStore).map(formatFieldTerm).join(",");
+  return {
+    store: store || undefined,
+    matches:
+      others.length === 0
+        ? undefined
+        : (object) =>
+            others.every(({ field, operator, value }) => {
+              const actual = (extra[field] as (o: KubeObject) => string)(object);
+              return operator === "=" ? actual === value : actual !== value;
+            }),
   };
 }

@@ -4,20 +4,29 @@
 // pkg/printers/internalversion/printers.go for the core kinds, the Gateway API v1.6.1 CRDs
 // (config/crd/standard/*) for routes; the meshplane.dev kinds are custom resources of our own.
 import type { TSchema } from "@sinclair/typebox";
-import { FaultInjection, GRPCRoute, HTTPRoute, TrafficPolicy } from "../api/index.ts";
+import { FaultInjection, GRPCRoute, HTTPRoute, Rollout, TrafficPolicy } from "../api/index.ts";
 import type { KubeObject, ResourceType } from "../store/index.ts";
 import { EndpointSliceFields, ServiceFields } from "./builtin-schemas.ts";
 import { EventSchema, NamespaceSchema } from "./schemas.ts";
 import {
   endpointSliceColumns,
   eventColumns,
+  eventsV1Columns,
   faultInjectionColumns,
   namespaceColumns,
+  rolloutColumns,
   routeColumns,
   serviceColumns,
   trafficPolicyColumns,
 } from "./columns.ts";
 import type { PrinterColumn } from "./columns.ts";
+import {
+  asEventsV1,
+  coreEventFields,
+  EventsV1Schema,
+  eventsV1Fields,
+  type SelectableFields,
+} from "./events.ts";
 
 export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete" | "deletecollection";
 
@@ -55,8 +64,12 @@ export interface ResourceDef {
   readonly createOnUpdate: boolean;
   /** Validated with validateResource from src/api; others are checked in the API server. */
   readonly validatedBy: "api" | "namespace" | "none";
-  /** Served read-only and always empty (events, so `kubectl describe` finds its list). */
-  readonly alwaysEmpty?: boolean;
+  /** Stored as another group's resource (events.k8s.io Events are core Events, as upstream). */
+  readonly storedAs?: { readonly group: string; readonly resource: string };
+  /** The stored object as this resource serves it, when it is stored as another's. */
+  readonly view?: (object: KubeObject) => KubeObject;
+  /** Field selectors beyond metadata.name and metadata.namespace (upstream's field label conversions). */
+  readonly selectableFields?: SelectableFields;
   /** OpenAPI component name prefix: `io.k8s.api.core.v1` style, version appended. */
   readonly schemaPackage: string;
 }
@@ -133,7 +146,7 @@ export const resources: readonly ResourceDef[] = [
     patchKinds: [],
     createOnUpdate: false,
     validatedBy: "none",
-    alwaysEmpty: true,
+    selectableFields: coreEventFields,
     schemaPackage: "io.k8s.api.core",
   },
   {
@@ -236,6 +249,49 @@ export const resources: readonly ResourceDef[] = [
     validatedBy: "api",
     schemaPackage: "dev.meshplane",
   },
+  {
+    group: "meshplane.dev",
+    versions: ["v1alpha1"],
+    storageVersion: "v1alpha1",
+    kind: "Rollout",
+    listKind: "RolloutList",
+    plural: "rollouts",
+    singular: "rollout",
+    shortNames: ["ro"],
+    categories: ["meshplane"],
+    namespaced: true,
+    verbs: writeVerbs,
+    statusSubresource: true,
+    columns: rolloutColumns,
+    schema: Rollout,
+    patchKinds: customPatches,
+    createOnUpdate: false,
+    validatedBy: "api",
+    schemaPackage: "dev.meshplane",
+  },
+  {
+    group: "events.k8s.io",
+    versions: ["v1"],
+    storageVersion: "v1",
+    kind: "Event",
+    listKind: "EventList",
+    plural: "events",
+    singular: "event",
+    shortNames: [],
+    categories: [],
+    namespaced: true,
+    verbs: ["get", "list", "watch"],
+    statusSubresource: false,
+    columns: eventsV1Columns,
+    schema: EventsV1Schema,
+    patchKinds: [],
+    createOnUpdate: false,
+    validatedBy: "none",
+    storedAs: { group: "", resource: "events" },
+    view: asEventsV1,
+    selectableFields: eventsV1Fields,
+    schemaPackage: "io.k8s.api.events",
+  },
 ];
 
 /** `v1` for the core group, `group/version` otherwise. */
@@ -286,7 +342,8 @@ export function findResourceByKind(group: string, kind: string): ResourceDef | u
 }
 
 export function storeType(def: ResourceDef): ResourceType {
-  return { group: def.group, resource: def.plural, namespaced: def.namespaced };
+  const stored = def.storedAs ?? { group: def.group, resource: def.plural };
+  return { group: stored.group, resource: stored.resource, namespaced: def.namespaced };
 }
 
 export const namespaceDef = resources.find((r) => r.plural === "namespaces") as ResourceDef;

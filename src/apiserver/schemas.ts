@@ -71,6 +71,6 @@ export const EventSchema = Type.Object(
   },
   {
     description:
-      "Event is a report of an event somewhere in the cluster. meshplane serves no events: the list is always empty.",
+      "Event is a report of an event somewhere in the cluster. meshplane's controllers record one for every rollout step, promotion and rollback; retention is bounded.",
   },
 );

@@ -67,18 +67,16 @@ export async function serveWatch(
   let lastRv: string | undefined = fromStart
     ? await ctx.store.currentResourceVersion()
     : options.resourceVersion;
-  if (!def.alwaysEmpty) {
-    try {
-      watch = await ctx.store.watch(storeType(def), {
-        namespace: options.store.namespace,
-        labelSelector: options.store.labelSelector,
-        fieldSelector: options.store.fieldSelector,
-        resourceVersion: options.resourceVersion,
-      });
-    } catch (error) {
-      if (!isStoreError(error, "Expired")) throw isStoreError(error) ? fromStoreError(error, def) : error;
-      startError = expired(error.message).toStatus();
-    }
+  try {
+    watch = await ctx.store.watch(storeType(def), {
+      namespace: options.store.namespace,
+      labelSelector: options.store.labelSelector,
+      fieldSelector: options.store.fieldSelector,
+      resourceVersion: options.resourceVersion,
+    });
+  } catch (error) {
+    if (!isStoreError(error, "Expired")) throw isStoreError(error) ? fromStoreError(error, def) : error;
+    startError = expired(error.message).toStatus();
   }
 
   res.writeHead(200, {
@@ -147,13 +145,7 @@ export async function serveWatch(
         await send(frame(type, object));
         lastRv = laterRv(lastRv, object.metadata.resourceVersion);
       };
-      await pump(ctx, watch, def, version, emit, () => stopped);
-    } else {
-      // Always-empty kinds: nothing will happen; hold the stream until timeout or hang-up.
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        if (stopped) resolve();
-      });
+      await pump(ctx, watch, def, version, emit, () => stopped, options.fields);
     }
   } catch (error) {
     ctx.logger.warn({ err: error, resource: def.plural }, "watch ended with an error");
@@ -177,10 +169,13 @@ async function pump(
   version: string,
   emit: (type: WatchEventType, object: KubeObject) => Promise<void>,
   isStopped: () => boolean,
+  fields: ((object: KubeObject) => boolean) | undefined,
 ): Promise<void> {
   try {
     for await (const event of watch) {
       if (isStopped()) break;
+      // Selectors the store cannot apply (Events' involvedObject.*): events of matching objects only.
+      if (fields && !fields(event.object)) continue;
       await emit(event.type, present(def, version, event.object));
     }
   } catch (error) {

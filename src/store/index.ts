@@ -15,11 +15,14 @@ export {
   parseLabelSelector,
   matchesLabels,
   parseFieldSelector,
+  parseFieldTerms,
+  formatFieldTerm,
   matchesFields,
   compileFilter,
   type LabelRequirement,
   type LabelOperator,
   type FieldRequirement,
+  type FieldTerm,
   type ObjectFilter,
 } from "./selectors.ts";
 export { createMemoryStore, type MemoryStoreOptions } from "./memory.ts";

@@ -216,21 +216,40 @@ export interface FieldRequirement {
   readonly value: string;
 }
 
+/** A field selector term on any field (the API server supports more fields for some kinds). */
+export interface FieldTerm {
+  readonly field: string;
+  readonly operator: "=" | "!=";
+  readonly value: string;
+}
+
 /** Splits on unescaped commas and the first unescaped operator of each term; unescapes values. */
-export function parseFieldSelector(selector: string): FieldRequirement[] {
-  const requirements: FieldRequirement[] = [];
+export function parseFieldTerms(selector: string): FieldTerm[] {
+  const terms: FieldTerm[] = [];
   for (const term of splitUnescaped(selector)) {
     if (term.trim() === "") continue;
     const match = findOperator(term);
     if (match === undefined) throw badRequest(`invalid selector: '${selector}'; can't understand '${term}'`);
     const field = term.slice(0, match.index).trim();
     const value = unescape(term.slice(match.index + match.op.length), selector);
+    terms.push({ field, operator: match.op === "!=" ? "!=" : "=", value });
+  }
+  return terms;
+}
+
+/** `field=value` with the value escaped as parseFieldTerms reads it. */
+export function formatFieldTerm(term: FieldTerm): string {
+  return `${term.field}${term.operator}${term.value.replace(/[\\,=]/g, (c) => `\\${c}`)}`;
+}
+
+/** The store's selectable fields: metadata.name and metadata.namespace. */
+export function parseFieldSelector(selector: string): FieldRequirement[] {
+  return parseFieldTerms(selector).map(({ field, operator, value }) => {
     if (field !== "metadata.name" && field !== "metadata.namespace") {
       throw badRequest(`field label not supported: ${field}`);
     }
-    requirements.push({ field, operator: match.op === "!=" ? "!=" : "=", value });
-  }
-  return requirements;
+    return { field, operator, value };
+  });
 }
 
 function splitUnescaped(selector: string): string[] {
