@@ -467,6 +467,11 @@ function exerciseAll(metrics: MeshplaneMetrics): void {
   metrics.caCertificatesIssued.inc();
   metrics.caSigningFailures.inc({ reason: "token_expired" });
   metrics.caCertificateExpiry.set({ role: "root", fingerprint: "0123456789abcdef" }, 2_000_000_000);
+  metrics.rolloutCanaryWeight.set({ rollout: "default/greeter" }, 10);
+  metrics.rolloutStep.set({ rollout: "default/greeter" }, 1);
+  metrics.rolloutPhase.set({ rollout: "default/greeter", phase: "Progressing" }, 1);
+  metrics.rolloutMeasurements.inc({ provider: "prometheus", result: "Successful" });
+  metrics.rolloutTransitions.inc({ reason: "StepCompleted" });
 }
 
 test("promtool check metrics accepts /metrics (default process metrics included)", async (t) => {

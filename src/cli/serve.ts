@@ -5,6 +5,7 @@
 import { hostname } from "node:os";
 import { relative, resolve, sep } from "node:path";
 import { createAdminServer } from "../admin/index.ts";
+import { systemClock } from "../clock/index.ts";
 import {
   EtcdLeaderElector,
   LocalLeaderElector,
@@ -14,6 +15,7 @@ import {
 import type { MeshIssue, MeshSnapshot } from "../mesh/index.ts";
 import { Pipeline } from "../pipeline/index.ts";
 import { issueAsConfigError } from "../analyze/index.ts";
+import { HttpMetricReader, RolloutController, StoreEventSink } from "../rollout/index.ts";
 import { liveReplicas, ReplicaReporter, StatusController } from "../status/index.ts";
 import { ConfigDirSource, ConfigDirSync, StoreConfigSource, storeWriter } from "../sources/index.ts";
 import type { Limits } from "../limits/index.ts";
@@ -152,8 +154,16 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
       logger,
       serving: pipeline,
     });
+    const rollouts = new RolloutController({
+      store,
+      metrics,
+      logger,
+      reader: new HttpMetricReader({ clock: systemClock, limits: options.limits, metrics }),
+      events: new StoreEventSink({ store, instance: replica }),
+    });
     void elector.run({
-      onStartedLeading: (signal) => status.run(signal),
+      onStartedLeading: async (signal) =>
+        void (await Promise.all([status.run(signal), rollouts.run(signal)])),
       onStoppedLeading: () => logger.info({ replica }, "controllers stopped: lease not held"),
     });
     closers.push(() => elector.stop());

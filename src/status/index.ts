@@ -2,3 +2,4 @@ export { StatusController, type StatusControllerOptions } from "./status-control
 export { ReplicaReporter, type ReplicaReporterOptions } from "./reporter.ts";
 export { meshControllerName } from "./route-status.ts";
 export { liveReplicas, replicaReportType, type ReplicaEntry, type ReplicaReport } from "./replica-report.ts";
+export { mergeConditions, type Condition, type DesiredCondition } from "./conditions.ts";

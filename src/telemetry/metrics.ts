@@ -27,6 +27,12 @@ export interface MeshplaneMetrics {
   readonly caCertificatesIssued: Counter;
   readonly caSigningFailures: Counter<"reason">;
   readonly caCertificateExpiry: Gauge<"role" | "fingerprint">;
+  // Progressive delivery (src/rollout), by Rollout as `namespace/name`.
+  readonly rolloutCanaryWeight: Gauge<"rollout">;
+  readonly rolloutStep: Gauge<"rollout">;
+  readonly rolloutPhase: Gauge<"rollout" | "phase">;
+  readonly rolloutMeasurements: Counter<"provider" | "result">;
+  readonly rolloutTransitions: Counter<"reason">;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): MeshplaneMetrics {
@@ -120,6 +126,36 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Meshp
       name: "meshplane_input_refusals_total",
       help: "Inputs (API bodies, patches, config files, xDS requests) refused for exceeding a limit, by limit.",
       labelNames: ["limit"],
+      registers,
+    }),
+    rolloutCanaryWeight: new Gauge({
+      name: "meshplane_rollout_canary_weight_percent",
+      help: "Share of the rule's traffic the rollout controller last gave the canary backend, by Rollout.",
+      labelNames: ["rollout"],
+      registers,
+    }),
+    rolloutStep: new Gauge({
+      name: "meshplane_rollout_step",
+      help: "Index of the step a Rollout is at (the number of steps once it completed), by Rollout.",
+      labelNames: ["rollout"],
+      registers,
+    }),
+    rolloutPhase: new Gauge({
+      name: "meshplane_rollout_phase",
+      help: "1 for the phase a Rollout is in (Progressing, Paused, Succeeded, Degraded, Aborted), 0 for the others.",
+      labelNames: ["rollout", "phase"],
+      registers,
+    }),
+    rolloutMeasurements: new Counter({
+      name: "meshplane_rollout_measurements_total",
+      help: "Analysis measurements taken, by provider (prometheus, web) and result (Successful, Failed, Inconclusive).",
+      labelNames: ["provider", "result"],
+      registers,
+    }),
+    rolloutTransitions: new Counter({
+      name: "meshplane_rollout_transitions_total",
+      help: "Rollout transitions, by reason (StepCompleted, Promoted, RolledBack, Paused, Resumed, Aborted, Completed).",
+      labelNames: ["reason"],
       registers,
     }),
   };
