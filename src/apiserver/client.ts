@@ -23,6 +23,15 @@ export interface ApiClient {
     force: boolean,
   ): Promise<{ object: KubeObject; created: boolean }>;
   list(kind: StoredKind, labelSelector: string): Promise<KubeObject[]>;
+  get(kind: StoredKind, namespace: string | undefined, name: string): Promise<KubeObject>;
+  /** JSON merge patch (RFC 7386) of the object, or of its status subresource. */
+  mergePatch(
+    kind: StoredKind,
+    namespace: string | undefined,
+    name: string,
+    patch: object,
+    fieldManager: string,
+  ): Promise<KubeObject>;
   delete(kind: StoredKind, namespace: string | undefined, name: string): Promise<void>;
   /** Creates the namespace unless it exists. */
   ensureNamespace(name: string): Promise<void>;
@@ -96,6 +105,14 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         `${collectionPath(kind)}?labelSelector=${encodeURIComponent(labelSelector)}`,
       );
       return (check(reply) as unknown as { items: KubeObject[] }).items;
+    },
+    async get(kind, namespace, name) {
+      return check(await call("GET", objectPath(kind, namespace, name)));
+    },
+    async mergePatch(kind, namespace, name, patch, fieldManager) {
+      const path = `${objectPath(kind, namespace, name)}?fieldManager=${encodeURIComponent(fieldManager)}`;
+      const data = JSON.stringify(patch);
+      return check(await call("PATCH", path, { type: "application/merge-patch+json", data }));
     },
     async ensureNamespace(name) {
       const body = JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name } });

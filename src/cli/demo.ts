@@ -6,9 +6,12 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 
-const demoScript = fileURLToPath(
-  new URL(`../../examples/quickstart/demo${extname(import.meta.filename)}`, import.meta.url),
-);
+const script = (name: string) =>
+  fileURLToPath(
+    new URL(`../../examples/quickstart/${name}${extname(import.meta.filename)}`, import.meta.url),
+  );
+const demoScript = script("demo");
+const rollbackScript = script("rollback-demo");
 
 export function registerDemo(program: Command): void {
   program
@@ -20,19 +23,32 @@ export function registerDemo(program: Command): void {
     .option("--calls <n>", "calls per phase (more calls, tighter split)", "1000")
     .option("--keep-running", "leave everything up afterwards (Ctrl-C to stop)")
     .action(async (opts: { calls: string; keepRunning?: boolean }) => {
-      const child = spawn(
-        process.execPath,
-        [demoScript, "--calls", opts.calls, ...(opts.keepRunning ? ["--keep-running"] : [])],
-        { stdio: "inherit" },
-      );
-      // The demo stops its own processes on SIGINT/SIGTERM; wait for it instead of leaving it behind.
-      for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
-      process.exitCode = await new Promise<number>((resolve) => {
-        child.once("error", (error) => {
-          process.stderr.write(`cannot start the demo (${demoScript}): ${error.message}\n`);
-          resolve(1);
-        });
-        child.once("exit", (code) => resolve(code ?? 1));
-      });
+      process.exitCode = await runScript(demoScript, [
+        "--calls",
+        opts.calls,
+        ...(opts.keepRunning ? ["--keep-running"] : []),
+      ]);
     });
+  program
+    .command("rollback-demo")
+    .description(
+      "run the automatic rollback demo: a canary failing 30 % of calls, measured by Prometheus " +
+        "(apt-get install -y prometheus), rolled back by a Rollout; prints each step (exit 0 = rolled back)",
+    )
+    .action(async () => {
+      process.exitCode = await runScript(rollbackScript, []);
+    });
+}
+
+async function runScript(path: string, args: string[]): Promise<number> {
+  const child = spawn(process.execPath, [path, ...args], { stdio: "inherit" });
+  // The demo stops its own processes on SIGINT/SIGTERM; wait for it instead of leaving it behind.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
+  return new Promise<number>((resolve) => {
+    child.once("error", (error) => {
+      process.stderr.write(`cannot start the demo (${path}): ${error.message}\n`);
+      resolve(1);
+    });
+    child.once("exit", (code) => resolve(code ?? 1));
+  });
 }

@@ -1,12 +1,11 @@
 // `meshplane explain`: which listener, route, rule and clusters one request reaches, and why,
 // computed from the xDS meshplane would send to that caller (translate/simulate). Config comes
 // from a YAML directory or from a running meshplane's API.
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { parse } from "yaml";
 import { objectRef, storedKinds, validateResource, type Resource } from "../api/index.ts";
-import { ApiClientError, createApiClient } from "../apiserver/index.ts";
+import { ApiClientError } from "../apiserver/index.ts";
+import { apiClientFromKubeconfig, KubeconfigError } from "./kubeconfig-client.ts";
 import {
   attachmentKey,
   buildMeshSnapshot,
@@ -216,35 +215,17 @@ async function loadDirectory(dir: string): Promise<{ resources: Resource[]; erro
   }
 }
 
-interface Kubeconfig {
-  "current-context"?: string;
-  contexts?: { name: string; context: { cluster: string; user?: string } }[];
-  clusters?: { name: string; cluster: { server: string; "certificate-authority-data"?: string } }[];
-  users?: { name: string; user: { token?: string } }[];
-}
-
 async function loadFromApi(
   file: string,
   dataDir: string,
 ): Promise<{ resources: Resource[]; errors: string[] }> {
-  let config: Kubeconfig;
+  let connection;
   try {
-    config = parse(readFileSync(file, "utf8")) as Kubeconfig;
+    connection = apiClientFromKubeconfig(file, dataDir);
   } catch (error) {
-    throw new UsageError(
-      `cannot read kubeconfig ${file} (${(error as Error).message}): start \`meshplane serve --data-dir ${dataDir}\`, or give --config-dir or --kubeconfig`,
-    );
+    throw error instanceof KubeconfigError ? new UsageError(error.message) : error;
   }
-  const context = config.contexts?.find((c) => c.name === config["current-context"])?.context;
-  const cluster = config.clusters?.find((c) => c.name === context?.cluster)?.cluster;
-  if (!cluster?.server) throw new UsageError(`kubeconfig ${file}: no server for the current context`);
-  const user = config.users?.find((u) => u.name === context?.user)?.user;
-  const caData = cluster["certificate-authority-data"];
-  const client = createApiClient({
-    url: cluster.server,
-    token: user?.token,
-    ca: caData ? Buffer.from(caData, "base64") : undefined,
-  });
+  const { client, server } = connection;
   const resources: Resource[] = [];
   const errors: string[] = [];
   for (const kind of storedKinds) {
@@ -253,9 +234,7 @@ async function loadFromApi(
       objects = await client.list(kind, "");
     } catch (error) {
       if (error instanceof ApiClientError && error.code === 404) continue; // a server without this kind
-      throw new UsageError(
-        `cannot list ${kind.resource} from ${cluster.server}: ${(error as Error).message}`,
-      );
+      throw new UsageError(`cannot list ${kind.resource} from ${server}: ${(error as Error).message}`);
     }
     const apiVersion = kind.group === "" ? kind.version : `${kind.group}/${kind.version}`;
     for (const object of objects) {

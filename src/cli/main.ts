@@ -14,6 +14,7 @@ import { registerDiff } from "./diff.ts";
 import { registerExplain } from "./explain.ts";
 import { registerProxyConfig } from "./proxy-config.ts";
 import { registerProxyStatus } from "./proxy-status.ts";
+import { registerRollout } from "./rollout.ts";
 import { addCaOptions, caOptionsFrom, registerAgent, registerToken, type CaFlags } from "./security.ts";
 import { formatHostPort, startControlPlane, type HostPort } from "./serve.ts";
 import { defaultStoreUrl, parseStoreUrl } from "./store-url.ts";
@@ -314,6 +315,7 @@ program
 registerToken(program);
 registerAgent(program);
 registerExplain(program);
+registerRollout(program);
 registerDemo(program);
 registerVersion(program);
 registerProxyStatus(program);
