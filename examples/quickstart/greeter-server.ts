@@ -2,7 +2,11 @@
 // `backend`, so a client can count where each call landed.
 //
 //   node examples/quickstart/greeter-server.ts --name v1 --address 127.0.0.1:20061 [--fail-rate 0.1] [--delay-ms 200]
+//       [--metrics-address 127.0.0.1:0]
 //
+// With --metrics-address it serves the standard gRPC server metrics (lib/grpc-metrics.ts) on
+// /metrics there, for Prometheus and meshplane's Rollout analysis; the listening line then
+// carries "metricsAddress".
 // Prints one JSON line {"msg":"greeter listening","name":...,"address":"127.0.0.1:PORT"} once
 // bound (port 0 picks a free port). SIGUSR1 makes every call fail with UNAVAILABLE (a sick
 // backend, for outlier detection), SIGUSR2 makes it healthy again; each prints a JSON line.
@@ -10,6 +14,7 @@
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { greeterService, type HelloReply, type HelloRequest } from "./lib/greeter-proto.ts";
+import { GrpcServerMetrics } from "./lib/grpc-metrics.ts";
 
 const { values } = parseArgs({
   options: {
@@ -17,6 +22,7 @@ const { values } = parseArgs({
     address: { type: "string", default: "127.0.0.1:0" },
     "fail-rate": { type: "string", default: "0" },
     "delay-ms": { type: "string", default: "0" },
+    "metrics-address": { type: "string" },
   },
   strict: true,
 });
@@ -64,13 +70,29 @@ function handler(verb: string): grpc.handleUnaryCall<HelloRequest, HelloReply> {
   }
 }
 
+const metricsMatch = values["metrics-address"]
+  ? (/^(127\.0\.0\.1|\[::1\]|localhost):(\d{1,5})$/.exec(values["metrics-address"]) ??
+    fatal("--metrics-address must be a loopback HOST:PORT such as 127.0.0.1:0"))
+  : undefined;
+const metrics = new GrpcServerMetrics();
+const counted = (verb: string, path: string) => metrics.unary(path, handler(verb));
 const server = new grpc.Server();
-server.addService(greeterService, { SayHello: handler("Hello"), SayGoodbye: handler("Goodbye") });
+server.addService(greeterService, {
+  SayHello: counted("Hello", greeterService.SayHello.path),
+  SayGoodbye: counted("Goodbye", greeterService.SayGoodbye.path),
+});
 
 server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
   if (error) fatal("greeter failed to bind", { name, address, error: error.message });
-  console.log(
-    JSON.stringify({ msg: "greeter listening", name, address: `${host}:${port}`, failRate, delayMs }),
+  const listening = { msg: "greeter listening", name, address: `${host}:${port}`, failRate, delayMs };
+  if (!metricsMatch) {
+    console.log(JSON.stringify(listening));
+    return;
+  }
+  const metricsHost = (metricsMatch[1] ?? "127.0.0.1").replace(/^\[|\]$/g, "");
+  metrics.listen(metricsHost, Number(metricsMatch[2])).then(
+    ({ address: metricsAddress }) => console.log(JSON.stringify({ ...listening, metricsAddress })),
+    (err: Error) => fatal("greeter metrics failed to listen", { name, error: err.message }),
   );
 });
 

@@ -15,6 +15,8 @@ export interface GreeterOptions {
   delayMs?: number;
   /** Default grpc-js. */
   implementation?: Implementation;
+  /** Serve the standard gRPC server metrics on a free port (see `metricsAddress`); grpc-js only. */
+  metrics?: boolean;
 }
 
 export interface Greeter {
@@ -22,6 +24,8 @@ export interface Greeter {
   /** `127.0.0.1:PORT` */
   readonly address: string;
   readonly port: number;
+  /** `127.0.0.1:PORT` of /metrics, with `metrics: true`. */
+  readonly metricsAddress: string | undefined;
   tail(lines?: number): string;
   /** Sick: every call fails with UNAVAILABLE until healthy again. Resolves once the greeter says so. */
   setSick(sick: boolean): Promise<void>;
@@ -33,6 +37,7 @@ export async function startGreeter(options: GreeterOptions): Promise<Greeter> {
   const args = [...program.args, "--name", options.name, "--address", `127.0.0.1:${options.port ?? 0}`];
   if (options.failRate !== undefined) args.push("--fail-rate", String(options.failRate));
   if (options.delayMs !== undefined) args.push("--delay-ms", String(options.delayMs));
+  if (options.metrics) args.push("--metrics-address", "127.0.0.1:0");
   const child = spawnChild(`greeter ${options.name}`, args, { cwd: repoRoot, command: program.command });
   try {
     const line = await child.waitForJson(
@@ -46,6 +51,7 @@ export async function startGreeter(options: GreeterOptions): Promise<Greeter> {
       name: options.name,
       address,
       port,
+      metricsAddress: typeof line.metricsAddress === "string" ? line.metricsAddress : undefined,
       tail: (lines) => child.tail(lines),
       async setSick(sick) {
         // Only a line printed after the signal counts: earlier toggles printed the same message.
