@@ -1,10 +1,12 @@
 // `npm run demo` end to end: examples/quickstart/demo.ts with --calls 3000 as a child process must
-// exit 0 after printing PASS for the 90/10 split and for the 50/50 split after the live edit. The
+// exit 0 after printing PASS for the 90/10 split and for the 50/50 split after the live edit; and
+// `npm run demo:rollback` must print the controller's steps and exit 0 after the rollback. The
 // demo uses the fixed ports 127.0.0.1:20061 and :20062 (below Linux's ephemeral range, so no
 // port-0 listener or outgoing connection of another test takes them); see support/demo-ports.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnChild } from "../../examples/quickstart/lib/child.ts";
+import { havePrometheus, prometheusHint } from "../support/prometheus.ts";
 import { requireDemoPorts } from "./support/demo-ports.ts";
 import { quickstartDir, repoRoot } from "./support/index.ts";
 
@@ -33,5 +35,42 @@ test(
     assert.equal(exit.code, 0, `demo exit code (signal ${exit.signal})\n${output}`);
     const tables = lines.filter((l) => /greeter-v[12]\s+\d/.test(l)).map((l) => l.trim());
     t.diagnostic(`demo splits: ${tables.join(" | ")}`);
+  },
+);
+
+test(
+  "npm run demo:rollback: the failing canary is rolled back by itself, traffic back on v1, exit 0",
+  { timeout: 150_000 },
+  async (t) => {
+    if (!havePrometheus()) return t.skip(prometheusHint);
+    if (!(await requireDemoPorts(t))) return;
+    const demo = spawnChild("rollback demo", [`${quickstartDir}rollback-demo.ts`], { cwd: repoRoot });
+    t.after(() => demo.stop(8_000));
+
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([
+      demo.exited,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 120_000))),
+    ]);
+    clearTimeout(timer);
+    const output = demo.tail(60);
+    assert.ok(exit, `the demo did not finish within 120 s\n${output}`);
+    const lines = demo.stdoutLines();
+    const step = (reason: string) => lines.find((l) => new RegExp(`^\\s+[\\d.]+ s\\s+${reason}\\s`).test(l));
+    assert.ok(step("StepCompleted"), `the demo printed the 20 % step\n${output}`);
+    assert.match(
+      step("RolledBack") ?? "",
+      /analysis failed .* last success-rate=0\.\d+; all traffic back to stable greeter-v1/,
+    );
+    assert.ok(
+      lines.some((l) => /Phase:\s+Degraded/.test(l)),
+      `the demo printed the Rollout's status\n${output}`,
+    );
+    assert.ok(
+      lines.some((l) => /^PASS\s+all traffic is back on greeter-v1/.test(l)),
+      output,
+    );
+    assert.equal(exit.code, 0, `demo exit code (signal ${exit.signal})\n${output}`);
+    t.diagnostic(`rollback demo: ${(step("RolledBack") ?? "").trim()}`);
   },
 );

@@ -147,6 +147,8 @@ test(
         "bin/meshplane.js",
         "dist/src/cli/main.js",
         "dist/examples/quickstart/demo.js",
+        "dist/examples/quickstart/rollback-demo.js",
+        "dist/examples/quickstart/lib/grpc-metrics.js",
         "dist/examples/quickstart/greeter.proto",
         "dist/examples/quickstart/mesh/20-greeter-split.yaml",
       ])
