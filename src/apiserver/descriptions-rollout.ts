@@ -77,6 +77,6 @@ export const rolloutDescriptions: Overlay = {
   ),
   "spec.abort": d("true sends all traffic back to stable and stops; false again starts over at step 0."),
   "spec.promote": d(
-    "Index of a pause or analysis step to end now (meshplane rollout promote sets it to the current step).",
+    "Index of the current pause or analysis step to end now (meshplane rollout promote sets it). The controller removes it once that step ended, so a later run of the rollout waits again.",
   ),
 };

@@ -351,6 +351,8 @@ test("a pause without duration waits for promote; abort sends all traffic back a
   await world.patchSpec({ promote: 1 });
   await world.until("Succeeded", (s) => s?.phase === "Succeeded");
   assert.deepEqual(world.weights, [0, 20, 0, 20, 100]);
+  const spec = (await world.store.get(rolloutType, key)).spec as { promote?: number };
+  assert.equal(spec.promote, undefined, "a promotion is consumed, so a later run of step 1 waits again");
   const reasons = (await world.events()).map((e) => e.split(":")[0]);
   assert.deepEqual(reasons, [
     "StepCompleted",
@@ -413,4 +415,53 @@ test("a new leader continues from the status: no promotion repeated, no analysis
     "AnalysisSuccessful",
     "Completed",
   ]);
+});
+
+test("a missing backend Service is Accepted=False with BackendNotFound", async (t) => {
+  const world = await setup(t, [{ setWeight: 10 }]);
+  await world.store.delete(serviceType, { namespace: "default", name: "greeter-v2" });
+  world.start();
+  await world.until(
+    "not accepted",
+    (s) => s?.conditions.some((c) => c.type === "Accepted" && c.status === "False") ?? false,
+  );
+  const accepted = (await world.status())?.conditions.find((c) => c.type === "Accepted");
+  assert.equal(accepted?.reason, "BackendNotFound");
+  assert.match(accepted?.message ?? "", /Service greeter-v2 not found in namespace default/);
+  assert.equal(await world.canaryWeight(), 0, "the route is not touched");
+  await world.store.create(serviceType, service("greeter-v2"));
+  await world.until("Succeeded", (s) => s?.phase === "Succeeded");
+});
+
+test("header exposure adds the canary rule, kept through the weights, removed at the end", async (t) => {
+  const world = await setup(t, [
+    { exposeByHeader: { name: "x-canary", value: "true" } },
+    { setWeight: 10 },
+    { pause: {} },
+  ]);
+  world.start();
+  await world.until("at the pause", (s) => s?.pauseReason === "AwaitingPromotion");
+  const rules = async () =>
+    (
+      (await world.store.get(routeType, key)).spec as {
+        rules: { name?: string; matches?: unknown[]; backendRefs: unknown[] }[];
+      }
+    ).rules;
+  const exposed = await rules();
+  assert.equal(exposed.length, 2);
+  assert.deepEqual(exposed[1], {
+    name: "rollout-greeter-canary",
+    matches: [
+      {
+        method: { service: "helloworld.Greeter" },
+        headers: [{ type: "Exact", name: "x-canary", value: "true" }],
+      },
+    ],
+    backendRefs: [{ name: "greeter-v2", port: 50051, weight: 1 }],
+  });
+  assert.deepEqual((await world.status())?.exposedHeader, { name: "x-canary", value: "true" });
+  await world.patchSpec({ promote: 2 });
+  await world.until("Succeeded", (s) => s?.phase === "Succeeded");
+  assert.equal((await rules()).length, 1, "the exposure rule is gone");
+  assert.deepEqual(world.weights, [0, 10, 100]);
 });

@@ -140,8 +140,10 @@ export class RolloutController {
     if (out.kind === "measure") throw new Error("an analysis round was due twice in one reconcile");
 
     let current: KubeObject = object;
-    if (out.pause) {
-      const spec = { ...(object.spec as Record<string, unknown>), paused: true };
+    if (out.pause || out.clearPromote) {
+      const spec = { ...(object.spec as Record<string, unknown>) };
+      if (out.clearPromote) delete spec.promote;
+      if (out.pause) spec.paused = true;
       current = await store.update(rolloutType, { ...object, spec });
     }
     if (out.status) current = await store.updateStatus(rolloutType, { ...current, status: out.status });

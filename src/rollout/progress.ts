@@ -54,6 +54,12 @@ export type ProgressOutput =
       readonly route?: KubeObject;
       /** Set spec.paused (the controller pauses itself on a manual weight change). */
       readonly pause?: boolean;
+      /**
+       * Remove spec.promote: a promotion is a one-shot request, consumed when its step ends (or
+       * stale once another step runs), so a later run of the same step index never reuses it.
+       * Written before the status, so a promotion is never applied twice.
+       */
+      readonly clearPromote?: boolean;
       readonly events: readonly RolloutEvent[];
       /** Look again after this long even if nothing changes. */
       readonly requeueAfterMs?: number;
@@ -80,11 +86,13 @@ export function progress(input: ProgressInput): ProgressOutput {
     extra: { route?: KubeObject | undefined; pause?: boolean; requeueAfterMs?: number } = {},
   ): ProgressOutput => {
     const status = finish(rollout, next, undefined, now);
+    const promote = rollout.spec.promote;
     return {
       kind: "write",
       status: sameStatus(stored, status) ? undefined : status,
       ...(extra.route ? { route: extra.route } : {}),
       ...(extra.pause ? { pause: true } : {}),
+      ...(promote !== undefined && promote !== next.currentStep ? { clearPromote: true } : {}),
       events,
       ...(extra.requeueAfterMs === undefined ? {} : { requeueAfterMs: extra.requeueAfterMs }),
     };

@@ -1,8 +1,9 @@
 // Progressive delivery against real peers on 127.0.0.1: greeter backends exporting the standard
 // gRPC server metrics with prom-client, a real Prometheus scraping them every second, meshplane
 // running the Rollout, kubectl creating and reading it, and a real grpc-js-xds client whose
-// observed split must follow each step. A good canary goes 10 → 50 → 100 (surviving a Prometheus
-// outage mid-analysis as an inconclusive pause); a canary failing 30 % of calls is rolled back.
+// observed split must follow each step. A good canary is first exposed to calls carrying a header,
+// then goes 10 → 50 → 100 (surviving a Prometheus outage mid-analysis as an inconclusive pause); a
+// canary failing 30 % of calls is rolled back.
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -49,7 +50,10 @@ const analysis = {
   },
 };
 
-function rolloutYaml(prometheusUrl: string, stable: string, canary: string): string {
+/** Header exposure first, held by a pause until `meshplane rollout promote`. */
+const exposure = [{ exposeByHeader: { name: "x-canary", value: "true" } }, { pause: {} }];
+
+function rolloutYaml(prometheusUrl: string, stable: string, canary: string, expose = false): string {
   const step = structuredClone(analysis);
   (step.analysis.metrics[0] as { prometheus: { address: string } }).prometheus.address = prometheusUrl;
   return JSON.stringify({
@@ -60,7 +64,7 @@ function rolloutYaml(prometheusUrl: string, stable: string, canary: string): str
       routeRef: { kind: "GRPCRoute", name: "greeter-split" },
       stableBackend: { name: stable },
       canaryBackend: { name: canary },
-      steps: [{ setWeight: 10 }, step, { setWeight: 50 }, step],
+      steps: [...(expose ? exposure : []), { setWeight: 10 }, step, { setWeight: 50 }, step],
     },
   });
 }
@@ -214,21 +218,34 @@ describe("rollout", { timeout: 150_000 }, () => {
 
   test("a good canary goes 10 → 50 → 100 through analysis; the client's split follows; a Prometheus outage pauses it", async (t) => {
     if (skip) return t.skip(prometheusHint);
-    await kc(["apply", "-f", "-"], rolloutYaml(prometheus.url, "greeter-v1", "greeter-v2"));
+    await kc(["apply", "-f", "-"], rolloutYaml(prometheus.url, "greeter-v1", "greeter-v2", true));
 
-    const at10 = await until("canary at 10 %, programmed", (s) => (s.currentStep ?? 0) >= 1);
-    const after10 = await until("analysis at 10 % passed", (s) => (s.currentStep ?? 0) >= 2);
+    // Steps 0 and 1: only calls carrying x-canary: true reach the canary, until promoted.
+    await until(
+      "canary exposed by header, waiting for promotion",
+      (s) => s.pauseReason === "AwaitingPromotion",
+    );
+    const withHeader = await mesh.client.call({ target, calls: 50, metadata: { "x-canary": "true" } });
+    assertAllOn(withHeader, "v2", "calls with x-canary: true");
+    const without = await mesh.client.call({ target, calls: 50 });
+    assertAllOn(without, "v1", "calls without the header");
+    const kubeconfig = mesh.meshplane.kubeconfig as string;
+    const promoted = await runCli(["rollout", "promote", "greeter", "--kubeconfig", kubeconfig]);
+    assert.equal(promoted.stdout, "rollout default/greeter: step 1 promoted\n", promoted.stderr);
+
+    const at10 = await until("canary at 10 %, programmed", (s) => (s.currentStep ?? 0) >= 3);
+    const after10 = await until("analysis at 10 % passed", (s) => (s.currentStep ?? 0) >= 4);
     assert.equal(after10.status.history?.[0]?.result, "Successful");
     const split10 = traffic.between(at10.at, after10.at);
     assertSplit(split10, { v1: 90, v2: 10 }, 6, "at 10 %");
     t.diagnostic(`at 10 %: ${summary(split10)}`);
 
-    const at50 = await until("canary at 50 %, programmed", (s) => (s.currentStep ?? 0) >= 3);
+    const at50 = await until("canary at 50 %, programmed", (s) => (s.currentStep ?? 0) >= 5);
     await until("one round at 50 % passed", (s) => (s.analysis?.successful ?? 0) >= 1);
     await prometheus.stop();
     const paused = await until("paused as inconclusive", (s) => s.phase === "Paused", 4 * interval + 5_000);
     assert.equal(paused.status.pauseReason, "Inconclusive");
-    assert.equal(paused.status.currentStep, 3, "never promoted while the provider is down");
+    assert.equal(paused.status.currentStep, 5, "never promoted while the provider is down");
     assert.equal(paused.status.canaryWeight, 50);
     assert.match(paused.status.message ?? "", /sr=\? \(prometheus http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
     const split50 = traffic.between(at50.at, paused.at);
@@ -236,7 +253,7 @@ describe("rollout", { timeout: 150_000 }, () => {
     t.diagnostic(`at 50 %: ${summary(split50)}; paused: ${paused.status.message}`);
     // Still paused a few intervals later: an unreachable provider never lets it pass.
     await new Promise((resolve) => setTimeout(resolve, 2 * interval));
-    assert.equal((await status()).currentStep, 3);
+    assert.equal((await status()).currentStep, 5);
 
     await prometheus.start();
     const done = await until("Succeeded after Prometheus is back", (s) => s.phase === "Succeeded", 30_000);
@@ -250,7 +267,7 @@ describe("rollout", { timeout: 150_000 }, () => {
 
     const table = await kc(["get", "rollout", "greeter"]);
     assert.match(table, /NAME\s+PHASE\s+STEP\s+WEIGHT\s+LAST-ANALYSIS\s+AGE/);
-    assert.match(table, /greeter\s+Succeeded\s+4\/4\s+100\s+Successful step 3: sr=/);
+    assert.match(table, /greeter\s+Succeeded\s+6\/6\s+100\s+Successful step 5: sr=/);
     const explain = await kc(["explain", "rollout.spec.steps.analysis"]);
     assert.match(explain, /Measures metrics every interval, once the current weights are programmed/);
   });
