@@ -459,6 +459,8 @@ function exerciseAll(metrics: MeshplaneMetrics): void {
   metrics.configErrors.inc({ kind: "HTTPRoute" });
   metrics.configObjects.set({ kind: "Service" }, 4);
   metrics.inputRefusals.inc({ limit: "api.bodyBytes" });
+  metrics.dashboardClients.set(1);
+  metrics.dashboardUpdateDuration.observe(0.003);
   metrics.evaluations.inc({ type: "ClusterLoadAssignment" });
   metrics.controllerQueueDepth.set({ controller: "status" }, 1);
   metrics.controllerReconcileDuration.observe({ controller: "status", result: "success" }, 0.01);

@@ -110,6 +110,12 @@ const serve = program
   )
   .option("--admin-token-file <file>", "bearer tokens that may read /debug/* off loopback, one per line")
   .addOption(
+    new Option(
+      "--dashboard-address <host:port>",
+      "serve the web dashboard there (off by default); off loopback it needs --api-token-file",
+    ).argParser(hostPort),
+  )
+  .addOption(
     addressOption(
       "--api-address <host:port>",
       "the Kubernetes-compatible API (kubectl); 'off' to disable",
@@ -168,6 +174,7 @@ addCaOptions(serve, hostPort).action(
       xdsBacklog: number;
       adminAddress: HostPort;
       adminTokenFile?: string;
+      dashboardAddress?: HostPort;
       domain: string;
       logLevel: string;
       debounceMs: number;
@@ -201,6 +208,7 @@ addCaOptions(serve, hostPort).action(
         xdsBacklog: opts.xdsBacklog,
         adminAddress: opts.adminAddress,
         ...(opts.adminTokenFile ? { adminTokenFile: opts.adminTokenFile } : {}),
+        dashboardAddress: opts.dashboardAddress,
         domain: opts.domain,
         debounce: { quietMs: opts.debounceMs, maxWaitMs: Math.max(opts.maxDebounceMs, opts.debounceMs) },
         logger,
@@ -220,6 +228,7 @@ addCaOptions(serve, hostPort).action(
       {
         xdsAddress: formatHostPort(running.xdsAddress),
         adminAddress: formatHostPort(running.adminAddress),
+        ...(running.dashboardUrl ? { dashboardUrl: running.dashboardUrl } : {}),
         ...(running.api ? { apiUrl: running.api.url, kubeconfig: running.api.kubeconfig } : {}),
         ...(running.caAddress ? { caAddress: formatHostPort(running.caAddress) } : {}),
       },

@@ -4,7 +4,12 @@
 // meet I/O: stores, servers, clocks, signals.
 import { hostname } from "node:os";
 import { relative, resolve, sep } from "node:path";
-import { createAdminServer } from "../admin/index.ts";
+import {
+  createAdminServer,
+  createDashboardServer,
+  DashboardFeed,
+  loadDashboardAssets,
+} from "../admin/index.ts";
 import { systemClock } from "../clock/index.ts";
 import {
   EtcdLeaderElector,
@@ -16,7 +21,7 @@ import type { MeshIssue, MeshSnapshot } from "../mesh/index.ts";
 import { Pipeline } from "../pipeline/index.ts";
 import { issueAsConfigError } from "../analyze/index.ts";
 import { HttpMetricReader, RolloutController, StoreEventSink } from "../rollout/index.ts";
-import { liveReplicas, ReplicaReporter, StatusController } from "../status/index.ts";
+import { liveReplicas, objectReach, ReplicaReporter, StatusController } from "../status/index.ts";
 import { ConfigDirSource, ConfigDirSync, StoreConfigSource, storeWriter } from "../sources/index.ts";
 import type { Limits } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
@@ -24,7 +29,14 @@ import { clientIssues, clientOfGroup, featureUses, packedTypesRegistry } from ".
 import { XdsServer } from "../xds/index.ts";
 import { apiWriter, startApi } from "./api.ts";
 import { startCertificateAuthority, type CaOptions } from "./ca.ts";
-import { loadApiAccess, readTokens, type ApiAccessOptions } from "./api-access.ts";
+import {
+  ApiAccessError,
+  isLoopback,
+  loadApiAccess,
+  readTokens,
+  type ApiAccess,
+  type ApiAccessOptions,
+} from "./api-access.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { openStore, type StoreLocation } from "./store-url.ts";
 
@@ -41,6 +53,8 @@ export interface ServeOptions {
   readonly adminAddress: HostPort;
   /** Bearer tokens for /debug/* when the admin server listens off loopback, one per line. */
   readonly adminTokenFile?: string;
+  /** Where the web dashboard is served; undefined (the default) serves none. */
+  readonly dashboardAddress?: HostPort | undefined;
   /** The Kubernetes-compatible API; undefined to run without it. */
   readonly api: ApiAccessOptions | undefined;
   /** Where state lives; the kubeconfig for the API is written here. */
@@ -71,6 +85,8 @@ export const formatHostPort = (address: HostPort): string =>
 export interface RunningControlPlane {
   readonly xdsAddress: HostPort;
   readonly adminAddress: HostPort;
+  /** The dashboard's URL, when it is served. */
+  readonly dashboardUrl: string | undefined;
   /** The API's URL and the kubeconfig written for it, when the API runs. */
   readonly api: { readonly url: string; readonly kubeconfig: string } | undefined;
   /** The CA's signing endpoint, when the CA runs. */
@@ -85,6 +101,9 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
   const debugTokens = options.adminTokenFile
     ? readTokens(options.adminTokenFile, "--admin-token-file")
     : undefined;
+  const dashboardAccess = options.dashboardAddress && checkDashboardAccess(options.dashboardAddress, access);
+  // Read before anything starts: a missing build fails the start with what to run.
+  const dashboardAssets = options.dashboardAddress && loadDashboardAssets();
   const lock = writesToDataDir(options) ? lockDataDir({ dataDir: options.dataDir, logger }) : undefined;
   // Everything started so far, closed in reverse order on stop or on a failed start.
   const closers: (() => Promise<unknown>)[] = lock ? [async () => lock.release()] : [];
@@ -210,6 +229,31 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     const adminAddress = await admin.listen(options.adminAddress.host, options.adminAddress.port);
     bound.admin = formatHostPort(adminAddress);
     void reporter.tick();
+    let dashboardUrl: string | undefined;
+    if (options.dashboardAddress && dashboardAccess && dashboardAssets) {
+      const dashboard = createDashboardServer({
+        feed: new DashboardFeed({
+          serving: pipeline,
+          xds,
+          // "Reached N of M" as the replica report counts it, for this replica's proxies.
+          reach: (state) =>
+            objectReach(
+              state.resources,
+              xds.served(),
+              (t, name) => xds.ackedCount(t, name),
+              xds.rejections(),
+            ),
+          metrics,
+        }),
+        assets: dashboardAssets,
+        ...dashboardAccess,
+        maxClients: options.limits["dashboard.clients"],
+        metrics,
+        logger: logger.child({ component: "dashboard" }),
+      });
+      closers.push(() => dashboard.close(graceMs));
+      dashboardUrl = await dashboard.listen(options.dashboardAddress.host, options.dashboardAddress.port);
+    }
     lock?.record({
       apiUrl: api?.url,
       xdsAddress: formatHostPort(xdsAddress),
@@ -218,6 +262,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     return {
       xdsAddress,
       adminAddress,
+      dashboardUrl,
       api: api ? { url: api.url, kubeconfig: api.kubeconfig } : undefined,
       caAddress: ca?.address,
       stop: async (grace = 2000) => {
@@ -229,6 +274,25 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * The dashboard follows the API's access rules: with the API's tokens its feed needs one (over
+ * the API's certificate, when it has one); without tokens it may only listen on loopback.
+ */
+function checkDashboardAccess(
+  address: HostPort,
+  access: ApiAccess | undefined,
+): { tokens: ReadonlySet<string> | undefined; tls: ApiAccess["tls"] } {
+  if (access?.tokens) return { tokens: access.tokens, tls: access.tls };
+  if (!isLoopback(address.host)) {
+    throw new ApiAccessError(
+      `--dashboard-address ${address.host} is reachable from other machines: set --api-token-file ` +
+        "with --api-tls-cert/--api-tls-key (the dashboard then asks for one of the API's tokens and " +
+        "serves over the API's certificate), or bind the dashboard to 127.0.0.1",
+    );
+  }
+  return { tokens: undefined, tls: access?.tls };
 }
 
 /**

@@ -116,6 +116,11 @@ export const limitSpecs = {
     description:
       "size of a certificate signing request body at the CA's endpoint (a P-256 CSR is under 1 KiB)",
   },
+  "dashboard.clients": {
+    default: 100,
+    unit: "count",
+    description: "open live feeds of the web dashboard (server-sent events), all pages together",
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 export type LimitName = keyof typeof limitSpecs;

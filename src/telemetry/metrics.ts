@@ -18,6 +18,9 @@ export interface MeshplaneMetrics {
   readonly configObjects: Gauge<"kind">;
   /** Inputs refused at an edge because they exceed a limit (src/limits), by limit name. */
   readonly inputRefusals: Counter<"limit">;
+  /** The web dashboard's open live feeds, and the time to build one update of its view. */
+  readonly dashboardClients: Gauge;
+  readonly dashboardUpdateDuration: Histogram;
   // The controller runtime (src/controller), by controller name.
   readonly controllerQueueDepth: Gauge<"controller">;
   readonly controllerReconcileDuration: Histogram<"controller" | "result">;
@@ -114,6 +117,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Meshp
       name: "meshplane_config_errors_total",
       help: "Configuration objects rejected by validation or resolution, by kind.",
       labelNames: ["kind"],
+      registers,
+    }),
+    dashboardClients: new Gauge({
+      name: "meshplane_dashboard_clients",
+      help: "Open live feeds of the web dashboard.",
+      registers,
+    }),
+    dashboardUpdateDuration: new Histogram({
+      name: "meshplane_dashboard_update_duration_seconds",
+      help: "Time to build one update of the web dashboard's view (proxy state sampled, diffed, serialised), once for all pages.",
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     }),
     configObjects: new Gauge({

@@ -1,0 +1,336 @@
+// The dashboard's feed and server: the view built from a published serving state and proxy state,
+// deltas carrying only what changed at most once per interval, bounded lists, and the server's
+// access rules (tokens, the loopback guard, the dashboard.clients limit).
+import { test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { FakeClock } from "../clock/index.ts";
+import { resources, route, service } from "../mesh/testing.ts";
+import { Pipeline } from "../pipeline/index.ts";
+import { createMetrics, silentLogger } from "../telemetry/index.ts";
+import type { NackReport, ProxyStatus, TypeSyncStatus } from "../xds/index.ts";
+import { typeState } from "./dashboard-entries.ts";
+import { DashboardFeed } from "./dashboard-feed.ts";
+import { createDashboardServer, feedPath } from "./dashboard-server.ts";
+import type { DashboardEntry, DeltaMessage, SnapshotMessage } from "./dashboard-view.ts";
+
+const RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+const EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+
+function split(v1: number, v2: number) {
+  return resources(
+    service("web"),
+    service("v1"),
+    service("v2"),
+    route("GRPCRoute", "split", [
+      {
+        backendRefs: [
+          { name: "v1", port: 80, weight: v1 },
+          { name: "v2", port: 80, weight: v2 },
+        ],
+      },
+    ]),
+  );
+}
+
+function sync(
+  typeUrl: string,
+  sent: string | null,
+  acked: string | null,
+  nackedNonce?: string,
+): TypeSyncStatus {
+  return {
+    typeUrl,
+    subscribed: [],
+    wildcard: true,
+    sentVersion: sent,
+    sentNonce: sent === null ? null : `n-${sent}`,
+    ackedVersion: acked,
+    lastNack:
+      nackedNonce === undefined
+        ? null
+        : {
+            rejectedVersion: sent ?? "",
+            nonce: nackedNonce,
+            message: "bad",
+            code: 3,
+            at: "2026-01-01T00:00:00Z",
+          },
+    nackCount: nackedNonce === undefined ? 0 : 1,
+  };
+}
+
+function proxy(streamId: number, nodeId: string, types: TypeSyncStatus[], rejecting = false): ProxyStatus {
+  return {
+    streamId,
+    protocol: "sotw",
+    nodeId,
+    namespace: "default",
+    userAgent: "grpc-node-js 1.14.7",
+    connectedAt: "2026-01-01T00:00:00Z",
+    types,
+    rejections: rejecting
+      ? [
+          {
+            type: "eds",
+            resource: "outbound|80||v2.default.svc.cluster.local",
+            rejectedHash: "h2",
+            keptHash: "h1",
+            error: "address 127.000.000.001 is not valid",
+            objects: ["EndpointSlice default/v2-bad"],
+            since: "2026-01-01T00:00:00Z",
+            count: 1,
+            retryAt: "2026-01-01T00:00:01Z",
+          },
+        ]
+      : [],
+  };
+}
+
+const nacks: NackReport = {
+  objects: [
+    {
+      object: "EndpointSlice default/v2-bad",
+      proxies: 1,
+      rejections: [
+        { ...proxy(2, "default/bad", [], true).rejections[0]!, nodeId: "default/bad", streamId: 2 },
+      ],
+    },
+  ],
+  unattributed: [],
+};
+
+test("typeState: the CLI's states per xDS type", () => {
+  const table: [string, TypeSyncStatus, boolean, string][] = [
+    ["nothing sent yet", sync(RDS, null, null), false, "NOT SENT"],
+    ["sent, not yet ACKed", sync(RDS, "2", "1"), false, "STALE"],
+    ["ACKed what was sent", sync(RDS, "2", "2"), false, "SYNCED"],
+    ["the last response NACKed", sync(RDS, "2", "1", "n-2"), false, "NACKED"],
+    ["an older NACK, since ACKed", sync(RDS, "3", "3", "n-2"), false, "SYNCED"],
+    ["a resource of the type kept at its last good version", sync(EDS, "3", "3"), true, "NACKED"],
+  ];
+  for (const [what, status, rejecting, expected] of table) {
+    assert.equal(typeState(status, rejecting), expected, what);
+  }
+});
+
+function feedFixture(options: { proxies?: ProxyStatus[] } = {}) {
+  const clock = new FakeClock(1_000);
+  const pipeline = new Pipeline({ domain: "cluster.local", logger: silentLogger() });
+  const metrics = createMetrics({ defaultMetrics: false });
+  let proxies = options.proxies ?? [
+    proxy(1, "default/good", [sync(RDS, "1", "1"), sync(EDS, "1", "1")]),
+    proxy(2, "default/bad", [sync(RDS, "1", "1"), sync(EDS, "1", "1")], true),
+  ];
+  const feed = new DashboardFeed({
+    serving: pipeline,
+    xds: { proxies: () => proxies, rejections: () => nacks },
+    reach: () => [{ object: "GRPCRoute default/split", reached: 1, total: 2 }],
+    metrics,
+    clock,
+    bounds: { proxies: 1, nackObjects: 10, rejectionsPerObject: 10 },
+  });
+  return { clock, pipeline, feed, metrics, setProxies: (next: ProxyStatus[]) => (proxies = next) };
+}
+
+function parseFrame(frame: string): { event: string; data: unknown } {
+  const event = /^event: (.*)$/m.exec(frame)?.[1] ?? "";
+  const data = JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? "null") as unknown;
+  return { event, data };
+}
+
+test("the feed: a snapshot of the view, then one delta per interval with only what changed", async () => {
+  const { clock, pipeline, feed, metrics } = feedFixture();
+  pipeline.publish({ resources: split(90, 10), generation: 1 });
+  const deltas: DeltaMessage[] = [];
+  const watching = feed.watch((frame) => deltas.push(parseFrame(frame).data as DeltaMessage));
+  const snapshot = parseFrame(watching.snapshot);
+  assert.equal(snapshot.event, "snapshot");
+  const entries = (snapshot.data as SnapshotMessage).entries;
+  const web = entries["service:default/web"] as Extract<DashboardEntry, { kind: "service" }>;
+  assert.deepEqual(
+    web.routes.map((r) => [r.object, r.rules[0]?.backends.map((b) => `${b.name}=${b.weight}`)]),
+    [["GRPCRoute default/split", ["v1=90", "v2=10"]]],
+  );
+  assert.deepEqual(entries["object:GRPCRoute default/split"], {
+    kind: "object",
+    object: "GRPCRoute default/split",
+    generation: 1,
+    issues: [],
+    reach: { reached: 1, total: 2 },
+    nackingProxies: 0,
+  });
+  assert.deepEqual(entries["proxyGroup:default/grpc-node-js 1.14.7"], {
+    kind: "proxyGroup",
+    namespace: "default",
+    client: "grpc-node-js 1.14.7",
+    counts: { NACKED: 1, STALE: 0, "NOT SENT": 0, SYNCED: 1 },
+  });
+  // Bounded to one listed proxy: the worst.
+  assert.deepEqual(
+    Object.values(entries)
+      .filter((e): e is Extract<DashboardEntry, { kind: "proxy" }> => e.kind === "proxy")
+      .map((e) => [e.nodeId, e.state]),
+    [["default/bad", "NACKED"]],
+  );
+  const nack = entries["nack:EndpointSlice default/v2-bad"] as Extract<DashboardEntry, { kind: "nack" }>;
+  assert.deepEqual(
+    nack.rejections.map((r) => [r.nodeId, r.type, r.error]),
+    [["default/bad", "eds", "address 127.000.000.001 is not valid"]],
+  );
+  assert.equal((entries.meta as Extract<DashboardEntry, { kind: "meta" }>).proxiesListed, 1);
+
+  // Two publishes within one interval: one delta, with the route's Service and the new generation.
+  await clock.advance(300);
+  assert.equal(deltas.length, 0, "nothing changed, nothing sent");
+  pipeline.publish({ resources: split(50, 50), generation: 2 });
+  pipeline.publish({ resources: split(30, 70), generation: 3 });
+  await clock.advance(250);
+  assert.equal(deltas.length, 1);
+  const delta = deltas[0]!;
+  assert.deepEqual(Object.keys(delta.set).sort(), ["meta", "service:default/web"]);
+  const changed = delta.set["service:default/web"] as Extract<DashboardEntry, { kind: "service" }>;
+  assert.deepEqual(
+    changed.routes[0]?.rules[0]?.backends.map((b) => b.weight),
+    [30, 70],
+  );
+  assert.deepEqual(delta.remove, []);
+  // The snapshot a new page gets is the view after the delta.
+  const again = parseFrame(feed.snapshot()).data as SnapshotMessage;
+  assert.deepEqual(again.entries["service:default/web"], changed);
+
+  const builds = (await metrics.dashboardUpdateDuration.get()).values.find((v) =>
+    v.metricName?.endsWith("_count"),
+  )?.value;
+  assert.ok((builds ?? 0) >= 2, `builds counted: ${builds}`);
+  watching.stop();
+  assert.equal(clock.pendingTimers, 0, "nobody watches: no timers");
+});
+
+test("the feed samples proxy state while watched, and removes entries that went away", async () => {
+  const { clock, pipeline, feed, setProxies } = feedFixture();
+  pipeline.publish({ resources: split(90, 10), generation: 1 });
+  const deltas: DeltaMessage[] = [];
+  const watching = feed.watch((frame) => deltas.push(parseFrame(frame).data as DeltaMessage));
+  setProxies([proxy(1, "default/good", [sync(RDS, "1", "1"), sync(EDS, "1", "1")])]);
+  await clock.advance(1_000);
+  assert.equal(deltas.length, 1);
+  assert.deepEqual(deltas[0]?.remove, ["proxy:2"], "the NACKing proxy left; the good one is listed instead");
+  assert.deepEqual(
+    Object.keys(deltas[0]!.set).sort(),
+    ["meta", "proxy:1", "proxyGroup:default/grpc-node-js 1.14.7"].sort(),
+  );
+  setProxies([]);
+  await clock.advance(1_000);
+  assert.deepEqual([...(deltas[1]?.remove ?? [])].sort(), [
+    "proxy:1",
+    "proxyGroup:default/grpc-node-js 1.14.7",
+  ]);
+  watching.stop();
+});
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body, or for a feed its first frame. */
+  body: string;
+}
+
+function get(port: number, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port, path, headers: { host: `127.0.0.1:${port}`, ...headers } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          body += chunk;
+          if (res.headers["content-type"] === "text/event-stream" && body.includes("\n\n")) {
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+            req.destroy();
+          }
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on("error", reject);
+    req.setTimeout(5_000, () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.end();
+  });
+}
+
+async function startServer(t: TestContext, tokens: ReadonlySet<string> | undefined, maxClients = 10) {
+  const { pipeline, feed, metrics } = feedFixture();
+  pipeline.publish({ resources: split(90, 10), generation: 1 });
+  const server = createDashboardServer({
+    feed,
+    assets: new Map([
+      [
+        "/",
+        {
+          contentType: "text/html; charset=utf-8",
+          body: Buffer.from("<!doctype html><title>m</title>"),
+          immutable: false,
+        },
+      ],
+    ]),
+    tokens,
+    tls: undefined,
+    maxClients,
+    metrics,
+    logger: silentLogger(),
+  });
+  const url = await server.listen("127.0.0.1", 0);
+  t.after(() => server.close(100));
+  return { port: Number(new URL(url).port), metrics };
+}
+
+test("with tokens, the page is public and the feed needs a bearer token", async (t) => {
+  const { port } = await startServer(t, new Set(["s3cret-token"]));
+  const page = await get(port, "/");
+  assert.equal(page.status, 200);
+  assert.match(String(page.headers["content-security-policy"]), /script-src 'self'/);
+  const anonymous = await get(port, feedPath);
+  assert.equal(anonymous.status, 401);
+  const wrong = await get(port, feedPath, { authorization: "Bearer nope" });
+  assert.equal(wrong.status, 401);
+  assert.doesNotMatch(wrong.body, /s3cret/);
+  const feed = await get(port, feedPath, { authorization: "Bearer s3cret-token" });
+  assert.equal(feed.status, 200);
+  assert.equal(feed.headers["content-type"], "text/event-stream");
+  assert.match(feed.body, /^event: snapshot\ndata: \{"entries":\{.*"service:default\/web"/);
+  assert.equal((await get(port, "/debug/config_dump")).status, 404, "only the page and its feed");
+});
+
+test("without tokens, on loopback: requests must name this server (DNS rebinding guard)", async (t) => {
+  const { port } = await startServer(t, undefined);
+  assert.equal((await get(port, "/")).status, 200);
+  const rebound = await get(port, feedPath, { host: `evil.example:${port}` });
+  assert.equal(rebound.status, 403);
+  const crossSite = await get(port, feedPath, { origin: "http://evil.example" });
+  assert.equal(crossSite.status, 403);
+});
+
+test("dashboard.clients caps the open feeds; a refusal names the limit and is counted", async (t) => {
+  const { port, metrics } = await startServer(t, undefined, 1);
+  const held = new Promise<void>((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port, path: feedPath, headers: { host: `127.0.0.1:${port}` } },
+      (res) => {
+        res.once("data", () => resolve());
+      },
+    );
+    req.on("error", reject);
+    t.after(() => req.destroy());
+    req.end();
+  });
+  await held;
+  assert.equal((await metrics.dashboardClients.get()).values[0]?.value, 1);
+  const refused = await get(port, feedPath);
+  assert.equal(refused.status, 503);
+  assert.match(refused.body, /dashboard\.clients/);
+  const refusals = (await metrics.inputRefusals.get()).values.find(
+    (v) => v.labels.limit === "dashboard.clients",
+  );
+  assert.equal(refusals?.value, 1);
+});
