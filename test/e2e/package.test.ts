@@ -151,6 +151,7 @@ test(
         "dist/examples/quickstart/lib/grpc-metrics.js",
         "dist/examples/quickstart/greeter.proto",
         "dist/examples/quickstart/mesh/20-greeter-split.yaml",
+        "dist/dashboard/dist/index.html",
       ])
         assert.ok(paths.includes(needed), `${needed} is in the package`);
       const testCode = paths.filter(
@@ -241,6 +242,8 @@ test(
             "127.0.0.1:0",
             "--api-address",
             "127.0.0.1:0",
+            "--dashboard-address",
+            "127.0.0.1:0",
           ],
           { env: childEnv() },
         );
@@ -258,6 +261,17 @@ test(
           { timeoutMs: 15_000, message: `/readyz on ${adminAddress} answers 200` },
         );
         assert.ok(existsSync(join(dataDir, "meshplane.db")), "the sqlite store is in --data-dir");
+
+        // The built dashboard ships: its page and the script the page loads.
+        const dashboardUrl = String(ready.dashboardUrl);
+        const page = await fetch(dashboardUrl, { signal: AbortSignal.timeout(5_000) });
+        const html = await page.text();
+        assert.equal(page.status, 200, `GET ${dashboardUrl}: ${html}`);
+        const script = /<script type="module"[^>]*\ssrc="([^"]+)"/.exec(html)?.[1];
+        assert.ok(script, `the page loads a module script: ${html}`);
+        const bundle = await fetch(new URL(script, dashboardUrl), { signal: AbortSignal.timeout(5_000) });
+        assert.equal(bundle.status, 200);
+        assert.match(bundle.headers.get("content-type") ?? "", /^text\/javascript/);
 
         const versions = await run(bin, ["version", "--server", String(ready.apiUrl)], { timeoutMs: 30_000 });
         assert.equal(versions.code, 0, explain("meshplane version --server", versions));
