@@ -32,6 +32,8 @@ export interface Settings {
   readonly meshplaneArgs: readonly string[];
   readonly ceilingNodeArgs: readonly string[];
   readonly workerNodeArgs: readonly string[];
+  /** Serve meshplane's web dashboard and hold its live feed open for the run (--dashboard). */
+  readonly dashboard: boolean;
 }
 
 export const usageText = `npm run bench -- [flags]      (node bench/xds-load/run.ts)
@@ -59,6 +61,8 @@ export const usageText = `npm run bench -- [flags]      (node bench/xds-load/run
   --connect-timeout S     seconds for all proxies to sync (600)
   --connect-window N      at most N proxies connecting but not yet synced; 0 = all at once (0)
   --change-timeout S      seconds for every holder to get a change (60)
+  --dashboard             serve meshplane's web dashboard and hold one page's live feed open for
+                          the whole run: feed bytes/s, frames, update build time and its CPU share
   --meshplane-root DIR    checkout whose src/cli/main.ts is run (this repository)
   --meshplane-args="..."  extra \`meshplane serve\` flags, e.g. --meshplane-args="--debounce-ms 50"
   --meshplane-node-args="..."  Node flags for meshplane (also MESHPLANE_NODE_ARGS), e.g.
@@ -85,6 +89,7 @@ export function parseSettings(argv: readonly string[]): Settings | "help" {
     args: [...argv],
     options: {
       help: { type: "boolean", short: "h" },
+      dashboard: { type: "boolean" },
       proxies: { type: "string" },
       services: { type: "string" },
       clients: { type: "string" },
@@ -163,5 +168,6 @@ export function parseSettings(argv: readonly string[]): Settings | "help" {
     meshplaneArgs: words(values["meshplane-args"]),
     ceilingNodeArgs: words(values["ceiling-node-args"]),
     workerNodeArgs: words(values["worker-node-args"]),
+    dashboard: values.dashboard ?? false,
   };
 }

@@ -10,6 +10,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { parseSettings, usageText, type Settings } from "./args.ts";
+import {
+  formatDashboardFigures,
+  openDashboardFeed,
+  type DashboardFeedFigures,
+  type DashboardFeedReader,
+} from "./dashboard-feed.ts";
 import type { Protocol } from "./ipc.ts";
 import { MeshPlan } from "./mesh-plan.ts";
 import { stopAll } from "./procs.ts";
@@ -126,12 +132,14 @@ const conditions = {
   meshplaneVersion: gitDescribe(settings.meshplaneRoot),
   meshplaneArgs: settings.meshplaneArgs,
   meshplaneNodeArgs: settings.meshplaneNodeArgs,
+  dashboard: settings.dashboard,
   configFiles: 0,
 };
 
 const results: ScenarioResult[] = [];
 const skipped: string[] = [];
 const errors: string[] = [];
+const dashboardFeeds: (DashboardFeedFigures & { protocol: Protocol })[] = [];
 
 async function runTarget(protocol: Protocol, name: TargetName): Promise<void> {
   log(
@@ -139,6 +147,7 @@ async function runTarget(protocol: Protocol, name: TargetName): Promise<void> {
   );
   let target: Target | undefined;
   let pool: WorkerPool | undefined;
+  let feed: DashboardFeedReader | undefined;
   try {
     if (name === "meshplane") {
       conditions.configFiles = writeConfigDir();
@@ -151,7 +160,10 @@ async function runTarget(protocol: Protocol, name: TargetName): Promise<void> {
         backlog: settings.xdsBacklog,
         nodeArgs: settings.meshplaneNodeArgs,
         extraArgs: settings.meshplaneArgs,
+        dashboard: settings.dashboard,
       });
+      // Opened before the proxies connect, so the connect storm is in the figures too.
+      if (target.dashboardUrl) feed = openDashboardFeed(target.dashboardUrl, await target.metrics());
     } else {
       target = await startCeiling(plan, settings.xdsBacklog, settings.ceilingNodeArgs);
     }
@@ -201,11 +213,18 @@ async function runTarget(protocol: Protocol, name: TargetName): Promise<void> {
       if (!result.ok) log(`  ${scenario} failed: ${result.failures.join("; ")}`);
     }
     if (!target.alive()) throw new Error(`${name} died during the run\n${target.tail()}`);
+    if (feed) {
+      const figures = await feed.stop(await target.metrics());
+      feed = undefined;
+      dashboardFeeds.push({ protocol, ...figures });
+      log(`  ${formatDashboardFigures(figures)}`);
+    }
   } catch (error) {
     const message = `${protocol} × ${name}: ${(error as Error).stack ?? String(error)}`;
     errors.push(message);
     log(`  ERROR ${message}`);
   } finally {
+    await feed?.stop(undefined).catch(() => undefined);
     await pool?.close().catch(() => undefined);
     await target?.stop().catch(() => undefined);
   }
@@ -233,6 +252,7 @@ try {
 const output = {
   conditions: { ...conditions, loadavgAfter: loadavg() },
   results,
+  ...(settings.dashboard ? { dashboard: dashboardFeeds } : {}),
   skipped,
   errors,
   ...(aborted ? { aborted: true } : {}),
@@ -254,6 +274,7 @@ for (const protocol of ["sotw", "delta"] as const) {
   console.log(`\n${protocol}\n`);
   console.log(formatTable(rows));
 }
+for (const figures of dashboardFeeds) console.log(`\n${figures.protocol} ${formatDashboardFigures(figures)}`);
 for (const line of skipped) console.log(`\nskipped: ${line}`);
 for (const line of errors) console.log(`\nerror: ${line}`);
 console.log(`\nresults: ${settings.out}`);

@@ -47,6 +47,8 @@ export interface Target {
   /** The accept-queue length the kernel applies to the xDS port (`ss` Send-Q); undefined if unknown. */
   readonly backlog: number | undefined;
   readonly clock: keyof typeof clockStarts;
+  /** The web dashboard's URL, when meshplane serves it (--dashboard). */
+  readonly dashboardUrl?: string;
   /** Makes the change; resolves with the moment its clock starts. */
   apply(change: Change): Promise<ChangeStart>;
   sample(): ProcSample;
@@ -105,6 +107,8 @@ export interface MeshplaneOptions {
   readonly backlog: number;
   readonly nodeArgs: readonly string[];
   readonly extraArgs: readonly string[];
+  /** Serve the web dashboard (--dashboard-address), if this meshplane has the flag. */
+  readonly dashboard: boolean;
 }
 
 export async function startMeshplane(options: MeshplaneOptions): Promise<Target> {
@@ -116,6 +120,10 @@ export async function startMeshplane(options: MeshplaneOptions): Promise<Target>
   const help = serveHelp(options.root);
   const own = (flag: string) => flagValue(options.extraArgs, flag) !== undefined;
   const hasApi = help.includes("--api-address");
+  if (options.dashboard && !help.includes("--dashboard-address")) {
+    throw new Error("--dashboard needs a meshplane with serve --dashboard-address");
+  }
+  const dashboardAddress = options.dashboard ? `127.0.0.1:${await freePort()}` : undefined;
   if (options.write === "api" && (!hasApi || flagValue(options.extraArgs, "--api-address") === "off")) {
     throw new Error("--write api needs meshplane's API (serve --api-address): use --write dir");
   }
@@ -140,6 +148,7 @@ export async function startMeshplane(options: MeshplaneOptions): Promise<Target>
       "warn",
       ...(tempDataDir ? ["--data-dir", tempDataDir] : []),
       ...(hasApi && !own("--api-address") ? ["--api-address", `127.0.0.1:${apiPort}`] : []),
+      ...(dashboardAddress ? ["--dashboard-address", dashboardAddress] : []),
       ...(help.includes("--xds-backlog") && !own("--xds-backlog")
         ? ["--xds-backlog", String(options.backlog)]
         : []),
@@ -176,6 +185,7 @@ export async function startMeshplane(options: MeshplaneOptions): Promise<Target>
     xdsAddress,
     backlog: listenBacklog(xdsPort),
     clock: options.write,
+    ...(dashboardAddress ? { dashboardUrl: `http://${dashboardAddress}/` } : {}),
     async apply(change) {
       if (api) {
         const cpuSeconds = sampleProc(child.pid).cpuSeconds;
