@@ -57,6 +57,38 @@ const securityHeaders = {
 
 const digest = (token: string): Buffer => createHash("sha256").update(token).digest();
 
+/** What a feed is written to: a response, as far as its backlog goes. */
+export interface FeedOutput {
+  readonly writableLength: number;
+  write(chunk: string): boolean;
+  on(event: "drain", listener: () => void): unknown;
+}
+
+/**
+ * Writes frames to `out` unless more than `behindBytes` wait unsent there: a page that falls
+ * behind then misses deltas, and once drained gets `current()`, the whole view as it is now.
+ * So a slow page holds at most `behindBytes` plus one frame, never a backlog of deltas.
+ */
+export function boundedFeedWriter(
+  out: FeedOutput,
+  behindBytes: number,
+  current: () => string,
+): (frame: string) => void {
+  let behind = false;
+  out.on("drain", () => {
+    if (!behind) return;
+    behind = false;
+    out.write(current());
+  });
+  return (frame) => {
+    if (behind || out.writableLength > behindBytes) {
+      behind = true;
+      return;
+    }
+    out.write(frame);
+  };
+}
+
 export function createDashboardServer(options: DashboardServerOptions): DashboardServer {
   const { logger, metrics, feed } = options;
   const tokenDigests = [...(options.tokens ?? [])].map(digest);
@@ -114,22 +146,7 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     });
     feeds.add(res);
     metrics.dashboardClients.set(feeds.size);
-    const behindBytes = options.behindBytes ?? 256 * 1024;
-    // A feed that fell behind skips deltas; its next write is the whole current view, once
-    // drained. So a slow page holds at most one view plus one delta, never a backlog.
-    let behind = false;
-    const send = (frame: string): void => {
-      if (behind || res.writableLength > behindBytes) {
-        behind = true;
-        return;
-      }
-      res.write(frame);
-    };
-    res.on("drain", () => {
-      if (!behind) return;
-      behind = false;
-      res.write(feed.snapshot());
-    });
+    const send = boundedFeedWriter(res, options.behindBytes ?? 256 * 1024, () => feed.snapshot());
     const watching = feed.watch(send);
     res.write(watching.snapshot);
     const keepalive = setInterval(() => send(": keepalive\n\n"), options.keepaliveMs ?? 15_000);

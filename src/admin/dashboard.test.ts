@@ -4,6 +4,7 @@
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
+import { Writable } from "node:stream";
 import { FakeClock } from "../clock/index.ts";
 import { resources, route, service } from "../mesh/testing.ts";
 import { Pipeline } from "../pipeline/index.ts";
@@ -11,7 +12,7 @@ import { createMetrics, silentLogger } from "../telemetry/index.ts";
 import type { NackReport, ProxyStatus, TypeSyncStatus } from "../xds/index.ts";
 import { typeState } from "./dashboard-entries.ts";
 import { DashboardFeed } from "./dashboard-feed.ts";
-import { createDashboardServer, feedPath } from "./dashboard-server.ts";
+import { boundedFeedWriter, createDashboardServer, feedPath } from "./dashboard-server.ts";
 import type { DashboardEntry, DeltaMessage, SnapshotMessage } from "./dashboard-view.ts";
 
 const RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
@@ -333,4 +334,35 @@ test("dashboard.clients caps the open feeds; a refusal names the limit and is co
     (v) => v.labels.limit === "dashboard.clients",
   );
   assert.equal(refusals?.value, 1);
+});
+
+test("a page that reads too slowly misses deltas and gets the current view once drained", async () => {
+  // A real stream whose reader is stuck until released: what a slow page's socket looks like.
+  const held: (() => void)[] = [];
+  const received: string[] = [];
+  const out = new Writable({
+    highWaterMark: 16,
+    write(chunk: Buffer, _encoding, done) {
+      received.push(chunk.toString());
+      held.push(done);
+    },
+  });
+  let view = "event: snapshot\ndata: v1\n\n";
+  const send = boundedFeedWriter(out, 64, () => view);
+  send("event: delta\ndata: 1\n\n"); // taken by the stream at once
+  for (let i = 2; i <= 1000; i++) {
+    send(`event: delta\ndata: ${i}\n\n`);
+    assert.ok(out.writableLength <= 64 + 32, `backlog ${out.writableLength} bytes after delta ${i}`);
+  }
+  view = "event: snapshot\ndata: v2\n\n";
+  // The page reads again: everything it was owed, then the view as it is now.
+  while (held.length > 0) {
+    held.shift()!();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.ok(received.length < 10, `${received.length} frames written, not a backlog of 1000`);
+  assert.equal(received.at(-1), view);
+  send("event: delta\ndata: 1001\n\n");
+  while (held.length > 0) held.shift()!();
+  assert.equal(received.at(-1), "event: delta\ndata: 1001\n\n", "deltas flow again");
 });
