@@ -4,15 +4,27 @@
 // weight edited through the API must appear on the same page without a reload; then a NACKing
 // proxy (an EndpointSlice address the client rejects, see nack.test.ts) must show as NACKED with
 // its error and the blamed objects. UPDATE_SCREENSHOT=1 writes the README's docs/dashboard.png.
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { apiRequest } from "./support/api.ts";
-import { greeterMesh, meshYaml, repoRoot, startMeshFixture, warmUp, waitFor } from "./support/index.ts";
+import {
+  greeterMesh,
+  meshYaml,
+  parseJsonLines,
+  repoRoot,
+  runCli,
+  startMeshFixture,
+  startMeshplane,
+  warmUp,
+  waitFor,
+  type Meshplane,
+} from "./support/index.ts";
 
 const chromiumPath = "/usr/bin/chromium";
 const port = 50051;
@@ -42,17 +54,51 @@ async function waitForPage<T>(page: Page, what: string, probe: () => Promise<T |
   });
 }
 
+/** False (the test skipped) when Debian's chromium is missing; under CI, which installs it, a failure. */
+function requireChromium(t: TestContext): boolean {
+  if (existsSync(chromiumPath)) return true;
+  const message = `${chromiumPath} is missing (Debian package chromium; .ci/run installs it)`;
+  if (process.env.CI) assert.fail(message);
+  t.skip(message);
+  return false;
+}
+
+/** Headless Chromium on a fresh profile, closed when `t` ends. */
+async function launchChromium(t: TestContext, options: { ignoreHTTPSErrors?: boolean } = {}): Promise<Page> {
+  const profile = await mkdtemp(join(tmpdir(), "meshplane-chromium-"));
+  t.after(() => rm(profile, { recursive: true, force: true }));
+  const context: BrowserContext = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 1100, height: 820 },
+    ...options,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  t.after(() => context.close());
+  return context.pages()[0] ?? (await context.newPage());
+}
+
+/** The dashboard's URL from meshplane's "meshplane ready" line. */
+function dashboardUrlOf(meshplane: Meshplane): string {
+  const ready = meshplane.logs().find((line) => line.msg === "meshplane ready");
+  const url = ready?.dashboardUrl;
+  assert.equal(typeof url, "string", `the ready line names the dashboard: ${JSON.stringify(ready)}`);
+  return String(url);
+}
+
 test(
   "the dashboard in headless Chromium: graph, weights, sync state, a live edit and a NACK",
   { timeout: 180_000 },
   async (t) => {
-    if (!existsSync(chromiumPath)) {
-      const message = `${chromiumPath} is missing (Debian package chromium; .ci/run installs it)`;
-      // CI installs it, so there the test must run.
-      if (process.env.CI) assert.fail(message);
-      t.skip(message);
-      return;
-    }
+    if (!requireChromium(t)) return;
     const mesh = await startMeshFixture((fn) => t.after(fn), {
       greeters: ["v1", "v2"],
       nodeId,
@@ -61,34 +107,10 @@ test(
         "00-greeter.yaml": greeterMesh({ v1Port: v1!.port, v2Port: v2!.port }).render(),
       }),
     });
-    const ready = mesh.meshplane.logs().find((line) => line.msg === "meshplane ready");
-    const dashboardUrl = ready?.dashboardUrl;
-    assert.equal(
-      typeof dashboardUrl,
-      "string",
-      `the ready line names the dashboard: ${JSON.stringify(ready)}`,
-    );
-    assert.match(String(dashboardUrl), /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const dashboardUrl = dashboardUrlOf(mesh.meshplane);
+    assert.match(dashboardUrl, /^http:\/\/127\.0\.0\.1:\d+\/$/);
     await warmUp(mesh.client, target);
-
-    const profile = await mkdtemp(join(tmpdir(), "meshplane-chromium-"));
-    t.after(() => rm(profile, { recursive: true, force: true }));
-    const context: BrowserContext = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath,
-      headless: true,
-      viewport: { width: 1100, height: 820 },
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    t.after(() => context.close());
-    const page = context.pages()[0] ?? (await context.newPage());
+    const page = await launchChromium(t);
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
     let navigations = 0;
@@ -198,5 +220,84 @@ test(
     });
 
     assert.deepEqual(pageErrors, [], "no script errors on the page");
+  },
+);
+
+test(
+  "with the API's tokens: the page asks for one and sends it as a bearer header, never in a URL",
+  { timeout: 120_000 },
+  async (t) => {
+    if (!requireChromium(t)) return;
+    const dir = await mkdtemp(join(tmpdir(), "meshplane-e2e-dashboard-token-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const token = "dashboard-e2e-token";
+    await writeFile(join(dir, "tokens"), `${token}\n`, { mode: 0o600 });
+    // Tokens need TLS (as for the API); the dashboard serves over the API's certificate.
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        "openssl",
+        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"]
+          .concat(["-subj", "/CN=meshplane", "-addext", "subjectAltName=IP:127.0.0.1"])
+          .concat(["-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")]),
+        { timeout: 10_000 },
+        (error) => (error ? reject(error) : resolve()),
+      ),
+    );
+    const meshplane = await startMeshplane({
+      args: ["--store", "memory", "--api-token-file", join(dir, "tokens")]
+        .concat(["--api-tls-cert", join(dir, "cert.pem"), "--api-tls-key", join(dir, "key.pem")])
+        .concat(["--dashboard-address", "127.0.0.1:0"]),
+    });
+    t.after(() => meshplane.stop());
+    const dashboardUrl = dashboardUrlOf(meshplane);
+    assert.match(dashboardUrl, /^https:\/\/127\.0\.0\.1:\d+\/$/);
+
+    const page = await launchChromium(t, { ignoreHTTPSErrors: true });
+    const urls: string[] = [];
+    const feedAuthorization: (string | undefined)[] = [];
+    page.on("request", (request) => {
+      urls.push(request.url());
+      if (new URL(request.url()).pathname === "/api/events") {
+        feedAuthorization.push(request.headers().authorization);
+      }
+    });
+    await page.goto(dashboardUrl);
+    const input = page.locator("input[type=password]");
+    await input.waitFor({ timeout: 15_000 });
+    await input.fill(token);
+    await page.getByRole("button", { name: "Open" }).click();
+    await waitForPage(page, "the feed is live with the token", async () =>
+      (await page.getByTestId("feed-state").textContent()) === "live" ? true : undefined,
+    );
+    assert.deepEqual(feedAuthorization, [undefined, `Bearer ${token}`], "asked without, then with the token");
+    assert.deepEqual(
+      urls.filter((url) => url.includes(token)),
+      [],
+      "the token is in no URL",
+    );
+    assert.ok(!meshplane.tail(500).includes(token), "the token is in no log line");
+  },
+);
+
+test(
+  "a dashboard off loopback without tokens: refused at start, saying how",
+  { timeout: 30_000 },
+  async () => {
+    const run = await runCli(
+      ["serve", "--store", "memory", "--api-address", "off"].concat([
+        "--xds-address",
+        "127.0.0.1:0",
+        "--admin-address",
+        "127.0.0.1:0",
+        "--dashboard-address",
+        "0.0.0.0:0",
+      ]),
+    );
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    const fatal = parseJsonLines(run.stdout).find((line) => line.level === "fatal");
+    assert.match(
+      String(fatal?.msg),
+      /--dashboard-address 0\.0\.0\.0 is reachable from other machines: set --api-token-file .* or bind the dashboard to 127\.0\.0\.1/,
+    );
   },
 );
