@@ -5,7 +5,7 @@
 // (a thousand Services is a few hundred KiB once, then only what changed; see dashboard-feed.ts).
 import { objectRef } from "../api/index.ts";
 import type { ServingState } from "../pipeline/index.ts";
-import { typeShortName, type NackReport, type ProxyStatus, type TypeSyncStatus } from "../xds/index.ts";
+import { typeShortName, typeSyncState, type NackReport, type ProxyStatus } from "../xds/index.ts";
 import type {
   DashboardEntry,
   IssueView,
@@ -142,14 +142,6 @@ function worst(states: Iterable<SyncState>): SyncState {
   return found;
 }
 
-/** One type's state: NACKED while the proxy rejects a resource of it or the last response. */
-export function typeState(sync: TypeSyncStatus, rejecting: boolean): SyncState {
-  if (rejecting) return "NACKED";
-  if (sync.sentVersion === null) return "NOT SENT";
-  if (sync.lastNack !== null && sync.lastNack.nonce === sync.sentNonce) return "NACKED";
-  return sync.ackedVersion === sync.sentVersion ? "SYNCED" : "STALE";
-}
-
 function shortType(typeUrl: string): string {
   return typeShortName[typeUrl as keyof typeof typeShortName] ?? typeUrl.slice(typeUrl.lastIndexOf(".") + 1);
 }
@@ -161,16 +153,13 @@ function proxyEntries(
   const groups = new Map<string, { namespace: string; client: string; counts: Record<SyncState, number> }>();
   const all: ProxyEntry[] = [];
   for (const proxy of proxies) {
-    const rejecting = new Set(proxy.rejections.map((r) => r.type as string));
-    const types: ProxyTypeView[] = proxy.types.map((sync) => {
-      const type = shortType(sync.typeUrl);
-      return {
-        type,
-        state: typeState(sync, rejecting.has(type)),
-        ackedVersion: sync.ackedVersion,
-        sentVersion: sync.sentVersion,
-      };
-    });
+    // The CLI's states (meshplane proxy-status), from the xDS server's own definition.
+    const types: ProxyTypeView[] = proxy.types.map((sync) => ({
+      type: shortType(sync.typeUrl),
+      state: typeSyncState(sync, proxy.rejections).state,
+      ackedVersion: sync.ackedVersion,
+      sentVersion: sync.sentVersion,
+    }));
     const state = worst(types.map((t) => t.state));
     const client = proxy.userAgent || "unknown";
     const key = `${proxy.namespace}\0${client}`;

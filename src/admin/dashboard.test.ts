@@ -10,7 +10,6 @@ import { resources, route, service } from "../mesh/testing.ts";
 import { Pipeline } from "../pipeline/index.ts";
 import { createMetrics, silentLogger } from "../telemetry/index.ts";
 import type { NackReport, ProxyStatus, TypeSyncStatus } from "../xds/index.ts";
-import { typeState } from "./dashboard-entries.ts";
 import { DashboardFeed } from "./dashboard-feed.ts";
 import { boundedFeedWriter, createDashboardServer, feedPath } from "./dashboard-server.ts";
 import type { DashboardEntry, DeltaMessage, SnapshotMessage } from "./dashboard-view.ts";
@@ -58,6 +57,10 @@ function sync(
             at: "2026-01-01T00:00:00Z",
           },
     nackCount: nackedNonce === undefined ? 0 : 1,
+    latestVersion: sent,
+    inFlight: sent !== acked,
+    pending: false,
+    outdated: 0,
   };
 }
 
@@ -68,6 +71,8 @@ function proxy(streamId: number, nodeId: string, types: TypeSyncStatus[], reject
     nodeId,
     namespace: "default",
     userAgent: "grpc-node-js 1.14.7",
+    flavour: "grpc",
+    instanceIps: [],
     connectedAt: "2026-01-01T00:00:00Z",
     types,
     rejections: rejecting
@@ -100,20 +105,6 @@ const nacks: NackReport = {
   ],
   unattributed: [],
 };
-
-test("typeState: the CLI's states per xDS type", () => {
-  const table: [string, TypeSyncStatus, boolean, string][] = [
-    ["nothing sent yet", sync(RDS, null, null), false, "NOT SENT"],
-    ["sent, not yet ACKed", sync(RDS, "2", "1"), false, "STALE"],
-    ["ACKed what was sent", sync(RDS, "2", "2"), false, "SYNCED"],
-    ["the last response NACKed", sync(RDS, "2", "1", "n-2"), false, "NACKED"],
-    ["an older NACK, since ACKed", sync(RDS, "3", "3", "n-2"), false, "SYNCED"],
-    ["a resource of the type kept at its last good version", sync(EDS, "3", "3"), true, "NACKED"],
-  ];
-  for (const [what, status, rejecting, expected] of table) {
-    assert.equal(typeState(status, rejecting), expected, what);
-  }
-});
 
 function feedFixture(options: { proxies?: ProxyStatus[] } = {}) {
   const clock = new FakeClock(1_000);
