@@ -161,7 +161,8 @@ function proxyEntries(
       sentVersion: sync.sentVersion,
     }));
     const state = worst(types.map((t) => t.state));
-    const client = proxy.userAgent || "unknown";
+    // The client group meshplane recognised (grpc-js/1.14), else the user agent as sent.
+    const client = proxy.client?.group ?? (proxy.userAgent || "unknown");
     const key = `${proxy.namespace}\0${client}`;
     let group = groups.get(key);
     if (!group) {

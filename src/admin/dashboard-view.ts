@@ -76,7 +76,7 @@ export interface ObjectEntry {
 export interface ProxyGroupEntry {
   readonly kind: "proxyGroup";
   readonly namespace: string;
-  /** The client implementation (user agent), e.g. `grpc-node-js 1.14.7`. */
+  /** The client group (`grpc-js/1.14`), or the user agent when meshplane does not know the client. */
   readonly client: string;
   readonly counts: Readonly<Record<SyncState, number>>;
 }

@@ -73,6 +73,7 @@ function proxy(streamId: number, nodeId: string, types: TypeSyncStatus[], reject
     userAgent: "grpc-node-js 1.14.7",
     flavour: "grpc",
     instanceIps: [],
+    client: null,
     connectedAt: "2026-01-01T00:00:00Z",
     types,
     rejections: rejecting
@@ -204,20 +205,33 @@ test("the feed samples proxy state while watched, and removes entries that went 
   pipeline.publish({ resources: split(90, 10), generation: 1 });
   const deltas: DeltaMessage[] = [];
   const watching = feed.watch((frame) => deltas.push(parseFrame(frame).data as DeltaMessage));
-  setProxies([proxy(1, "default/good", [sync(RDS, "1", "1"), sync(EDS, "1", "1")])]);
+  // The good proxy now known by its client group (grpc-js/1.14), the bad one gone.
+  const known = {
+    ...proxy(1, "default/good", [sync(RDS, "1", "1"), sync(EDS, "1", "1")]),
+    client: {
+      implementation: "grpc-js",
+      language: null,
+      version: "1.14.7",
+      group: "grpc-js/1.14",
+      features: [],
+    },
+  };
+  setProxies([known]);
   await clock.advance(1_000);
   assert.equal(deltas.length, 1);
-  assert.deepEqual(deltas[0]?.remove, ["proxy:2"], "the NACKing proxy left; the good one is listed instead");
   assert.deepEqual(
-    Object.keys(deltas[0]!.set).sort(),
-    ["meta", "proxy:1", "proxyGroup:default/grpc-node-js 1.14.7"].sort(),
+    [...deltas[0]!.remove].sort(),
+    ["proxy:2", "proxyGroup:default/grpc-node-js 1.14.7"],
+    "the NACKing proxy left, and its group (by user agent) with it",
   );
+  assert.deepEqual(Object.keys(deltas[0]!.set).sort(), [
+    "meta",
+    "proxy:1",
+    "proxyGroup:default/grpc-js/1.14",
+  ]);
   setProxies([]);
   await clock.advance(1_000);
-  assert.deepEqual([...(deltas[1]?.remove ?? [])].sort(), [
-    "proxy:1",
-    "proxyGroup:default/grpc-node-js 1.14.7",
-  ]);
+  assert.deepEqual([...(deltas[1]?.remove ?? [])].sort(), ["proxy:1", "proxyGroup:default/grpc-js/1.14"]);
   watching.stop();
 });
 
