@@ -18,6 +18,8 @@ const protoRoots = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"];
 export const protoFiles = [
   "envoy/service/discovery/v3/ads.proto",
   "envoy/service/discovery/v3/discovery.proto",
+  // Client Status Discovery Service, served beside ADS (src/xds/csds.ts).
+  "envoy/service/status/v3/csds.proto",
   "envoy/config/listener/v3/listener.proto",
   "envoy/config/route/v3/route.proto",
   "envoy/config/cluster/v3/cluster.proto",

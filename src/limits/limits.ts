@@ -121,6 +121,16 @@ export const limitSpecs = {
     unit: "count",
     description: "open live feeds of the web dashboard (server-sent events), all pages together",
   },
+  "csds.nodeMatchers": {
+    default: 64,
+    unit: "count",
+    description: "node matchers in one CSDS request (ClientStatusRequest.node_matchers)",
+  },
+  "csds.responseBytes": {
+    default: 16 * MiB,
+    unit: "bytes",
+    description: "size of one CSDS response, encoded (narrow the request with node_matchers)",
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 export type LimitName = keyof typeof limitSpecs;

@@ -13,6 +13,7 @@ const rejection = (rejectedHash: string, retryAt = 0): Rejection => ({
   error: "bad",
   objects: [],
   since: new Date(0),
+  at: new Date(0),
   count: 1,
   retryAt,
 });
@@ -116,12 +117,19 @@ test("nextRejection: a series keeps its start, counts, and schedules the next of
   const policy = { initialMs: 1000, maxMs: 60_000 };
   const fields = { rejectedHash: "a2", keptHash: "a1", error: "bad", objects: ["Service default/a"] };
   const first = nextRejection(undefined, fields, new Date(10_000), policy);
-  assert.deepEqual(first, { ...fields, since: new Date(10_000), count: 1, retryAt: 10_000 });
+  assert.deepEqual(first, {
+    ...fields,
+    since: new Date(10_000),
+    at: new Date(10_000),
+    count: 1,
+    retryAt: 10_000,
+  });
   const second = nextRejection(first, { ...fields, rejectedHash: "a3" }, new Date(12_000), policy);
   assert.deepEqual(second, {
     ...fields,
     rejectedHash: "a3",
     since: new Date(10_000),
+    at: new Date(12_000),
     count: 2,
     retryAt: 13_000,
   });

@@ -33,6 +33,8 @@ export interface Rejection {
   readonly objects: readonly string[];
   /** First rejection of the series. */
   readonly since: Date;
+  /** The latest rejection of the series. */
+  readonly at: Date;
   /** Consecutive rejected versions. */
   readonly count: number;
   /** Epoch milliseconds from which a newer version is offered. */
@@ -50,6 +52,7 @@ export function nextRejection(
   return {
     ...rejected,
     since: previous?.since ?? at,
+    at,
     count,
     retryAt: at.getTime() + retryDelayMs(count, policy),
   };

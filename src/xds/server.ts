@@ -11,6 +11,7 @@ import { excerpt, LimitExceededError, type Limits } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import { AcceptListener, defaultAcceptBacklog, effectiveBacklog, readSomaxconn } from "./accept-listener.ts";
 import { ResourceCache, type ConfigSnapshot } from "./cache.ts";
+import { CsdsService, csdsServiceDefinition, type ClientState } from "./csds.ts";
 import { deltaProtocol, normalizeDeltaRequest } from "./delta.ts";
 import { ReachIndex } from "./reach.ts";
 import { defaultBackoff, RejectionRegistry, type BackoffPolicy } from "./rejections.ts";
@@ -169,6 +170,14 @@ export class XdsServer implements ProxyStatusSource {
       DeltaAggregatedResources: (call: Call) =>
         this.openStream(call, deltaProtocol, (m) => normalizeDeltaRequest(m as DeltaDiscoveryRequest)),
     });
+    // CSDS on the same port: debugging tools find it where the clients' config comes from.
+    const csds = new CsdsService({
+      clients: () => this.clientStates(),
+      limits,
+      metrics: options.metrics,
+      logger: options.logger,
+    });
+    this.server.addService(csdsServiceDefinition(limits), csds.handlers());
   }
 
   get serving(): boolean {
@@ -281,6 +290,14 @@ export class XdsServer implements ProxyStatusSource {
   *served(): Iterable<ServedResource> {
     for (const { typeUrl, resource } of this.cache.resources()) {
       yield { typeUrl, name: resource.name, objects: resource.source.provenance.objects };
+    }
+  }
+
+  /** The connected proxies that identified themselves, as CSDS reports them. */
+  private *clientStates(): Iterable<ClientState> {
+    for (const { stream } of this.streams.values()) {
+      const state = stream.clientState();
+      if (state) yield state;
     }
   }
 

@@ -1,8 +1,8 @@
 // One ADS stream, whichever protocol variant: identity, per-type subscriptions, nonces, ACK/NACK
 // bookkeeping and flow control (xDS protocol, "ACK/NACK and resource type instance version").
 // The variants plug in as a ProtocolAdapter that reads requests and builds responses.
-import type { JsonObject } from "@bufbuild/protobuf";
-import type { Node } from "../gen/envoy/config/core/v3/base_pb.js";
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { NodeSchema, type Node } from "../gen/envoy/config/core/v3/base_pb.js";
 import { excerpt } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import {
@@ -154,6 +154,21 @@ export function proxyClient(client: ClientIdentity | undefined): ProxyClient | n
   };
 }
 
+/**
+ * The node as CSDS reports it: what identifies the proxy. Metadata, extensions and addresses are
+ * left out: they may be large (up to `xds.nodeMetadataBytes`) and are not kept per stream.
+ */
+function clientNode(node: Node | undefined): Node {
+  const version = node?.userAgentVersionType;
+  return create(NodeSchema, {
+    id: node?.id ?? "",
+    cluster: node?.cluster ?? "",
+    locality: node?.locality,
+    userAgentName: node?.userAgentName ?? "",
+    userAgentVersionType: version?.case === "userAgentVersion" ? version : { case: undefined },
+  });
+}
+
 /** Bit of each type in a stream's set of types to evaluate, in push order. */
 const typeBit = new Map(pushOrder.map((typeUrl, i) => [typeUrl, 1 << i]));
 const allTypes = (1 << pushOrder.length) - 1;
@@ -170,6 +185,8 @@ export class AdsStream implements SubscriptionObserver {
   /** Epoch milliseconds. */
   private readonly connectedAt: number;
   private identity: ProxyIdentity | undefined;
+  /** The proxy's node as CSDS reports it (see clientNode). */
+  private node: Node | undefined;
   private readonly subscriptions = new Map<TypeUrl, Subscription>();
   /** Per type, the pending re-evaluation for a resource waiting out its backoff. */
   private retries: Map<TypeUrl, { readonly at: number; readonly timer: Timer }> | undefined;
@@ -223,6 +240,7 @@ export class AdsStream implements SubscriptionObserver {
     if (this.closed) return;
     if (!this.identity) {
       this.identity = proxyIdentity(request.node);
+      this.node = clientNode(request.node);
       // The proxy's group of shared resources is kept while it is connected (see close()).
       this.deps.cache.attach(this.identity.profile);
       this.deps.logger.info(
@@ -488,6 +506,11 @@ export class AdsStream implements SubscriptionObserver {
       ),
       rejections: pushOrder.flatMap((t) => this.subscriptions.get(t)?.rejectionStatus() ?? []),
     };
+  }
+
+  /** Who the proxy is and what it subscribed to, for CSDS; undefined before its first request. */
+  clientState(): { readonly node: Node; readonly subscriptions: Iterable<Subscription> } | undefined {
+    return this.node && { node: this.node, subscriptions: this.subscriptions.values() };
   }
 
   heldResources(): ReadonlyMap<TypeUrl, ReturnType<Subscription["heldResources"]>> {

@@ -126,6 +126,11 @@ export class Subscription {
     return this.rejected ?? noRejections;
   }
 
+  /** What the proxy should have, as of the last evaluation; undefined before the first. */
+  get target(): ResolvedResources | undefined {
+    return this.targets;
+  }
+
   /**
    * State of the world: the request lists every name. xDS "legacy wildcard": the first LDS or CDS
    * request with no names subscribes to everything, as does the name "*".

@@ -42,6 +42,11 @@ function message(fields: readonly Field[]): Uint8Array {
 
 const text = (value: string) => textEncoder.encode(value);
 
+/** A message whose one field, `fieldNumber`, holds each of `payloads` (encoded messages) in turn. */
+export function encodeRepeated(fieldNumber: number, payloads: readonly Uint8Array[]): Uint8Array {
+  return message(payloads.map((payload): Field => [fieldNumber, payload]));
+}
+
 /** google.protobuf.Any { string type_url = 1; bytes value = 2; } */
 export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
   return message([
