@@ -12,6 +12,8 @@ export interface ApiClientOptions {
   readonly token?: string | undefined;
   /** PEM to verify an https server by. */
   readonly ca?: string | Buffer | undefined;
+  /** Extra headers per request, e.g. the trace context of the write making it. */
+  readonly headers?: (() => Record<string, string>) | undefined;
 }
 
 export interface ApiClient {
@@ -58,6 +60,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           method,
           ...(options.ca ? { ca: options.ca } : {}),
           headers: {
+            ...options.headers?.(),
             accept: "application/json",
             ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
             ...(body ? { "content-type": body.type, "content-length": Buffer.byteLength(body.data) } : {}),

@@ -14,3 +14,4 @@ export { resources, type ResourceDef } from "./resources.ts";
 export { ApiError, type Status } from "./status.ts";
 export type { PatchEngine, PatchInput } from "./patch-engine.ts";
 export { ApiClientError, createApiClient, type ApiClient, type ApiClientOptions } from "./client.ts";
+export { traceIdAnnotation, tracedStore } from "./write-trace.ts";

@@ -18,7 +18,9 @@ import {
   type Limits,
   type LoopbackGuard,
 } from "../limits/index.ts";
+import { objectRef } from "../api/index.ts";
 import { systemClock, type Clock, type ResourceStore } from "../store/index.ts";
+import type { Tracing } from "../telemetry/index.ts";
 import { hasBody, readBody, requireObjectMediaType } from "./body.ts";
 import type { ApiContext, ApiLogger, ApiRequest, Reply } from "./context.ts";
 import {
@@ -40,6 +42,7 @@ import { ClusterIpAllocator } from "./service.ts";
 import { ApiError, methodNotAllowed, pathNotFound, toApiError, unauthorized } from "./status.ts";
 import { serveWatch, WatchRegistry } from "./watch.ts";
 import { createObject, deleteCollection, deleteObject, replaceObject, replaceStatus } from "./write.ts";
+import { tracedStore } from "./write-trace.ts";
 
 export const serverVersion = {
   major: "1",
@@ -71,6 +74,8 @@ export interface ApiServerOptions {
   readonly limits?: Limits;
   /** Where refusals by a limit are counted (`meshplane_input_refusals_total`). */
   readonly metrics?: ApiMetrics;
+  /** Traces writes as the start of each change's trace (write-trace.ts); off when undefined. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** The metrics the API server reports to. */
@@ -96,9 +101,9 @@ export interface ApiServer {
 const randomWatchSeconds = () => 1800 + Math.floor(Math.random() * 1800);
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
-  const { store, logger } = options;
+  const { store, logger, tracing } = options;
   const ctx: ApiContext = {
-    store,
+    store: tracing ? tracedStore(store, tracing) : store,
     logger,
     clock: options.clock ?? systemClock,
     allocator: new ClusterIpAllocator(store),
@@ -221,6 +226,37 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const hasName = target.name !== undefined;
     const watching = query.get("watch") === "true" || query.get("watch") === "1";
     if (method === "GET" && !hasName && watching) return serveWatch(ctx, apiReq, res, watches);
+    const dispatch = () => dispatchResource(target, method, apiReq);
+    // A write of an object (not of its status) starts a change: its trace goes on to the proxies.
+    const traced = tracing && reads && target.subresource !== "status";
+    const reply = traced
+      ? await tracing.write(
+          "meshplane.api.write",
+          {
+            "http.request.method": method,
+            "url.path": req.url?.split("?")[0] ?? "",
+            ...(target.name === undefined
+              ? {}
+              : {
+                  "meshplane.object": objectRef(target.def.kind, {
+                    name: target.name,
+                    namespace: target.namespace,
+                  }),
+                }),
+          },
+          dispatch,
+          req.headers,
+        )
+      : await dispatch();
+    send(res, reply, warnings);
+  }
+
+  async function dispatchResource(
+    target: ResourceTarget,
+    method: string,
+    apiReq: ApiRequest,
+  ): Promise<Reply> {
+    const hasName = target.name !== undefined;
     let reply: Reply;
     if (target.subresource === "status") {
       if (method === "GET") reply = await getObject(ctx, apiReq);
@@ -239,7 +275,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       else if (method === "DELETE") reply = await deleteCollection(ctx, apiReq);
       else throw methodNotAllowed(method, `the collection of ${target.def.plural}`);
     }
-    send(res, reply, warnings);
+    return reply;
   }
 
   let closing: Promise<void> | undefined;

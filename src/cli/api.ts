@@ -11,7 +11,7 @@ import {
 import type { Limits } from "../limits/index.ts";
 import { fieldManager, managedByLabel, managedByValue, type ObjectWriter } from "../sources/index.ts";
 import type { ResourceStore } from "../store/index.ts";
-import type { Logger } from "../telemetry/index.ts";
+import type { Logger, Tracing } from "../telemetry/index.ts";
 import type { ApiAccess, ApiAccessOptions } from "./api-access.ts";
 import { ensurePrivateDir, writePrivateFile } from "./private-files.ts";
 
@@ -28,7 +28,11 @@ export async function startApi(
   access: ApiAccess,
   dataDir: string,
   logger: Logger,
-  { limits, metrics }: { readonly limits: Limits; readonly metrics: ApiMetrics },
+  {
+    limits,
+    metrics,
+    tracing,
+  }: { readonly limits: Limits; readonly metrics: ApiMetrics; readonly tracing: Tracing | undefined },
 ): Promise<RunningApi> {
   const server = createApiServer({
     store,
@@ -37,6 +41,7 @@ export async function startApi(
     tls: access.tls,
     limits,
     metrics,
+    tracing,
   });
   const { url } = await server.listen(options.address.host, options.address.port);
   const token = access.tokens?.values().next().value;
@@ -52,7 +57,14 @@ export async function startApi(
       "API accepts anonymous requests (local-development default, loopback only); set --api-token-file for real use",
     );
   }
-  return { url, kubeconfig, client: createApiClient({ url, token, ca }), close: () => server.close() };
+  // The config directory writes through this client: its sync's trace goes on into the API's.
+  const headers = tracing && (() => tracing.propagationHeaders());
+  return {
+    url,
+    kubeconfig,
+    client: createApiClient({ url, token, ca, headers }),
+    close: () => server.close(),
+  };
 }
 
 /**

@@ -47,6 +47,15 @@ function milliseconds(value: string): number {
   return n;
 }
 
+function otlpEndpoint(value: string): string {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:"))
+    throw new InvalidArgumentError(
+      `expected an http(s) URL such as http://127.0.0.1:4318/v1/traces, got "${value}"`,
+    );
+  return url.href;
+}
+
 function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 3600)
@@ -145,6 +154,11 @@ const serve = program
     15,
   )
   .option(
+    "--otlp-endpoint <url>",
+    "export traces of each change (write, commit, publish, encode, push, each proxy's ACK or NACK) over OTLP/HTTP protobuf to this URL, e.g. http://127.0.0.1:4318/v1/traces (default: off)",
+    otlpEndpoint,
+  )
+  .option(
     "--limit <name=value>",
     "change an input limit (repeatable); the limits are listed below",
     limitSetting,
@@ -181,6 +195,7 @@ addCaOptions(serve, hostPort).action(
       maxDebounceMs: number;
       replicaId?: string;
       leaseDuration: number;
+      otlpEndpoint?: string;
       limit: string[];
     } & CaFlags,
   ) => {
@@ -217,6 +232,7 @@ addCaOptions(serve, hostPort).action(
         leaseDurationSeconds: opts.leaseDuration,
         limits: limitsFrom(opts.limit),
         ca: caOptionsFrom(opts),
+        ...(opts.otlpEndpoint ? { otlpEndpoint: opts.otlpEndpoint } : {}),
       });
     } catch (error) {
       logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);

@@ -22,9 +22,16 @@ import { Pipeline } from "../pipeline/index.ts";
 import { issueAsConfigError } from "../analyze/index.ts";
 import { HttpMetricReader, RolloutController, StoreEventSink } from "../rollout/index.ts";
 import { liveReplicas, objectReach, ReplicaReporter, StatusController } from "../status/index.ts";
-import { ConfigDirSource, ConfigDirSync, StoreConfigSource, storeWriter } from "../sources/index.ts";
+import {
+  ConfigDirSource,
+  ConfigDirSync,
+  StoreConfigSource,
+  storeWriter,
+  type ConfigState,
+} from "../sources/index.ts";
+import { tracedStore } from "../apiserver/index.ts";
 import type { Limits } from "../limits/index.ts";
-import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
+import { startTracing, type Logger, type MeshplaneMetrics, type Tracing } from "../telemetry/index.ts";
 import { clientIssues, clientOfGroup, featureUses, packedTypesRegistry } from "../translate/index.ts";
 import { XdsServer } from "../xds/index.ts";
 import { apiWriter, startApi } from "./api.ts";
@@ -38,6 +45,7 @@ import {
   type ApiAccessOptions,
 } from "./api-access.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { clientVersion } from "./version.ts";
 import { openStore, type StoreLocation } from "./store-url.ts";
 
 /** A replica report older than this is a dead replica's (the status controller's window). */
@@ -71,6 +79,8 @@ export interface ServeOptions {
   readonly limits: Limits;
   /** The certificate authority and its signing endpoint; undefined to run without. */
   readonly ca?: CaOptions;
+  /** OTLP/HTTP traces URL: export a trace per change (telemetry/tracing.ts); off when unset. */
+  readonly otlpEndpoint?: string;
 }
 
 export interface HostPort {
@@ -111,11 +121,17 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     for (const close of closers.reverse()) await close();
   };
   try {
+    const replica = options.replicaId ?? defaultIdentity();
+    // Closed last: what the other parts recorded while stopping is still sent.
+    const tracing = options.otlpEndpoint
+      ? await openTracing(options.otlpEndpoint, replica, logger)
+      : undefined;
+    if (tracing) closers.push(() => tracing.shutdown());
     const store = await openStore(options.store, logger);
     closers.push(() => store.close());
     const api =
       options.api && access
-        ? await startApi(store, options.api, access, options.dataDir, logger, options)
+        ? await startApi(store, options.api, access, options.dataDir, logger, { ...options, tracing })
         : undefined;
     if (api) closers.push(() => api.close());
 
@@ -123,14 +139,24 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     const directory = options.configDir
       ? {
           source: new ConfigDirSource({ dir: options.configDir, logger, metrics, limits: options.limits }),
-          sync: new ConfigDirSync({ writer: api ? apiWriter(api.client) : storeWriter(store), logger }),
+          sync: new ConfigDirSync({
+            writer: api ? apiWriter(api.client) : storeWriter(tracing ? tracedStore(store, tracing) : store),
+            logger,
+          }),
         }
       : undefined;
+    // A file change starts a change's trace, as an API write does.
+    const syncDirectory = async (state: ConfigState) => {
+      if (!directory) return;
+      if (!tracing) return directory.sync.sync(state);
+      const attributes = { "meshplane.config_dir.generation": state.generation };
+      return tracing.write("meshplane.config_dir.sync", attributes, () => directory.sync.sync(state));
+    };
     if (directory) {
       closers.push(() => directory.source.stop());
       // Listening first: an edit made while the initial sync runs supersedes it instead of waiting.
-      directory.source.onChange((state) => void directory.sync.sync(state));
-      await directory.sync.sync(await directory.source.start());
+      directory.source.onChange((state) => void syncDirectory(state));
+      await syncDirectory(await directory.source.start());
     }
 
     const source = new StoreConfigSource({ store, logger });
@@ -146,9 +172,9 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     const pipeline = new Pipeline({
       domain: options.domain,
       logger: logger.child({ component: "pipeline" }),
+      tracing,
     });
     pipeline.subscribe((state) => void xds.setSnapshot(state));
-    const replica = options.replicaId ?? defaultIdentity();
     // Known once the admin server listens, which is after the reporter starts.
     const bound: { admin?: string } = {};
     await source.start();
@@ -274,6 +300,12 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     await closeAll();
     throw error;
   }
+}
+
+async function openTracing(endpoint: string, replica: string, logger: Logger): Promise<Tracing> {
+  const tracing = await startTracing({ endpoint, clock: systemClock, replica, version: clientVersion() });
+  logger.info({ otlpEndpoint: endpoint }, "exporting traces over OTLP/HTTP");
+  return tracing;
 }
 
 /**

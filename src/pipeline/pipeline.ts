@@ -2,9 +2,9 @@
 // mesh, the mesh is cut into facets, and the facets that differ from the previous version's are
 // the change set (in the keys generators record). Each result is published as one immutable
 // ServingState to every subscriber (the xDS server, status, admin).
-import type { Resource } from "../api/index.ts";
+import { objectRef, type Resource } from "../api/index.ts";
 import { buildMeshSnapshot, MeshFacets, type MeshIssue } from "../mesh/index.ts";
-import type { Logger } from "../telemetry/index.ts";
+import type { Logger, Tracing } from "../telemetry/index.ts";
 import { Debouncer, type DebounceOptions } from "./debounce.ts";
 import { servingState, type ServingState } from "./serving-state.ts";
 import { TranslationFaults } from "./translation-faults.ts";
@@ -35,6 +35,8 @@ export interface PipelineOptions {
   /** Cluster domain used in service host names, e.g. cluster.local. */
   readonly domain: string;
   readonly logger: Logger;
+  /** Starts a span per publish, linked to the writes it serves; off when undefined. */
+  readonly tracing?: Tracing | undefined;
 }
 
 export class Pipeline implements ServingStateFeed {
@@ -79,12 +81,19 @@ export class Pipeline implements ServingStateFeed {
   publish(config: ConfigInput): ServingState | undefined {
     if (config.generation === this.publishedGeneration) return undefined;
     this.publishedGeneration = config.generation;
+    const { tracing } = this.options;
+    const writes = tracing?.served(() => objectVersions(config.resources)) ?? [];
+    const generation = { "meshplane.config.generation": config.generation };
+    const change = tracing?.publish(writes, generation);
     const mesh = buildMeshSnapshot(config.resources, { domain: this.options.domain });
     const facets = new MeshFacets(mesh);
     const previous = this.state;
     const changes = previous ? facets.changedSince(previous.facets) : undefined;
     // The same configuration again (an informer relist): nothing to serve, nothing for status.
     if (previous && changes?.size === 0 && sameStatusInputs(previous.serving, config, mesh.issues)) {
+      // Reported only when a write led here (the write changed nothing served); a span never
+      // ended is never exported.
+      if (writes.length > 0) change?.published({ "meshplane.unchanged": true });
       return undefined;
     }
     this.faults.forget(changes);
@@ -95,16 +104,23 @@ export class Pipeline implements ServingStateFeed {
       facets,
       changes,
       faults: this.faults,
+      trace: change,
     });
     this.state = { serving, facets };
     logIssueChanges(this.options.logger, previous?.serving.mesh.issues ?? [], mesh.issues);
     for (const listener of this.listeners) listener(serving);
+    change?.published({ "meshplane.version": serving.version, "meshplane.changed": changes?.size ?? -1 });
     this.options.logger.info(
       { version: serving.version, services: mesh.services.size, changed: changes?.size ?? "all" },
       "config snapshot published",
     );
     return serving;
   }
+}
+
+/** Each object's resourceVersion, by `Kind namespace/name`: what a publish is built from. */
+function objectVersions(resources: readonly Resource[]): ReadonlyMap<string, string | undefined> {
+  return new Map(resources.map((r) => [objectRef(r.kind, r.metadata), r.metadata.resourceVersion]));
 }
 
 /** Whether status would report the same: the same issues, and every object at the same generation. */

@@ -12,6 +12,7 @@ import {
   type ProxyProfile,
   type Translation,
 } from "../translate/index.ts";
+import type { ChangeTrace } from "../telemetry/index.ts";
 import { builtFrom } from "./blame.ts";
 import type { TranslationFaults } from "./translation-faults.ts";
 
@@ -28,6 +29,8 @@ export interface ServingState {
   readonly changes: ReadonlySet<FacetKey> | undefined;
   /** The mesh's issues, then translator faults found so far (on the objects the resource read). */
   readonly issues: readonly MeshIssue[];
+  /** The trace of this change, to its proxies' answers; undefined when tracing is off. */
+  readonly trace?: ChangeTrace | undefined;
   /** Proxies in the same group get the same resources of `typeUrl`. */
   profileGroup(typeUrl: string, profile: ProxyProfile): string;
   /** The names a wildcard subscriber to `typeUrl` gets. */
@@ -48,10 +51,12 @@ export function servingState(input: {
   facets: MeshFacets;
   changes: ReadonlySet<FacetKey> | undefined;
   faults: TranslationFaults;
+  trace?: ChangeTrace | undefined;
 }): ServingState {
   const { mesh, facets, faults } = input;
   return {
     version: input.version,
+    trace: input.trace,
     resources: input.resources,
     mesh,
     changes: input.changes,

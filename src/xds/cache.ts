@@ -22,7 +22,7 @@ import { encodeAny } from "./wire.ts";
 /** What the cache needs of a serving state (pipeline/ServingState). */
 export type ConfigSnapshot = Pick<
   ServingState,
-  "version" | "changes" | "profileGroup" | "names" | "generate" | "sources"
+  "version" | "changes" | "profileGroup" | "names" | "generate" | "sources" | "trace"
 >;
 
 export interface EncodedResource {
@@ -296,7 +296,10 @@ export class ResourceCache {
   }
 
   private encode(typeUrl: TypeUrl, resource: GeneratedResource, memo: TypeMemo): EncodedResource {
+    const trace = this.current?.trace;
+    const started = trace ? performance.now() : 0;
     const bytes = toBinary(resource.schema, resource.message);
+    trace?.encoded(performance.now() - started);
     this.metrics.resourceEncodes.inc({ type: typeShortName[typeUrl] });
     const hash = createHash("sha256").update(bytes).digest("base64url").slice(0, 16);
     const previous = memo.stale.get(resource.name);

@@ -221,6 +221,10 @@ export class XdsServer implements ProxyStatusSource {
    */
   async setSnapshot(snapshot: ConfigSnapshot): Promise<void> {
     const started = performance.now();
+    snapshot.trace?.pushing({
+      "meshplane.version": snapshot.version,
+      "meshplane.xds.streams": this.streams.size,
+    });
     const invalidation = this.cache.setSnapshot(snapshot);
     if (invalidation.everything) {
       for (const { stream } of this.streams.values()) stream.invalidateAll();
@@ -230,6 +234,7 @@ export class XdsServer implements ProxyStatusSource {
       );
     }
     await this.scheduler.drained();
+    snapshot.trace?.pushed();
     this.options.metrics.pushDuration.observe((performance.now() - started) / 1000);
   }
 

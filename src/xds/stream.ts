@@ -316,6 +316,7 @@ export class AdsStream implements SubscriptionObserver {
         if (!inFlight.withheld.has(resource.name)) subscription.clearRejection(resource.name);
       subscription.ackedVersion = inFlight.version;
       this.deps.metrics.acks.inc({ type });
+      this.reportAnswer(inFlight, type, undefined);
       this.deps.logger.debug(
         { ...this.logFields(), node: this.identity?.nodeId, type, version: inFlight.version },
         "ACK",
@@ -334,6 +335,7 @@ export class AdsStream implements SubscriptionObserver {
       at: this.deps.now().toISOString(),
     };
     this.deps.metrics.nacks.inc({ type });
+    this.reportAnswer(inFlight, type, message);
     this.deps.logger.warn(
       {
         ...this.logFields(),
@@ -348,6 +350,16 @@ export class AdsStream implements SubscriptionObserver {
       "proxy rejected configuration (NACK)",
     );
     return true;
+  }
+
+  /** Tells the traced change a response carried how the proxy answered it. */
+  private reportAnswer(inFlight: InFlight, type: string, error: string | undefined): void {
+    inFlight.sent?.change.answered(inFlight.sent, {
+      node: this.identity?.nodeId ?? "",
+      type,
+      version: inFlight.version,
+      error,
+    });
   }
 
   /**
@@ -430,7 +442,8 @@ export class AdsStream implements SubscriptionObserver {
     this.nonce++;
     subscription.sentVersion = response.inFlight.version;
     subscription.sentNonce = nonce;
-    subscription.inFlight = { nonce, ...response.inFlight };
+    const sent = this.deps.cache.snapshot?.trace?.sent();
+    subscription.inFlight = { nonce, ...response.inFlight, sent };
     const type = typeShortName[subscription.typeUrl];
     this.deps.metrics.pushes.inc({ type });
     this.deps.logger.debug(

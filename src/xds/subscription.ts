@@ -12,6 +12,7 @@ import type { Reach } from "./reach.ts";
 import { describeRejection, type Rejection } from "./rejections.ts";
 import { requiresFullState, typeShortName, type TypeUrl } from "./resource-types.ts";
 import type { NackRecord, ResourceRejection, TypeSyncStatus } from "./status.ts";
+import type { SentResponse } from "../telemetry/index.ts";
 
 /** Delta: the proxy was told the name does not exist. */
 export const absent: unique symbol = Symbol("absent");
@@ -42,6 +43,8 @@ export interface InFlight {
   readonly replacesSet: boolean;
   /** Names carried (or left out) at their last good version instead of the wanted one. */
   readonly withheld: ReadonlySet<string>;
+  /** The traced change the response carries, to report the answer to; undefined when untraced. */
+  readonly sent?: SentResponse | undefined;
 }
 
 /** The stream a subscription belongs to: server-wide views it reports to, and its push queue. */
