@@ -43,7 +43,19 @@ describe("traces", { timeout: 120_000 }, () => {
   const scope = suiteScope();
   let receiver: OtlpReceiver;
   let mesh: MeshFixture;
+  let v1Port = 0;
+  /** The trace id the API PATCH left on the route. */
+  let patchTraceId: string | undefined;
   let v2Port = 0;
+  const meshFile = "00-greeter.yaml";
+  /** The config directory's mesh: greeter routed to `weights`. */
+  const greeterFile = (weights: Record<string, number>) =>
+    meshYaml()
+      .service("greeter", port, [{ port: v1Port }])
+      .service("greeter-v1", port, [{ port: v1Port }])
+      .service("greeter-v2", port, [{ port: v2Port }])
+      .grpcRoute("greeter", { parent: "greeter", port, rules: [{ backendRefs: weighted(weights) }] })
+      .render();
 
   before(async () => {
     receiver = await startOtlpReceiver();
@@ -53,19 +65,9 @@ describe("traces", { timeout: 120_000 }, () => {
       nodeId: "default/traced-client",
       meshplaneArgs: ["--otlp-endpoint", receiver.url],
       files: ({ v1, v2 }) => {
+        v1Port = v1!.port;
         v2Port = v2!.port;
-        return {
-          "00-greeter.yaml": meshYaml()
-            .service("greeter", port, [{ port: v1!.port }])
-            .service("greeter-v1", port, [{ port: v1!.port }])
-            .service("greeter-v2", port, [{ port: v2!.port }])
-            .grpcRoute("greeter", {
-              parent: "greeter",
-              port,
-              rules: [{ backendRefs: weighted({ "greeter-v1": 1 }) }],
-            })
-            .render(),
-        };
+        return { [meshFile]: greeterFile({ "greeter-v1": 1 }) };
       },
     });
     await warmUp(mesh.client, target);
@@ -96,6 +98,7 @@ describe("traces", { timeout: 120_000 }, () => {
       /^[0-9a-f]{32}$/,
       `trace id on the object: ${JSON.stringify(patched.metadata)}`,
     );
+    patchTraceId = traceId;
     const stored = await api(mesh, "GET", routePath);
     assert.equal(stored.metadata.annotations?.[traceIdAnnotation], traceId, "and on what the API serves");
 
@@ -155,9 +158,56 @@ describe("traces", { timeout: 120_000 }, () => {
     });
   });
 
+  test("a config directory edit: the sync's trace goes on through the API to the client's ACK", async () => {
+    // A new weight: the directory applies only what differs from what it applied before.
+    await mesh.config.write(meshFile, greeterFile({ "greeter-v1": 3 }));
+    const node = mesh.nodeId;
+    // The directory applies its route over the API's PATCH: the route changes back, in the sync's trace.
+    const traceId = await waitFor(
+      async () => {
+        const id = (await api(mesh, "GET", routePath)).metadata.annotations?.[traceIdAnnotation];
+        return id !== patchTraceId ? id : undefined;
+      },
+      { timeoutMs: 15_000, message: "the route to carry the config directory sync's trace id" },
+    );
+    const spans = await trace(
+      traceId,
+      [
+        (s) => s.name === "meshplane.config_dir.sync",
+        (s) => s.name === "meshplane.api.write",
+        (s) =>
+          s.name === "meshplane.store.commit" &&
+          s.attributes["meshplane.object"] === "GRPCRoute default/greeter",
+        (s) => s.name === "meshplane.pipeline.publish",
+        (s) =>
+          s.name === "meshplane.xds.ack" &&
+          s.attributes["meshplane.node"] === node &&
+          s.attributes["meshplane.xds.type"] === "rds",
+      ],
+      `config_dir.sync → api.write → commit → publish → push → ACK in trace ${traceId}`,
+    );
+    const [sync] = byName(spans, "meshplane.config_dir.sync");
+    assert.equal(sync?.parentSpanId, "", "the file change starts the trace");
+    const commit = byName(spans, "meshplane.store.commit").find(
+      (s) => s.attributes["meshplane.object"] === "GRPCRoute default/greeter",
+    )!;
+    const write = spans.find((s) => s.spanId === commit.parentSpanId);
+    assert.equal(write?.name, "meshplane.api.write");
+    assert.equal(write?.parentSpanId, sync?.spanId, "the API write continues the sync's trace (traceparent)");
+    const publish = byName(spans, "meshplane.pipeline.publish").find((p) =>
+      p.links.some((l) => l.spanId === commit.spanId),
+    );
+    assert.ok(publish, "a publish links the route's commit");
+    await waitFor(async () => (await mesh.client.call({ target, calls: 5 })).counts.v1 === 5, {
+      timeoutMs: 10_000,
+      message: "calls back on v1 after the directory edit",
+    });
+  });
+
   test("an EndpointSlice the client rejects: the trace ends in a NACK span with the client's error", async (t) => {
-    const slice = meshYaml().endpointSlice("greeter-v2", "greeter-v2-bad", [
-      { address: "127.000.000.001", port: v2Port },
+    // For the Service the route sends calls to now (the directory edit moved it back to v1).
+    const slice = meshYaml().endpointSlice("greeter-v1", "greeter-v1-bad", [
+      { address: "127.000.000.001", port: v1Port },
     ]).docs[0];
     const created = await api(
       mesh,
