@@ -1,10 +1,12 @@
 // The dashboard's view as keyed entries, built from one published serving state and the xDS
 // server's proxy state. Pure. Its size is bounded whatever the mesh's: proxies are counted per
 // namespace, client and state, and only the worst few hundred are listed one by one; NACKs list
-// the first objects and the first rejections of each. Services and objects are listed whole
+// the first objects and the first rejections of each; Rollouts list the most troubled few hundred
+// with their latest analysis rounds (dashboard-rollouts.ts). Services and objects are listed whole
 // (a thousand Services is a few hundred KiB once, then only what changed; see dashboard-feed.ts).
 import { objectRef } from "../api/index.ts";
 import type { ServingState } from "../pipeline/index.ts";
+import type { KubeObject } from "../store/index.ts";
 import { typeShortName, typeSyncState, type NackReport, type ProxyStatus } from "../xds/index.ts";
 import type {
   DashboardEntry,
@@ -17,15 +19,24 @@ import type {
   ServiceEntry,
   SyncState,
 } from "./dashboard-view.ts";
+import { rolloutEntries } from "./dashboard-rollouts.ts";
 
 /** How much of each list one view carries. */
 export interface EntryBounds {
   readonly proxies: number;
   readonly nackObjects: number;
   readonly rejectionsPerObject: number;
+  readonly rollouts: number;
+  readonly roundsPerRollout: number;
 }
 
-export const defaultEntryBounds: EntryBounds = { proxies: 200, nackObjects: 100, rejectionsPerObject: 20 };
+export const defaultEntryBounds: EntryBounds = {
+  proxies: 200,
+  nackObjects: 100,
+  rejectionsPerObject: 20,
+  rollouts: 200,
+  roundsPerRollout: 5,
+};
 
 /** "Reached N of M" per object, as status computes it (status/reach.ts), passed in by the caller. */
 export interface ObjectReachCount {
@@ -40,6 +51,8 @@ export interface EntryInputs {
   readonly proxies: readonly ProxyStatus[];
   readonly nacks: NackReport;
   readonly reach: readonly ObjectReachCount[];
+  /** The Rollout objects as the store holds them, status included. */
+  readonly rollouts: readonly KubeObject[];
 }
 
 /** Entries that depend only on the serving state (cached per version by the feed). */
@@ -119,7 +132,8 @@ export function dashboardEntries(
     });
   }
   const proxies = proxyEntries(inputs.proxies, bounds);
-  for (const [key, entry] of [...proxies.groups, ...proxies.listed, ...nacks.entries])
+  const rollouts = rolloutEntries(inputs.rollouts, bounds);
+  for (const [key, entry] of [...proxies.groups, ...proxies.listed, ...nacks.entries, ...rollouts.entries])
     entries.set(key, entry);
   entries.set("meta", {
     kind: "meta",
@@ -130,6 +144,8 @@ export function dashboardEntries(
     proxiesListed: proxies.listed.length,
     nackedObjects: nacks.total,
     nackedObjectsListed: nacks.entries.length,
+    rollouts: rollouts.total,
+    rolloutsListed: rollouts.entries.length,
   });
   return entries;
 }

@@ -1,12 +1,14 @@
 // The dashboard's live feed: rebuilds the view when the pipeline publishes a serving state (it
 // subscribes, as the xDS server does) and, while anyone watches, samples the xDS server's proxy
-// state (which publishes no events) on an interval; at most one rebuild per `minIntervalMs`
-// whatever the rate of changes. Each rebuild is diffed against the previous one entry by entry,
+// state (which publishes no events) on an interval, and rebuilds on a Rollout informer's events (a
+// rollout progresses by status writes, which publish no serving state); at most one rebuild per
+// `minIntervalMs` whatever the rate of changes. Each rebuild is diffed against the previous one entry by entry,
 // and the changed entries go out as one delta frame, serialised once for every page. A page that
 // joins, or that fell behind (see dashboard-server.ts), gets the current view whole instead.
 import { performance } from "node:perf_hooks";
 import { systemClock, type Clock, type Timer } from "../clock/index.ts";
 import type { ServingState, ServingStateFeed } from "../pipeline/index.ts";
+import type { KubeObject } from "../store/index.ts";
 import type { MeshplaneMetrics } from "../telemetry/index.ts";
 import type { NackReport, ProxyStatus } from "../xds/index.ts";
 import {
@@ -27,6 +29,11 @@ export interface DashboardFeedOptions {
   };
   /** "Reached N of M" per object for `state`, as status counts it (wired by `serve`). */
   readonly reach: (state: ServingState) => readonly ObjectReachCount[];
+  /** The Rollout objects, status included, and their changes (an Informer on rollouts). */
+  readonly rollouts: {
+    list(): readonly KubeObject[];
+    onEvent(listener: () => void): void;
+  };
   readonly metrics: Pick<MeshplaneMetrics, "dashboardUpdateDuration">;
   readonly clock?: Clock;
   /** Fewest milliseconds between two rebuilds (250: at most four frames a second). */
@@ -58,6 +65,7 @@ export class DashboardFeed {
     this.clock = options.clock ?? systemClock;
     options.serving.subscribe(() => this.schedule());
     options.serving.onIssues(() => this.schedule());
+    options.rollouts.onEvent(() => this.schedule());
   }
 
   /** Watchers right now. */
@@ -141,6 +149,7 @@ export class DashboardFeed {
         proxies: this.options.xds.proxies(),
         nacks: this.options.xds.rejections(),
         reach: this.options.reach(state),
+        rollouts: this.options.rollouts.list(),
       },
       services,
       this.options.bounds ?? defaultEntryBounds,

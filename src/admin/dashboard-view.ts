@@ -1,8 +1,8 @@
 // What the dashboard's feed carries: the view as keyed entries, so that an update is the entries
 // that changed (a delta) and a new or lagging page gets them all (a snapshot). Types only, shared
 // with the front end (dashboard/), which imports them with `import type`.
-// A new view (a Rollout's steps, once the kind exists) is one more entry kind and one more panel;
-// nothing else in the feed changes.
+// A new view is one more entry kind and one more panel; nothing else in the feed changes (Rollouts
+// were added that way).
 
 /** Per proxy, the worst state over its xDS types, in the CLI's vocabulary (`meshplane proxy-status`). */
 export type SyncState = "NACKED" | "STALE" | "NOT SENT" | "SYNCED";
@@ -19,6 +19,9 @@ export interface MetaEntry {
   readonly proxiesListed: number;
   readonly nackedObjects: number;
   readonly nackedObjectsListed: number;
+  readonly rollouts: number;
+  /** Rollouts listed (the most troubled first); the rest are only counted. */
+  readonly rolloutsListed: number;
 }
 
 export interface BackendView {
@@ -120,8 +123,56 @@ export interface NackEntry {
   readonly rejectionCount: number;
 }
 
+export interface MeasurementView {
+  readonly metric: string;
+  /** Successful, Failed or Inconclusive, as the rollout controller judged the value. */
+  readonly result: string;
+  readonly value?: number;
+  readonly message?: string;
+}
+
+export interface AnalysisRoundView {
+  /** The step whose analysis ran the round. */
+  readonly step: number;
+  readonly at: string;
+  readonly result: string;
+  readonly measurements: readonly MeasurementView[];
+}
+
+export interface ConditionView {
+  readonly type: string;
+  readonly status: string;
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** One Rollout as its controller last wrote its status (src/rollout/status.ts). */
+export interface RolloutEntry {
+  readonly kind: "rollout";
+  /** `Rollout namespace/name` */
+  readonly object: string;
+  /** `GRPCRoute namespace/name rule 0` */
+  readonly route: string;
+  readonly stable: string;
+  readonly canary: string;
+  readonly steps: number;
+  /** Undefined until the controller writes a status (or when it is not one it wrote). */
+  readonly status?: {
+    readonly phase: string;
+    readonly message: string;
+    /** Index of the step being run; `steps` once every step ran. */
+    readonly currentStep: number;
+    readonly canaryWeight: number;
+    readonly pauseReason?: string;
+    /** The latest analysis rounds, newest last (bounded); `roundCount` says how many status holds. */
+    readonly rounds: readonly AnalysisRoundView[];
+    readonly roundCount: number;
+    readonly conditions: readonly ConditionView[];
+  };
+}
+
 export type DashboardEntry =
-  MetaEntry | ServiceEntry | ObjectEntry | ProxyGroupEntry | ProxyEntry | NackEntry;
+  MetaEntry | ServiceEntry | ObjectEntry | ProxyGroupEntry | ProxyEntry | NackEntry | RolloutEntry;
 
 /** `event: snapshot`: every entry, by key. */
 export interface SnapshotMessage {

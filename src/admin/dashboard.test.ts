@@ -1,11 +1,15 @@
 // The dashboard's feed and server: the view built from a published serving state and proxy state,
 // deltas carrying only what changed at most once per interval, bounded lists, and the server's
-// access rules (tokens, the loopback guard, the dashboard.clients limit).
+// access rules (tokens, the loopback guard, the dashboard.clients limit); Rollouts from a real
+// informer over a store, each status write a delta with the rollout's entry.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { Writable } from "node:stream";
 import { FakeClock } from "../clock/index.ts";
+import { Informer } from "../controller/index.ts";
+import { rolloutType } from "../rollout/index.ts";
+import { createMemoryStore, type KubeObject } from "../store/index.ts";
 import { resources, route, service } from "../mesh/testing.ts";
 import { Pipeline } from "../pipeline/index.ts";
 import { createMetrics, silentLogger } from "../telemetry/index.ts";
@@ -107,7 +111,9 @@ const nacks: NackReport = {
   unattributed: [],
 };
 
-function feedFixture(options: { proxies?: ProxyStatus[] } = {}) {
+const noRollouts = { list: () => [], onEvent: () => {} };
+
+function feedFixture(options: { proxies?: ProxyStatus[]; rollouts?: Informer } = {}) {
   const clock = new FakeClock(1_000);
   const pipeline = new Pipeline({ domain: "cluster.local", logger: silentLogger() });
   const metrics = createMetrics({ defaultMetrics: false });
@@ -119,9 +125,10 @@ function feedFixture(options: { proxies?: ProxyStatus[] } = {}) {
     serving: pipeline,
     xds: { proxies: () => proxies, rejections: () => nacks },
     reach: () => [{ object: "GRPCRoute default/split", reached: 1, total: 2 }],
+    rollouts: options.rollouts ?? noRollouts,
     metrics,
     clock,
-    bounds: { proxies: 1, nackObjects: 10, rejectionsPerObject: 10 },
+    bounds: { proxies: 1, nackObjects: 10, rejectionsPerObject: 10, rollouts: 1, roundsPerRollout: 2 },
   });
   return { clock, pipeline, feed, metrics, setProxies: (next: ProxyStatus[]) => (proxies = next) };
 }
@@ -232,6 +239,157 @@ test("the feed samples proxy state while watched, and removes entries that went 
   setProxies([]);
   await clock.advance(1_000);
   assert.deepEqual([...(deltas[1]?.remove ?? [])].sort(), ["proxy:1", "proxyGroup:default/grpc-js/1.14"]);
+  watching.stop();
+});
+
+function rolloutObject(name: string): KubeObject {
+  return {
+    apiVersion: "meshplane.dev/v1alpha1",
+    kind: "Rollout",
+    metadata: { name, namespace: "default" },
+    spec: {
+      routeRef: { kind: "GRPCRoute", name: "split" },
+      stableBackend: { name: "v1" },
+      canaryBackend: { name: "v2" },
+      steps: [{ setWeight: 20 }, { analysis: { metrics: [{ name: "sr" }] } }, { setWeight: 60 }],
+    },
+  };
+}
+
+/** A round of analysis as the rollout controller writes it (src/rollout/status.ts). */
+const analysisRound = (at: string, value: number) => ({
+  at,
+  result: value >= 0.95 ? "Successful" : "Failed",
+  measurements: [{ metric: "sr", result: value >= 0.95 ? "Successful" : "Failed", value }],
+});
+
+async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const found = probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+test("a Rollout's status write is a delta with its entry: phase, step, weight, latest rounds, conditions", async (t) => {
+  const store = createMemoryStore();
+  const informer = new Informer({ store, type: rolloutType, logger: silentLogger() });
+  t.after(() => informer.stop());
+  await store.create(rolloutType, rolloutObject("checkout"));
+  await store.create(rolloutType, rolloutObject("billing"));
+  await informer.start();
+  const { clock, pipeline, feed } = feedFixture({ rollouts: informer });
+  pipeline.publish({ resources: split(90, 10), generation: 1 });
+  const deltas: DeltaMessage[] = [];
+  const watching = feed.watch((frame) => deltas.push(parseFrame(frame).data as DeltaMessage));
+  const snapshot = (parseFrame(watching.snapshot).data as SnapshotMessage).entries;
+  // Bounded to one: neither has a status yet, so by name.
+  assert.deepEqual(snapshot["rollout:Rollout default/billing"], {
+    kind: "rollout",
+    object: "Rollout default/billing",
+    route: "GRPCRoute default/split rule 0",
+    stable: "v1",
+    canary: "v2",
+    steps: 3,
+  });
+  assert.equal(snapshot["rollout:Rollout default/checkout"], undefined);
+  const meta = snapshot.meta as Extract<DashboardEntry, { kind: "meta" }>;
+  assert.deepEqual([meta.rollouts, meta.rolloutsListed], [2, 1]);
+
+  // checkout fails its analysis: Degraded, so it is the one listed now, with its last two rounds.
+  const current = await store.get(rolloutType, { namespace: "default", name: "checkout" });
+  await store.updateStatus(rolloutType, {
+    ...current,
+    status: {
+      observedGeneration: 1,
+      phase: "Degraded",
+      message: "Failed step 1: sr=0.5",
+      currentStep: 1,
+      stepStartedAt: "2026-01-01T00:00:00Z",
+      canaryWeight: 0,
+      revision: "r1",
+      history: [
+        {
+          step: 1,
+          startedAt: "2026-01-01T00:00:00Z",
+          nextAt: "2026-01-01T00:00:30Z",
+          successful: 1,
+          failed: 2,
+          inconclusive: 0,
+          rounds: [
+            analysisRound("2026-01-01T00:00:10Z", 0.99),
+            analysisRound("2026-01-01T00:00:20Z", 0.6),
+            analysisRound("2026-01-01T00:00:30Z", 0.5),
+          ],
+          result: "Failed",
+        },
+      ],
+      conditions: [
+        {
+          type: "Degraded",
+          status: "True",
+          reason: "AnalysisFailed",
+          message: "Failed step 1: sr=0.5",
+          observedGeneration: 1,
+          lastTransitionTime: "2026-01-01T00:00:30Z",
+        },
+      ],
+    },
+  });
+  await until("the informer has the status", () =>
+    (informer.get("default/checkout")?.status as { phase?: string } | undefined)?.phase === "Degraded"
+      ? true
+      : undefined,
+  );
+  await clock.advance(250);
+  assert.equal(deltas.length, 1, "one delta for the status write");
+  const delta = deltas[0]!;
+  assert.deepEqual(Object.keys(delta.set), ["rollout:Rollout default/checkout"], "only the rollout changed");
+  assert.deepEqual(delta.remove, ["rollout:Rollout default/billing"]);
+  const entry = delta.set["rollout:Rollout default/checkout"] as Extract<DashboardEntry, { kind: "rollout" }>;
+  assert.deepEqual(entry.status, {
+    phase: "Degraded",
+    message: "Failed step 1: sr=0.5",
+    currentStep: 1,
+    canaryWeight: 0,
+    rounds: [
+      {
+        step: 1,
+        at: "2026-01-01T00:00:20Z",
+        result: "Failed",
+        measurements: [{ metric: "sr", result: "Failed", value: 0.6 }],
+      },
+      {
+        step: 1,
+        at: "2026-01-01T00:00:30Z",
+        result: "Failed",
+        measurements: [{ metric: "sr", result: "Failed", value: 0.5 }],
+      },
+    ],
+    roundCount: 3,
+    conditions: [
+      { type: "Degraded", status: "True", reason: "AnalysisFailed", message: "Failed step 1: sr=0.5" },
+    ],
+  });
+
+  // A status that is not the controller's (written by hand through the subresource) is not
+  // trusted: without a step index there is no status to show.
+  const again = await store.get(rolloutType, { namespace: "default", name: "checkout" });
+  await store.updateStatus(rolloutType, {
+    ...again,
+    status: { phase: "x".repeat(10_000), currentStep: -1, conditions: "no" },
+  });
+  await until("the informer has the odd status", () =>
+    (informer.get("default/checkout")?.status as { currentStep?: number } | undefined)?.currentStep === -1
+      ? true
+      : undefined,
+  );
+  await clock.advance(250);
+  const odd = deltas[1]?.set["rollout:Rollout default/billing"] as
+    Extract<DashboardEntry, { kind: "rollout" }> | undefined;
+  assert.equal(odd?.status, undefined, "no status to show: the list is by name again");
   watching.stop();
 });
 

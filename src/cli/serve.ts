@@ -13,6 +13,7 @@ import {
 import { systemClock } from "../clock/index.ts";
 import {
   EtcdLeaderElector,
+  Informer,
   LocalLeaderElector,
   defaultIdentity,
   type LeaderElector,
@@ -20,7 +21,7 @@ import {
 import type { MeshIssue, MeshSnapshot } from "../mesh/index.ts";
 import { Pipeline } from "../pipeline/index.ts";
 import { issueAsConfigError } from "../analyze/index.ts";
-import { HttpMetricReader, RolloutController, StoreEventSink } from "../rollout/index.ts";
+import { HttpMetricReader, RolloutController, StoreEventSink, rolloutType } from "../rollout/index.ts";
 import { liveReplicas, objectReach, ReplicaReporter, StatusController } from "../status/index.ts";
 import {
   ConfigDirSource,
@@ -257,6 +258,14 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     void reporter.tick();
     let dashboardUrl: string | undefined;
     if (options.dashboardAddress && dashboardAccess && dashboardAssets) {
+      // Every replica's dashboard shows rollouts, whichever replica's controller moves them.
+      const rolloutInformer = new Informer({
+        store,
+        type: rolloutType,
+        logger: logger.child({ component: "dashboard-informer", resource: rolloutType.resource }),
+      });
+      closers.push(async () => rolloutInformer.stop());
+      await rolloutInformer.start();
       const dashboard = createDashboardServer({
         feed: new DashboardFeed({
           serving: pipeline,
@@ -269,6 +278,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
               (t, name) => xds.ackedCount(t, name),
               xds.rejections(),
             ),
+          rollouts: rolloutInformer,
           metrics,
         }),
         assets: dashboardAssets,
