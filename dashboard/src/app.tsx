@@ -1,5 +1,6 @@
-// The dashboard page: the mesh graph, objects with status and reach, proxies by sync state, and
-// NACKs with the proxy's error and the objects blamed, all from the live feed.
+// The dashboard page: the mesh graph, rollouts as they progress, objects with status and reach,
+// proxies by sync state, and NACKs with the proxy's error and the objects blamed, all from the
+// live feed.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type {
   DashboardEntry,
@@ -8,6 +9,7 @@ import type {
   ObjectEntry,
   ProxyEntry,
   ProxyGroupEntry,
+  RolloutEntry,
   SyncState,
 } from "../../src/admin/dashboard-view.ts";
 import { followFeed, type FeedStatus, type View } from "./feed.ts";
@@ -59,6 +61,7 @@ export function App() {
       groups: ofKind(view, "proxyGroup"),
       proxies: ofKind(view, "proxy"),
       nacks: ofKind(view, "nack"),
+      rollouts: ofKind(view, "rollout").sort((a, b) => a.object.localeCompare(b.object)),
     }),
     [view],
   );
@@ -82,6 +85,10 @@ export function App() {
       <section>
         <h2>Mesh</h2>
         <MeshGraph services={parts.services} />
+      </section>
+      <section>
+        <h2>Rollouts</h2>
+        <Rollouts rollouts={parts.rollouts} meta={parts.meta} />
       </section>
       <section>
         <h2>NACKs</h2>
@@ -345,6 +352,97 @@ function Objects(props: { objects: readonly ObjectEntry[] }) {
               </td>
             </tr>
           ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A phase in the sync states' colours: done, under way (or waiting), or in trouble. */
+function phaseLook(phase: string | undefined): string {
+  if (phase === "Succeeded") return "synced";
+  return phase === "Degraded" || phase === "Aborted" ? "nacked" : "stale";
+}
+
+function Rollouts(props: { rollouts: readonly RolloutEntry[]; meta: MetaEntry | undefined }) {
+  if (props.rollouts.length === 0) return <p class="empty">No Rollouts.</p>;
+  return (
+    <div>
+      {props.meta && props.meta.rollouts > props.meta.rolloutsListed ? (
+        <p class="note">
+          The {props.meta.rolloutsListed} rollouts that most need attention, of {props.meta.rollouts}.
+        </p>
+      ) : null}
+      <table>
+        <thead>
+          <tr>
+            <th>rollout</th>
+            <th>route</th>
+            <th>phase</th>
+            <th>step</th>
+            <th>canary</th>
+            <th>last analysis</th>
+            <th>conditions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rollouts.map((r) => {
+            const s = r.status;
+            const last = s?.rounds.at(-1);
+            return (
+              <tr key={r.object} data-testid="rollout" data-object={r.object} data-phase={s?.phase ?? ""}>
+                <td>{r.object}</td>
+                <td>
+                  {r.route}
+                  <div class="sub">
+                    {r.stable} → {r.canary}
+                  </div>
+                </td>
+                <td data-testid="rollout-phase">
+                  <span class={`state ${phaseLook(s?.phase)}`}>{s?.phase ?? "no status yet"}</span>
+                  {s?.pauseReason ? <div class="sub">{s.pauseReason}</div> : null}
+                  {s?.message ? <div class="sub">{s.message}</div> : null}
+                </td>
+                <td data-testid="rollout-step">
+                  {s
+                    ? s.currentStep >= r.steps
+                      ? `done (${r.steps} steps)`
+                      : `${s.currentStep + 1} of ${r.steps}`
+                    : "—"}
+                </td>
+                <td data-testid="rollout-weight">{s ? `${s.canaryWeight}%` : "—"}</td>
+                <td data-testid="rollout-analysis">
+                  {last ? (
+                    <div
+                      title={`${s?.roundCount ?? 0} rounds in status; the last ${s?.rounds.length ?? 0} kept here`}
+                    >
+                      step {last.step + 1}: {last.result} at {last.at}
+                      {last.measurements.map((m) => (
+                        <div class="sub" key={m.metric}>
+                          {m.metric}={m.value ?? `? (${m.message ?? m.result})`} {m.result}
+                        </div>
+                      ))}
+                    </div>
+                  ) : (
+                    "—"
+                  )}
+                </td>
+                <td>
+                  {(s?.conditions ?? []).map((c) => (
+                    <div
+                      key={c.type}
+                      class={c.type === "Degraded" && c.status === "True" ? "issue" : ""}
+                      data-testid="rollout-condition"
+                    >
+                      {c.type}={c.status}
+                      {c.reason ? ` (${c.reason})` : ""}
+                      {c.message ? `: ${c.message}` : ""}
+                    </div>
+                  ))}
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
     </div>

@@ -1,7 +1,9 @@
 // The web dashboard in a real browser: Debian's headless Chromium driven by playwright-core,
 // against `meshplane serve --dashboard-address` with the quick-start mesh and a real grpc-js-xds
 // client. The page must show the Services, the route's weights and the proxy as SYNCED; then a
-// weight edited through the API must appear on the same page without a reload; then a NACKing
+// weight edited through the API must appear on the same page without a reload; then a Rollout
+// moved by the real controller (setWeight 20, a pause until promoted, then promoted) must show its
+// phase, step and canary weight as they change, on the same page; then a NACKing
 // proxy (an EndpointSlice address the client rejects, see nack.test.ts) must show as NACKED with
 // its error and the blamed objects. UPDATE_SCREENSHOT=1 writes the README's docs/dashboard.png.
 import { test, type TestContext } from "node:test";
@@ -32,6 +34,19 @@ const target = `xds:///greeter:${port}`;
 const nodeId = "default/dashboard-client";
 const routePath = "/apis/gateway.networking.k8s.io/v1/namespaces/default/grpcroutes/greeter-split";
 const badSlice = "EndpointSlice default/greeter-v2-bad";
+const rolloutsPath = "/apis/meshplane.dev/v1alpha1/namespaces/default/rollouts";
+
+/** The Rollout row's phase, step and canary weight cells, as the page shows them. */
+async function rolloutRow(page: Page): Promise<{ phase: string; step: string; weight: string } | undefined> {
+  const row = page.locator('[data-testid=rollout][data-object="Rollout default/greeter-split"]');
+  if ((await row.count()) !== 1) return undefined;
+  const cell = async (id: string) => ((await row.getByTestId(id).textContent()) ?? "").trim();
+  return {
+    phase: await cell("rollout-phase"),
+    step: await cell("rollout-step"),
+    weight: await cell("rollout-weight"),
+  };
+}
 
 /** Text of the weight label on the edge from the split route to `backend`, or undefined. */
 function weightText(page: Page, backend: string): Promise<string | null> {
@@ -176,6 +191,55 @@ test(
         "the same document, not a reloaded one",
       );
     });
+
+    await t.test(
+      "a Rollout's phase, step and weight change on the page as the controller moves it",
+      async () => {
+        const before = navigations;
+        const created = await apiRequest(mesh.meshplane.apiUrl!, "POST", rolloutsPath, {
+          apiVersion: "meshplane.dev/v1alpha1",
+          kind: "Rollout",
+          metadata: { name: "greeter-split", namespace: "default" },
+          spec: {
+            routeRef: { kind: "GRPCRoute", name: "greeter-split" },
+            stableBackend: { name: "greeter-v1" },
+            canaryBackend: { name: "greeter-v2" },
+            steps: [{ setWeight: 20 }, { pause: {} }],
+          },
+        });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        const paused = await waitForPage(page, "the rollout paused at step 2 of 2, canary 20%", async () => {
+          const row = await rolloutRow(page);
+          return row?.phase.startsWith("Paused") && row.step === "2 of 2" && row.weight === "20%"
+            ? row
+            : undefined;
+        });
+        assert.match(paused.phase, /AwaitingPromotion/, "why it waits");
+        // The controller moved the route: the graph's weights follow.
+        await waitForPage(page, "weights 80 and 20", async () =>
+          (await weightText(page, "greeter-v1"))?.startsWith("80 (80%)") &&
+          (await weightText(page, "greeter-v2"))?.startsWith("20 (20%)")
+            ? true
+            : undefined,
+        );
+        const current = await apiRequest(mesh.meshplane.apiUrl!, "GET", `${rolloutsPath}/greeter-split`);
+        const rollout = current.body as { spec: Record<string, unknown> };
+        rollout.spec.promote = 1;
+        const promoted = await apiRequest(
+          mesh.meshplane.apiUrl!,
+          "PUT",
+          `${rolloutsPath}/greeter-split`,
+          rollout,
+        );
+        assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
+        const done = await waitForPage(page, "the rollout succeeded, canary 100%", async () => {
+          const row = await rolloutRow(page);
+          return row?.phase.startsWith("Succeeded") && row.weight === "100%" ? row : undefined;
+        });
+        assert.equal(done.step, "done (2 steps)");
+        assert.equal(navigations, before, "the page did not navigate");
+      },
+    );
 
     await t.test("a NACKing proxy shows as NACKED with its error and the blamed objects", async () => {
       // Valid for Kubernetes and meshplane, rejected by grpc-js-xds (see nack.test.ts).
