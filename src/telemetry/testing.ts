@@ -1,10 +1,10 @@
 // Test support: an OTLP/HTTP trace receiver on 127.0.0.1, standing in for a collector. It decodes
-// each ExportTraceServiceRequest with the OTLP protos themselves (testing/otlp/, copied from
-// open-telemetry/opentelemetry-proto at ac2c4b5d, Apache-2.0), loaded by protobufjs, so what a test
-// reads is what a collector would: nothing here decodes protobuf by hand.
+// each ExportTraceServiceRequest with protobufjs from a schema of the OTLP trace messages (the
+// fields a receiver reads, numbered as in opentelemetry-proto's trace_service.proto, trace.proto,
+// common.proto and resource.proto; fields not listed are skipped as unknown), so nothing here
+// decodes protobuf by hand, and a wrong field number would fail the tests that read it.
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import protobuf from "protobufjs";
 
 export type AttributeValue = string | number | boolean;
@@ -49,17 +49,64 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-const protoDir = join(import.meta.dirname, "testing", "otlp");
+const keyValues = { rule: "repeated", type: "KeyValue" } as const;
+const otlpTraceSchema = {
+  nested: {
+    ExportTraceServiceRequest: { fields: { resourceSpans: { ...repeatedOf("ResourceSpans"), id: 1 } } },
+    ResourceSpans: {
+      fields: {
+        resource: { type: "Resource", id: 1 },
+        scopeSpans: { ...repeatedOf("ScopeSpans"), id: 2 },
+      },
+    },
+    Resource: { fields: { attributes: { ...keyValues, id: 1 } } },
+    ScopeSpans: { fields: { spans: { ...repeatedOf("Span"), id: 2 } } },
+    Span: {
+      fields: {
+        traceId: { type: "bytes", id: 1 },
+        spanId: { type: "bytes", id: 2 },
+        parentSpanId: { type: "bytes", id: 4 },
+        name: { type: "string", id: 5 },
+        kind: { type: "int32", id: 6 },
+        startTimeUnixNano: { type: "fixed64", id: 7 },
+        endTimeUnixNano: { type: "fixed64", id: 8 },
+        attributes: { ...keyValues, id: 9 },
+        events: { ...repeatedOf("Event"), id: 11 },
+        links: { ...repeatedOf("Link"), id: 13 },
+        status: { type: "Status", id: 15 },
+      },
+    },
+    Event: { fields: { timeUnixNano: { type: "fixed64", id: 1 }, name: { type: "string", id: 2 } } },
+    Link: {
+      fields: {
+        traceId: { type: "bytes", id: 1 },
+        spanId: { type: "bytes", id: 2 },
+        attributes: { ...keyValues, id: 4 },
+      },
+    },
+    Status: { fields: { message: { type: "string", id: 2 }, code: { type: "int32", id: 3 } } },
+    KeyValue: { fields: { key: { type: "string", id: 1 }, value: { type: "AnyValue", id: 2 } } },
+    AnyValue: {
+      oneofs: { value: { oneof: ["stringValue", "boolValue", "intValue", "doubleValue"] } },
+      fields: {
+        stringValue: { type: "string", id: 1 },
+        boolValue: { type: "bool", id: 2 },
+        intValue: { type: "int64", id: 3 },
+        doubleValue: { type: "double", id: 4 },
+      },
+    },
+  },
+};
+
+function repeatedOf(type: string) {
+  return { rule: "repeated", type } as const;
+}
+
 let exportRequest: protobuf.Type | undefined;
 
-/** opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest, from the proto files. */
+/** opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest. */
 function exportRequestType(): protobuf.Type {
-  if (!exportRequest) {
-    const root = new protobuf.Root();
-    root.resolvePath = (_origin, target) => join(protoDir, target);
-    root.loadSync("opentelemetry/proto/collector/trace/v1/trace_service.proto");
-    exportRequest = root.lookupType("opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest");
-  }
+  exportRequest ??= protobuf.Root.fromJSON(otlpTraceSchema).lookupType("ExportTraceServiceRequest");
   return exportRequest;
 }
 
