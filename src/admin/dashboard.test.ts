@@ -6,6 +6,7 @@ import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { Writable } from "node:stream";
+import { performance } from "node:perf_hooks";
 import { FakeClock } from "../clock/index.ts";
 import { Informer } from "../controller/index.ts";
 import { rolloutType } from "../rollout/index.ts";
@@ -528,4 +529,43 @@ test("a page that reads too slowly misses deltas and gets the current view once 
   send("event: delta\ndata: 1001\n\n");
   while (held.length > 0) held.shift()!();
   assert.equal(received.at(-1), "event: delta\ndata: 1001\n\n", "deltas flow again");
+});
+
+test("only the sampler reads proxy state, and a costly read spaces the samples out to the budget", async () => {
+  const clock = new FakeClock(1_000);
+  const pipeline = new Pipeline({ domain: "cluster.local", logger: silentLogger() });
+  let reads = 0;
+  let costMs = 0;
+  const feed = new DashboardFeed({
+    serving: pipeline,
+    xds: {
+      proxies: () => {
+        reads += 1;
+        // Stands in for reading 10,000 streams' status: real time passes, the fake clock does not.
+        const until = performance.now() + costMs;
+        while (performance.now() < until);
+        return [];
+      },
+      rejections: () => nacks,
+    },
+    reach: () => [],
+    rollouts: noRollouts,
+    metrics: createMetrics({ defaultMetrics: false }),
+    clock,
+    sampleBudget: 0.05,
+  });
+  pipeline.publish({ resources: split(90, 10), generation: 1 });
+  const watching = feed.watch(() => {});
+  assert.equal(reads, 1, "a new watcher gets proxies read once");
+  pipeline.publish({ resources: split(50, 50), generation: 2 });
+  await clock.advance(300);
+  assert.equal(reads, 1, "a publish rebuilds from the last sample");
+  costMs = 80; // 80 ms at a 5 % budget: the next sample waits at least 1.6 s
+  await clock.advance(700);
+  assert.equal(reads, 2, "sampled after the interval");
+  await clock.advance(1_000);
+  assert.equal(reads, 2, "the costly sample pushed the next one out");
+  await clock.advance(700);
+  assert.equal(reads, 3);
+  watching.stop();
 });
