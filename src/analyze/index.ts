@@ -9,3 +9,4 @@ export {
 } from "./offline.ts";
 export { applyChanges, diffResources, type ResourceDifference, type SubscribedProxy } from "./diff.ts";
 export { unifiedDiff } from "./text-diff.ts";
+export { representativeProfiles, translationIssues } from "./translation.ts";

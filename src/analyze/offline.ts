@@ -1,6 +1,7 @@
 // Offline analysis: the configuration a directory or a set of files would give, read, validated
 // and built into a mesh by the very code `meshplane serve` runs (sources/ for files, api/ for
-// validation, mesh/ for references), so it finds what /debug/config_errors would report.
+// validation, mesh/ for references, the serving state for translation), so it finds what
+// /debug/config_errors would report once proxies of every flavour requested everything.
 import { readFile, stat } from "node:fs/promises";
 import type { Resource } from "../api/index.ts";
 import { DecodeError, LimitExceededError, decodeUtf8, defaultLimits, type Limits } from "../limits/index.ts";
@@ -13,7 +14,9 @@ import {
   type FileResult,
 } from "../sources/index.ts";
 import { silentLogger } from "../telemetry/index.ts";
+import { clientIssues, featureUses, type ClientIdentity } from "../translate/index.ts";
 import { issueAsConfigError } from "./findings.ts";
+import { translationIssues } from "./translation.ts";
 
 export interface OfflineConfig {
   readonly resources: readonly Resource[];
@@ -25,6 +28,11 @@ export interface OfflineOptions {
   /** Cluster domain, as `meshplane serve --domain`. */
   readonly domain: string;
   readonly limits?: Limits;
+  /**
+   * Client releases (`--client grpc-python/1.51`) to predict for, as if connected: what they would
+   * ignore or reject (MP0207), and the resources in the encoding they get.
+   */
+  readonly clients?: readonly ClientIdentity[];
 }
 
 /** What `meshplane serve --config-dir DIR` would load from `dir`, and its problems. */
@@ -54,14 +62,23 @@ export async function analyzeFiles(
   return withMeshIssues(resources, errors, options);
 }
 
-/** The mesh the resources build, as the pipeline builds it, with its issues as config errors. */
+/**
+ * The mesh the resources build, as the pipeline builds it, with its issues, its translator faults
+ * and what the given clients would not apply, as config errors.
+ */
 export function withMeshIssues(
   resources: readonly Resource[],
   errors: readonly ConfigError[],
   options: OfflineOptions,
 ): OfflineConfig {
   const mesh = buildMeshSnapshot(resources, { domain: options.domain });
-  return { resources, errors: [...errors, ...mesh.issues.map(issueAsConfigError)] };
+  const clients = options.clients ?? [];
+  const issues = [
+    ...mesh.issues,
+    ...translationIssues(mesh, clients),
+    ...(clients.length > 0 ? clientIssues(featureUses(mesh), clients) : []),
+  ];
+  return { resources, errors: [...errors, ...issues.map(issueAsConfigError)] };
 }
 
 async function parseFile(file: string, limits: Limits): Promise<FileResult> {

@@ -12,7 +12,9 @@ import {
   type Finding,
 } from "../analyze/index.ts";
 import type { ConfigError } from "../sources/index.ts";
+import { clientSpecNames, type ClientIdentity } from "../translate/index.ts";
 import type { NackReport } from "../xds/index.ts";
+import { clientArgument } from "./explain.ts";
 import { adminAddressOption, adminGet, guarded, replicaViews } from "./admin-client.ts";
 import { reportUnreachable } from "./proxy-status.ts";
 import { formatData, formatTable, outputOption, type OutputFormat } from "./table.ts";
@@ -66,6 +68,12 @@ export function registerAnalyze(program: Command): void {
       "analyze a config directory as `meshplane serve --config-dir` loads it, offline",
     )
     .option("--domain <domain>", "cluster domain, as `meshplane serve --domain` (offline)", "cluster.local")
+    .option(
+      "--client <group>",
+      `offline: also report what this client release would ignore or reject, as NAME/VERSION (e.g. grpc-python/1.51; NAME one of ${clientSpecNames.join(", ")}); repeatable`,
+      (value: string, previous: ClientIdentity[]) => [...previous, clientArgument(value)],
+      [] as ClientIdentity[],
+    )
     .addOption(adminAddressOption())
     .addOption(outputOption())
     .action(
@@ -74,17 +82,23 @@ export function registerAnalyze(program: Command): void {
           filename?: string[];
           configDir?: string;
           domain: string;
+          client: ClientIdentity[];
           adminAddress: string[];
           output: OutputFormat;
         }) => {
           let findings: Finding[];
           if (opts.filename && opts.configDir) throw new Error("give -f FILES or --config-dir DIR, not both");
           if (opts.filename || opts.configDir) {
+            const options = { domain: opts.domain, clients: opts.client };
             const config = opts.filename
-              ? await analyzeFiles(opts.filename, { domain: opts.domain })
-              : await analyzeDirectory(opts.configDir as string, { domain: opts.domain });
+              ? await analyzeFiles(opts.filename, options)
+              : await analyzeDirectory(opts.configDir as string, options);
             findings = config.errors.map(finding);
           } else {
+            if (opts.client.length > 0)
+              throw new Error(
+                "--client is for offline analysis (-f or --config-dir): live, the connected clients count",
+              );
             // Live: every replica serves the same configuration, but NACKs are each replica's own.
             const address = opts.adminAddress[0] as string;
             const { errors } = await adminGet<{ errors: ConfigError[] }>(address, "/debug/config_errors");

@@ -57,7 +57,8 @@ interface ExplainOptions {
   output: "text" | "json";
 }
 
-function client(value: string): ClientIdentity {
+/** `--client NAME/VERSION`, as commander parses an argument (a usage error when it is not one). */
+export function clientArgument(value: string): ClientIdentity {
   try {
     return parseClientSpec(value);
   } catch (error) {
@@ -94,7 +95,7 @@ export function registerExplain(program: Command): void {
     .option(
       "--client <name/version>",
       `the proxyless client release to predict for (what it NACKs or ignores, and the encoding meshplane sends it), e.g. grpc-python/1.51 or grpc-js/1.14.1; names: ${clientSpecNames.join(", ")}. Without it: the rules every gRPC client shares`,
-      client,
+      clientArgument,
     )
     .option("--config-dir <dir>", "read config from a directory of YAML instead of a running meshplane")
     .option("--kubeconfig <file>", "the running meshplane's API (default: <data-dir>/kubeconfig)")

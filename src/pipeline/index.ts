@@ -5,8 +5,8 @@ export {
   type PipelineOptions,
   type ServingStateFeed,
 } from "./pipeline.ts";
-export type { ServingState } from "./serving-state.ts";
-export { translationFailedReason } from "./translation-faults.ts";
+export { servingState, type ServingState } from "./serving-state.ts";
+export { TranslationFaults, translationFailedReason } from "./translation-faults.ts";
 export type { DebounceOptions } from "./debounce.ts";
 export type {
   GeneratedResource,
