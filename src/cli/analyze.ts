@@ -1,7 +1,8 @@
 // `meshplane analyze`: every problem in a set of objects, with a stable code (src/analyze/codes.ts),
 // its severity, the object and field, and a fix. Offline from files or a config directory, built
 // by the server's own code; live from a running meshplane (/debug/config_errors, /debug/nacks).
-// Exit code 1 when any finding is an error, so it can gate CI.
+// Exit code 1 when any finding is an error, or a release named with --client would NACK an
+// object or break on it, so it can gate CI.
 import type { Command } from "commander";
 import {
   analyzeDirectory,
@@ -43,6 +44,14 @@ export function nackFindings(report: NackReport): Finding[] {
     fix: spec.fix,
   }));
   return [...findings, ...unattributed];
+}
+
+/**
+ * An MP0207 prediction that a client release rejects the object or breaks on it, as
+ * translate/clients/predict.ts words it (cli/analyze.test.ts fails if that changes).
+ */
+export function predictsFailure(f: Finding): boolean {
+  return f.code === "MP0207" && /^UnsupportedByClient: (rejected \(NACK\)|broken) by /.test(f.message);
 }
 
 export function renderFindings(findings: readonly Finding[]): string {
@@ -112,7 +121,10 @@ export function registerAnalyze(program: Command): void {
           process.stdout.write(
             opts.output === "table" ? renderFindings(sorted) : formatData(sorted, opts.output),
           );
-          if (sorted.some((f) => f.severity === "error")) process.exitCode = 1;
+          // A release named with --client that would NACK an object (or crash on it) fails the
+          // gate too: that is what the option is for, though it is only a warning otherwise.
+          if (sorted.some((f) => f.severity === "error" || (opts.client.length > 0 && predictsFailure(f))))
+            process.exitCode = 1;
         },
       ),
     );

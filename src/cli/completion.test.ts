@@ -36,7 +36,8 @@ test("bash completes commands, each command's options, and proxy-config's kinds"
     ["meshplane proxy-s", "proxy-status"],
     ["meshplane proxy-config node r", "routes"],
     ["meshplane proxy-config node e", "endpoints"],
-    ["meshplane analyze --c", "--config-dir"],
+    ["meshplane analyze --co", "--config-dir"],
+    ["meshplane analyze --cl", "--client"],
     ["meshplane proxy-status --admin", "--admin-address"],
     ["meshplane completion z", "zsh"],
   ];
