@@ -9,4 +9,3 @@ export {
 } from "./offline.ts";
 export { applyChanges, diffResources, type ResourceDifference, type SubscribedProxy } from "./diff.ts";
 export { unifiedDiff } from "./text-diff.ts";
-export { representativeProfiles, translationIssues } from "./translation.ts";

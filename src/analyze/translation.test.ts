@@ -14,7 +14,16 @@ import { ListenerSchema } from "../gen/envoy/config/listener/v3/listener_pb.js";
 import { MeshFacets, type MeshIssue, type MeshSnapshot } from "../mesh/index.ts";
 import { Pipeline, servingState, TranslationFaults, type ServingState } from "../pipeline/index.ts";
 import { silentLogger } from "../telemetry/index.ts";
-import { endpoint, mesh, policy, service, servicePort } from "../translate/grpc/testing/mesh.ts";
+import {
+  backend,
+  endpoint,
+  mesh,
+  policy,
+  route,
+  rule,
+  service,
+  servicePort,
+} from "../translate/grpc/testing/mesh.ts";
 import {
   clientIssues,
   clientOfGroup,
@@ -118,7 +127,14 @@ const proxiesFor = (namespaces: readonly string[], ips: readonly (readonly strin
 ];
 
 /** Meshes no API input gives (validation stops them), which make generators fail. */
-const faulty: { name: string; model: MeshSnapshot; namespaces: string[]; ips: string[][] }[] = [
+const faulty: {
+  name: string;
+  model: MeshSnapshot;
+  namespaces: string[];
+  ips: string[][];
+  /** The resources that fail, each flavour's names. */
+  resources: string[];
+}[] = [
   {
     name: "a ring size that is no integer (Cluster, both flavours)",
     model: mesh([
@@ -130,6 +146,22 @@ const faulty: { name: string; model: MeshSnapshot; namespaces: string[]; ips: st
     ]),
     namespaces: ["default", "other"],
     ips: [["10.0.0.1"], ["10.0.0.2"]],
+    resources: ["Cluster outbound|50051||greeter.default.svc.cluster.local"],
+  },
+  {
+    name: "a request timeout that is no number (RouteConfiguration, gRPC by listener, Envoy by port)",
+    model: mesh(
+      [service("greeter")],
+      [
+        {
+          route: route([rule({ requestTimeoutMs: Number.NaN, backends: [backend("greeter")] })]),
+          parent: "greeter",
+        },
+      ],
+    ),
+    namespaces: ["default"],
+    ips: [],
+    resources: ["RouteConfiguration greeter.default.svc.cluster.local:50051", "RouteConfiguration 50051"],
   },
 ];
 
@@ -143,6 +175,10 @@ for (const c of faulty) {
     );
     assert.deepEqual(rows(offline), rows(live.issues));
     assert.ok(rows(offline).every(([code]) => code === "MP0209"));
+    const failed = new Set(
+      offline.map((i) => i.message.slice(0, i.message.indexOf(" could not be generated"))),
+    );
+    assert.deepEqual([...failed].sort(), [...c.resources].sort());
   });
 }
 
