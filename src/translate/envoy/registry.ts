@@ -16,6 +16,7 @@ import { file_envoy_extensions_transport_sockets_tls_v3_tls } from "../../gen/en
 import { file_envoy_extensions_upstreams_http_v3_http_protocol_options } from "../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js";
 import { file_envoy_service_discovery_v3_ads } from "../../gen/envoy/service/discovery/v3/ads_pb.js";
 import { file_envoy_service_discovery_v3_discovery } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { file_envoy_service_status_v3_csds } from "../../gen/envoy/service/status/v3/csds_pb.js";
 
 /** The root files of proto/generate.ts (`protoFiles`); keep the two lists equal. */
 const generatedRoots: readonly DescFile[] = [
@@ -33,6 +34,7 @@ const generatedRoots: readonly DescFile[] = [
   file_envoy_extensions_upstreams_http_v3_http_protocol_options,
   file_envoy_extensions_transport_sockets_tls_v3_tls,
   file_envoy_extensions_transport_sockets_tls_v3_secret,
+  file_envoy_service_status_v3_csds,
 ];
 
 /** The roots and everything they import, each file once, sorted by proto file name. */
