@@ -1,24 +1,17 @@
 // One ADS stream, whichever protocol variant: identity, per-type subscriptions, nonces, ACK/NACK
 // bookkeeping and flow control (xDS protocol, "ACK/NACK and resource type instance version").
 // The variants plug in as a ProtocolAdapter that reads requests and builds responses.
-import { create, type JsonObject } from "@bufbuild/protobuf";
-import { NodeSchema, type Node } from "../gen/envoy/config/core/v3/base_pb.js";
+import type { Node } from "../gen/envoy/config/core/v3/base_pb.js";
 import { excerpt } from "../limits/index.ts";
 import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
-import {
-  clientGroupLabel,
-  clientIdentity,
-  formatClientVersion,
-  type ClientIdentity,
-  type ProxyProfile,
-} from "../pipeline/index.ts";
 import type { ResolvedResources, ResourceCache } from "./cache.ts";
 import { planOffer, type Offer } from "./isolation.ts";
+import { clientNode, proxyClient, proxyIdentity, type ProxyIdentity } from "./proxy-identity.ts";
 import { attributeNack } from "./nack-attribution.ts";
 import type { Reach, ReachIndex } from "./reach.ts";
 import { nextRejection, type BackoffPolicy, type Rejection, type RejectionRegistry } from "./rejections.ts";
 import { isKnownTypeUrl, pushOrder, typeShortName, type TypeUrl } from "./resource-types.ts";
-import type { ProxyClient, ProxyStatus } from "./status.ts";
+import type { ProxyStatus } from "./status.ts";
 import {
   heldVersion,
   Subscription,
@@ -108,66 +101,6 @@ export interface StreamDependencies {
  * lines per rejected resource; the text is the proxy's to choose, so only this much travels.
  */
 export const nackTextChars = 1000;
-
-export interface ProxyIdentity {
-  readonly nodeId: string;
-  readonly profile: ProxyProfile;
-  readonly userAgent: string;
-  /** The client group ("grpc-python/1.51"), when the node names a client meshplane knows. */
-  readonly clientGroup: string | undefined;
-}
-
-/** Reads who the proxy is from the node of its first request. */
-export function proxyIdentity(node: Node | undefined): ProxyIdentity {
-  const metadata: JsonObject = node?.metadata ?? {};
-  const namespace =
-    typeof metadata.NAMESPACE === "string" && metadata.NAMESPACE ? metadata.NAMESPACE : "default";
-  const version =
-    node?.userAgentVersionType.case === "userAgentVersion" ? node.userAgentVersionType.value : "";
-  const instanceIps =
-    typeof metadata.INSTANCE_IPS === "string" ? metadata.INSTANCE_IPS.split(",").filter(Boolean) : [];
-  // The client decides encodings where clients differ (translate/clients); the raw user agent is
-  // only shown, and an excerpt is all that is kept of it.
-  const client = clientIdentity(node);
-  return {
-    nodeId: node?.id ?? "",
-    profile: {
-      namespace,
-      flavour: node?.userAgentName === "envoy" ? "envoy" : "grpc",
-      instanceIps,
-      ...(client && { client }),
-    },
-    userAgent: excerpt([node?.userAgentName, version].filter(Boolean).join("/")),
-    clientGroup: client && clientGroupLabel(client),
-  };
-}
-
-/** The client as the debug endpoints show it. */
-export function proxyClient(client: ClientIdentity | undefined): ProxyClient | null {
-  if (!client) return null;
-  return {
-    implementation: client.implementation,
-    language: client.language ?? null,
-    version: client.version ? formatClientVersion(client.version) : null,
-    group: clientGroupLabel(client),
-    features: client.features.map((f) => excerpt(f)),
-  };
-}
-
-/**
- * The node as CSDS reports it: what identifies the proxy. Metadata, extensions and addresses are
- * left out: they may be large (up to `xds.nodeMetadataBytes`) and are not kept per stream.
- */
-function clientNode(node: Node | undefined): Node {
-  const version = node?.userAgentVersionType;
-  return create(NodeSchema, {
-    id: node?.id ?? "",
-    cluster: node?.cluster ?? "",
-    locality: node?.locality,
-    userAgentName: node?.userAgentName ?? "",
-    userAgentVersionType: version?.case === "userAgentVersion" ? version : { case: undefined },
-  });
-}
 
 /** Bit of each type in a stream's set of types to evaluate, in push order. */
 const typeBit = new Map(pushOrder.map((typeUrl, i) => [typeUrl, 1 << i]));
