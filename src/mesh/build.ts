@@ -4,6 +4,7 @@
 // callers come last.
 import type { Resource, TrafficPolicy } from "../api/index.ts";
 import { buildFaults } from "./faults.ts";
+import { openPortSecurity } from "./security-model.ts";
 import { attachmentKey, type MeshIssue, type MeshSnapshot, type RouteAttachment } from "./model.ts";
 import { attachTrafficPolicies } from "./policies.ts";
 import { resolveParents, toMeshRoute } from "./routes.ts";
@@ -13,6 +14,8 @@ import { buildServices } from "./services.ts";
 export interface BuildOptions {
   /** Cluster domain used in service host names, e.g. cluster.local. */
   readonly domain: string;
+  /** SPIFFE trust domain; the CA's (default cluster.local). */
+  readonly trustDomain?: string;
 }
 
 export function buildMeshSnapshot(resources: readonly Resource[], options: BuildOptions): MeshSnapshot {
@@ -31,5 +34,12 @@ export function buildMeshSnapshot(resources: readonly Resource[], options: Build
     }
   }
   issues.push(...routeKindConflicts({ attachments }), ...proxyless);
-  return { domain: options.domain, services, attachments, issues };
+  return {
+    domain: options.domain,
+    trustDomain: options.trustDomain ?? "cluster.local",
+    services,
+    attachments,
+    issues,
+    meshSecurity: openPortSecurity,
+  };
 }

@@ -7,6 +7,7 @@
 // named it, because their resolved rules change. Pure.
 import type { EndpointSource, MeshEndpoint, MeshRoute, MeshSnapshot, ServicePolicy } from "./model.ts";
 import { effectivePolicy, serviceKey } from "./model.ts";
+import type { PortSecurity } from "./security-model.ts";
 import type { RouteIdentity } from "./select.ts";
 
 /** A dependency key; see the `facetKey` constructors. */
@@ -24,6 +25,8 @@ export interface ServiceShape {
   readonly name: string;
   readonly clusterIP: string | undefined;
   readonly ports: readonly PortShape[];
+  /** The identities its servers present (MeshService.serviceAccounts). */
+  readonly serviceAccounts: readonly string[];
 }
 
 export interface ServicePortName {
@@ -36,6 +39,10 @@ export const facetKey = {
   service: (namespace: string, name: string) => `Service ${namespace}/${name}`,
   endpoints: (namespace: string, name: string, port: number) => `endpoints ${namespace}/${name}:${port}`,
   policy: (namespace: string, name: string, port: number) => `policy ${namespace}/${name}:${port}`,
+  /** mTLS mode, authorization and JWT rules of a Service port. */
+  security: (namespace: string, name: string, port: number) => `security ${namespace}/${name}:${port}`,
+  /** Security of servers outside every Service: mesh-wide policies. */
+  meshSecurity: () => "mesh security",
   /** Who is attached to a Service port (not their rules). */
   attached: (namespace: string, name: string, port: number) => `routes ${namespace}/${name}:${port}`,
   route: (route: RouteIdentity) => `${route.kind} ${route.namespace}/${route.name}`,
@@ -67,10 +74,16 @@ interface Entry extends Facet<unknown> {
 /** Every facet of one mesh, keyed; built once per mesh snapshot. */
 export class MeshFacets {
   readonly domain: string;
+  readonly trustDomain: string;
   private readonly entries = new Map<FacetKey, Entry>();
 
   constructor(mesh: MeshSnapshot) {
     this.domain = mesh.domain;
+    this.trustDomain = mesh.trustDomain;
+    this.set(facetKey.meshSecurity(), {
+      value: mesh.meshSecurity,
+      objects: securityObjects(mesh.meshSecurity),
+    });
     const servicePorts: ServicePortName[] = [];
     const byPort = new Map<number, string[]>();
     const clusterIPs = new Map<string, string>();
@@ -84,6 +97,7 @@ export class MeshFacets {
         name,
         clusterIP: service.clusterIP,
         ports: service.ports.map((p) => ({ name: p.name, port: p.port, appProtocol: p.appProtocol })),
+        serviceAccounts: service.serviceAccounts,
       };
       this.set(facetKey.service(namespace, name), {
         value: shape,
@@ -104,6 +118,10 @@ export class MeshFacets {
         this.set(facetKey.policy(namespace, name, port.port), {
           value: policy,
           objects: policy ? [policy.source] : [],
+        });
+        this.set(facetKey.security(namespace, name, port.port), {
+          value: port.security,
+          objects: securityObjects(port.security),
         });
         for (const endpoint of port.endpoints) {
           endpointPorts.add(endpoint.port);
@@ -168,6 +186,7 @@ export class MeshFacets {
 /** Typed views of the facet values the constructors above store. */
 export type EndpointsFacet = readonly MeshEndpoint[];
 export type PolicyFacet = ServicePolicy | undefined;
+export type SecurityFacet = PortSecurity;
 export type AttachedFacet = readonly RouteIdentity[];
 export type ServicePortsFacet = readonly ServicePortName[];
 /** `namespace/name` of the Services with a port. */
@@ -179,6 +198,16 @@ function routeObjects(route: MeshRoute): string[] {
     rule.filters.flatMap((filter) => (filter.type === "Fault" ? [filter.fault.source] : [])),
   );
   return [`${route.kind} ${route.namespace}/${route.name}`, ...new Set(faults)];
+}
+
+/** The policies that decided a port's security, each once. */
+function securityObjects(security: PortSecurity): string[] {
+  const sources = [
+    ...(security.mtlsSource ? [security.mtlsSource] : []),
+    ...security.authorization.map((policy) => policy.source),
+    ...security.jwtRules.map((rule) => rule.source),
+  ];
+  return [...new Set(sources)];
 }
 
 /** Equal fingerprints, equal facets: values and objects (a renamed slice is a change too). */

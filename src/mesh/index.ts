@@ -1,4 +1,5 @@
 export * from "./model.ts";
+export * from "./security-model.ts";
 export { buildMeshSnapshot, type BuildOptions } from "./build.ts";
 export {
   routeGroup,

@@ -1,5 +1,6 @@
 // The resolved mesh: what the translators read. Immutable values, built by build.ts from the
 // declarative resources; nothing here knows about xDS.
+import type { PortSecurity } from "./security-model.ts";
 
 export interface MeshEndpoint {
   readonly address: string;
@@ -29,6 +30,8 @@ export interface MeshServicePort {
   readonly slices: readonly EndpointSource[];
   /** A TrafficPolicy targeting this port (sectionName) overrides the Service-wide one. */
   readonly policy: ServicePolicy | undefined;
+  /** mTLS mode, authorization and JWT rules in force for this port's servers (security.ts). */
+  readonly security: PortSecurity;
 }
 
 export interface MeshService {
@@ -38,6 +41,11 @@ export interface MeshService {
   readonly ports: readonly MeshServicePort[];
   /** The TrafficPolicy attached to the whole Service, if any (port-scoped ones are on the port). */
   readonly policy: ServicePolicy | undefined;
+  /**
+   * The service accounts its workloads run as (the `meshplane.dev/service-accounts` annotation,
+   * else the Service's name): the identities a client accepts from its servers.
+   */
+  readonly serviceAccounts: readonly string[];
 }
 
 export type LoadBalancerPolicy = "RoundRobin" | "LeastRequest" | "RingHash";
@@ -250,6 +258,10 @@ export type DataPlaneFlavour = "grpc" | "envoy";
 
 export interface MeshSnapshot {
   readonly domain: string;
+  /** SPIFFE trust domain of workload identities (`spiffe://<trustDomain>/ns/…/sa/…`). */
+  readonly trustDomain: string;
+  /** Security for a server that backs no Service port: mesh-wide policies only. */
+  readonly meshSecurity: PortSecurity;
   /** Keyed by `namespace/name`. */
   readonly services: ReadonlyMap<string, MeshService>;
   /** Keyed by `namespace/name:port` of the parent Service. */

@@ -14,6 +14,7 @@ import {
   type MeshIssue,
   type MeshService,
 } from "./model.ts";
+import { openPortSecurity, serviceAccountsAnnotation } from "./security-model.ts";
 
 /** Services keyed by `namespace/name`, without policies (policies.ts attaches them). */
 export function buildServices(resources: readonly Resource[], issues: MeshIssue[]): Map<string, MeshService> {
@@ -49,9 +50,20 @@ function toMeshService(service: Service, slices: readonly EndpointSlice[], issue
       endpoints: slices.flatMap((slice) => sliceEndpoints(slice, port.name, issues)),
       slices: slices.filter((slice) => slicePort(slice, port.name)).map(endpointSource),
       policy: undefined,
+      security: openPortSecurity,
     })),
     policy: undefined,
+    serviceAccounts: serviceAccounts(service),
   };
+}
+
+/** The annotation's accounts (comma-separated), else the Service's own name. */
+function serviceAccounts(service: Service): string[] {
+  const listed = (service.metadata.annotations?.[serviceAccountsAnnotation] ?? "")
+    .split(",")
+    .map((account) => account.trim())
+    .filter((account) => account !== "");
+  return listed.length > 0 ? [...new Set(listed)].sort() : [service.metadata.name];
 }
 
 /**

@@ -56,6 +56,8 @@ test("one state per generation, to every subscriber; the change set names the fa
     "port 80",
     "port 81",
     "ports",
+    "security default/web:80",
+    "security default/web:81",
     "services",
   ]);
   assert.deepEqual(

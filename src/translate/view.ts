@@ -14,11 +14,13 @@ import {
   type MeshRoute,
   type PolicyFacet,
   type PortFacet,
+  type SecurityFacet,
   type RouteTable,
   type ServicePortName,
   type ServicePortsFacet,
   type ServiceShape,
 } from "../mesh/index.ts";
+import { openPortSecurity } from "../mesh/security-model.ts";
 import { clientEncoding, type ClientEncoding } from "./clients/index.ts";
 import type { ProxyProfile } from "./types.ts";
 
@@ -43,10 +45,13 @@ export class UndeclaredProfileReadError extends Error {
   }
 }
 
+const meshDefault = openPortSecurity;
 const nothingRead: ReadonlySet<FacetKey> = new Set();
 
 export class MeshView {
   readonly domain: string;
+  /** SPIFFE trust domain of workload identities. */
+  readonly trustDomain: string;
   private readonly facets: MeshFacets;
   private readonly profile: ProxyProfile;
   private readonly fields: ReadonlySet<ProfileField>;
@@ -57,6 +62,7 @@ export class MeshView {
   constructor(facets: MeshFacets, profile: ProxyProfile, fields: readonly ProfileField[]) {
     this.facets = facets;
     this.domain = facets.domain;
+    this.trustDomain = facets.trustDomain;
     this.profile = profile;
     this.fields = new Set(fields);
   }
@@ -95,6 +101,16 @@ export class MeshView {
   /** The TrafficPolicy in force for a Service port (port-scoped, else Service-wide). */
   policy(ref: ServicePortName): PolicyFacet {
     return this.read<PolicyFacet>(facetKey.policy(ref.namespace, ref.name, ref.port));
+  }
+
+  /** mTLS mode, authorization and JWT rules for a Service port's servers. */
+  security(ref: ServicePortName): SecurityFacet {
+    return this.read<SecurityFacet>(facetKey.security(ref.namespace, ref.name, ref.port)) ?? meshDefault;
+  }
+
+  /** Security for a server that backs no Service port (mesh-wide policies only). */
+  meshSecurity(): SecurityFacet {
+    return this.read<SecurityFacet>(facetKey.meshSecurity()) ?? meshDefault;
   }
 
   /** Which consumer namespace's routes replace the producer's for `caller`, reading no rules. */
@@ -170,7 +186,17 @@ export class MeshView {
 }
 
 /** Services first (what a resource is for), then routes, faults, policies, endpoints; by name within. */
-const kindOrder = ["Service", "GRPCRoute", "HTTPRoute", "FaultInjection", "TrafficPolicy", "EndpointSlice"];
+const kindOrder = [
+  "Service",
+  "GRPCRoute",
+  "HTTPRoute",
+  "FaultInjection",
+  "TrafficPolicy",
+  "PeerAuthentication",
+  "AuthorizationPolicy",
+  "RequestAuthentication",
+  "EndpointSlice",
+];
 
 function compareObjects(a: string, b: string): number {
   const rank = (object: string) => {

@@ -1,6 +1,7 @@
 // Test-only builders for mesh snapshots, for inputs the YAML builder cannot express yet (filters,
 // retries, traffic policies) and for tests that want one feature at a time.
 import {
+  openPortSecurity,
   attachmentKey,
   serviceKey,
   type MeshEndpoint,
@@ -38,15 +39,28 @@ export function servicePort(
     endpoints: options.endpoints ?? [],
     slices: options.slices ?? [],
     policy: options.policy,
+    security: options.security ?? openPortSecurity,
   };
 }
 
 export function service(
   namespace: string,
   name: string,
-  options: { clusterIP?: string; ports: MeshServicePort[]; policy?: ServicePolicy },
+  options: {
+    clusterIP?: string;
+    ports: MeshServicePort[];
+    policy?: ServicePolicy;
+    serviceAccounts?: string[];
+  },
 ): MeshService {
-  return { namespace, name, clusterIP: options.clusterIP, ports: options.ports, policy: options.policy };
+  return {
+    namespace,
+    name,
+    clusterIP: options.clusterIP,
+    ports: options.ports,
+    policy: options.policy,
+    serviceAccounts: options.serviceAccounts ?? [name],
+  };
 }
 
 export function policy(fields: Partial<ServicePolicy>): ServicePolicy {
@@ -126,5 +140,7 @@ export function meshOf(services: MeshService[], attachments: RouteAttachment[] =
     services: new Map(services.map((s) => [serviceKey(s.namespace, s.name), s])),
     attachments: byKey,
     issues: [],
+    trustDomain: "cluster.local",
+    meshSecurity: openPortSecurity,
   };
 }

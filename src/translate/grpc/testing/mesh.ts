@@ -1,6 +1,7 @@
 // Test helpers: MeshSnapshot values built directly, so translator tests state exactly the model
 // they translate (policies, filters, retries) without going through resources and build.ts.
 import {
+  openPortSecurity,
   attachmentKey,
   serviceKey,
   type MeshEndpoint,
@@ -26,7 +27,15 @@ export function servicePort(
   endpoints: readonly MeshEndpoint[] = [],
   policy?: ServicePolicy,
 ): MeshServicePort {
-  return { name: undefined, port, appProtocol: undefined, endpoints, slices: [], policy };
+  return {
+    name: undefined,
+    port,
+    appProtocol: undefined,
+    endpoints,
+    slices: [],
+    policy,
+    security: openPortSecurity,
+  };
 }
 
 export function service(
@@ -38,6 +47,7 @@ export function service(
     name,
     clusterIP: undefined,
     ports: options.ports ?? [servicePort(50051)],
+    serviceAccounts: [name],
     policy: options.policy,
   };
 }
@@ -106,5 +116,7 @@ export function mesh(
     services: new Map(services.map((s) => [serviceKey(s.namespace, s.name), s])),
     attachments,
     issues: [],
+    trustDomain: "cluster.local",
+    meshSecurity: openPortSecurity,
   };
 }
