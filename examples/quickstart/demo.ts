@@ -10,15 +10,14 @@
 // the split with the route's weights (90/10); then edit the route file to 50/50, wait until the
 // client has ACKed the new route, and measure again on the same client. Exit 0 = both PASS.
 import { cp, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { execFile } from "node:child_process";
 import { parseArgs } from "node:util";
 import { parseDocument } from "yaml";
 import { spawnChild, stopAllChildren, type Child } from "./lib/child.ts";
-import { isCommandError, type CallResult, type ClientOutput, type CommandError } from "./lib/protocol.ts";
+import { assertPortFree, DemoError, runMeshplane, sendCalls, steps } from "./lib/demo-kit.ts";
+import type { CallCommandInput, CallResult } from "./lib/protocol.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 // .ts in a clone; .js in the published package, where this demo and the CLI are compiled into
@@ -49,73 +48,13 @@ if (!Number.isInteger(calls) || calls < 1 || calls > 100_000) {
   process.exit(2);
 }
 
-let stepNumber = 0;
-const totalSteps = 9;
-function step(text: string): void {
-  stepNumber += 1;
-  console.log(`\n[${stepNumber}/${totalSteps}] ${text}`);
-}
-function detail(text: string): void {
-  console.log(`      ${text}`);
-}
-
-class DemoError extends Error {}
-
-async function assertPortFree(port: number, who: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        new DemoError(
-          error.code === "EADDRINUSE"
-            ? `port 127.0.0.1:${port} (for ${who}) is already in use. Is another demo still running? ` +
-                `Find it with: ss -ltnp 'sport = :${port}'`
-            : `cannot bind 127.0.0.1:${port} for ${who}: ${error.message}`,
-        ),
-      ),
-    );
-    probe.listen({ host: "127.0.0.1", port, exclusive: true }, () => probe.close(() => resolve()));
-  });
-}
-
-function runCli(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { timeout: 15_000, killSignal: "SIGKILL" },
-      (error, stdout, stderr) =>
-        error
-          ? reject(new DemoError(`meshplane ${args[0]} failed: ${error.message}\n${stderr}`))
-          : resolve(stdout),
-    );
-  });
-}
-
-let nextCommandId = 1;
-async function runCalls(
+const { step, detail } = steps(9);
+const runCli = (args: string[]) => runMeshplane(cli, args);
+const runCalls = (
   client: Child,
   count: number,
-  extra: Record<string, unknown> = {},
-): Promise<CallResult> {
-  const id = nextCommandId++;
-  const command = {
-    id,
-    target,
-    calls: count,
-    method: "SayHello",
-    concurrency: 20,
-    deadlineMs: 5_000,
-    ...extra,
-  };
-  client.write(JSON.stringify(command));
-  const budgetMs = Math.ceil(count / 20) * 5_000 + 20_000;
-  const output = (await client.waitForJson((json) => json.id === id, budgetMs, `result #${id}`)) as unknown;
-  if (isCommandError(output as ClientOutput)) {
-    throw new DemoError(`client rejected the command: ${(output as CommandError).error}`);
-  }
-  return output as CallResult;
-}
+  extra: Omit<CallCommandInput, "target" | "calls" | "id"> = {},
+) => sendCalls(client, target, count, extra);
 
 /** Prints observed vs configured shares; returns true when every backend is within tolerance. */
 function report(result: CallResult, weights: readonly [number, number]): boolean {

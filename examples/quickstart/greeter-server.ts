@@ -2,8 +2,12 @@
 // `backend`, so a client can count where each call landed.
 //
 //   node examples/quickstart/greeter-server.ts --name v1 --address 127.0.0.1:20061 [--fail-rate 0.1] [--delay-ms 200]
-//       [--metrics-address 127.0.0.1:0]
+//       [--metrics-address 127.0.0.1:0] [--xds]
 //
+// With --xds it is an xDS-enabled server (gRFC A36): @grpc/grpc-js-xds's XdsServer, configured by
+// the bootstrap in GRPC_XDS_BOOTSTRAP, serves only once meshplane sent its listener, and applies
+// the listener's mTLS and authorization (RBAC needs GRPC_XDS_EXPERIMENTAL_RBAC=true). Each reply's
+// `backend` then also says who called: `v1 <- spiffe://…` over mTLS, `v1 <- plaintext` otherwise.
 // With --metrics-address it serves the standard gRPC server metrics (lib/grpc-metrics.ts) on
 // /metrics there, for Prometheus and meshplane's Rollout analysis; the listening line then
 // carries "metricsAddress".
@@ -13,6 +17,7 @@
 // SIGTERM/SIGINT: graceful shutdown, then exit 0.
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
+import { XdsServer, XdsServerCredentials } from "@grpc/grpc-js-xds";
 import { greeterService, type HelloReply, type HelloRequest } from "./lib/greeter-proto.ts";
 import { GrpcServerMetrics } from "./lib/grpc-metrics.ts";
 
@@ -23,6 +28,7 @@ const { values } = parseArgs({
     "fail-rate": { type: "string", default: "0" },
     "delay-ms": { type: "string", default: "0" },
     "metrics-address": { type: "string" },
+    xds: { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -66,8 +72,17 @@ function handler(verb: string): grpc.handleUnaryCall<HelloRequest, HelloReply> {
       return;
     }
     const who = call.request.name || "stranger";
-    callback(null, { message: `${verb}, ${who}, from ${name}`, backend: name });
+    const backend = values.xds ? `${name} <- ${caller(call)}` : name;
+    callback(null, { message: `${verb}, ${who}, from ${name}`, backend });
   }
+}
+
+/** The caller's SPIFFE ID from its client certificate (mTLS), or "plaintext". */
+function caller(call: grpc.ServerUnaryCall<HelloRequest, HelloReply>): string {
+  const certificate = call.getAuthContext().sslPeerCertificate;
+  if (!certificate) return "plaintext";
+  const uri = /URI:(spiffe:\/\/[^,\s]+)/.exec(certificate.subjectaltname ?? "");
+  return uri?.[1] ?? "a certificate without a SPIFFE ID";
 }
 
 const metricsMatch = values["metrics-address"]
@@ -76,13 +91,18 @@ const metricsMatch = values["metrics-address"]
   : undefined;
 const metrics = new GrpcServerMetrics();
 const counted = (verb: string, path: string) => metrics.unary(path, handler(verb));
-const server = new grpc.Server();
+// XdsServer waits for its listener (named from the bootstrap's server_listener_resource_name_template
+// with this address) and uses the xDS-provided TLS, falling back to plaintext where xDS gives none.
+const server = values.xds ? new XdsServer() : new grpc.Server();
+const credentials = values.xds
+  ? new XdsServerCredentials(grpc.ServerCredentials.createInsecure())
+  : grpc.ServerCredentials.createInsecure();
 server.addService(greeterService, {
   SayHello: counted("Hello", greeterService.SayHello.path),
   SayGoodbye: counted("Goodbye", greeterService.SayGoodbye.path),
 });
 
-server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
+server.bindAsync(address, credentials, (error, port) => {
   if (error) fatal("greeter failed to bind", { name, address, error: error.message });
   const listening = { msg: "greeter listening", name, address: `${host}:${port}`, failRate, delayMs };
   if (!metricsMatch) {

@@ -1,8 +1,11 @@
 // A long-running proxyless gRPC client: @grpc/grpc-js with the xDS resolver from
 // @grpc/grpc-js-xds, configured by the bootstrap file named in GRPC_XDS_BOOTSTRAP.
 //
-//   GRPC_XDS_BOOTSTRAP=bootstrap.json node examples/quickstart/xds-client.ts
+//   GRPC_XDS_BOOTSTRAP=bootstrap.json node examples/quickstart/xds-client.ts [--xds-credentials]
 //
+// With --xds-credentials the channel uses the TLS that xDS configures (XdsChannelCredentials:
+// mTLS to STRICT destinations with the certificates of the bootstrap's certificate provider),
+// plaintext elsewhere; without it every call is plaintext.
 // It reads JSON commands on stdin, one per line (see lib/protocol.ts), e.g.
 //   {"id":1,"target":"xds:///greeter:50051","calls":1000,"method":"SayHello","concurrency":20}
 // and answers each with one JSON line on stdout:
@@ -12,8 +15,9 @@
 // When stdin closes, the commands already received are finished and the client exits 0; to stay
 // bounded, no new call starts after a further 60 s (partial results are still written).
 import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
-import { register } from "@grpc/grpc-js-xds";
+import { register, XdsChannelCredentials } from "@grpc/grpc-js-xds";
 import { callGreeter, statusName } from "./lib/greeter-proto.ts";
 import {
   parseCommand,
@@ -26,12 +30,16 @@ import {
 // Adds the "xds:" scheme to grpc-js; the bootstrap is read on first use (GRPC_XDS_BOOTSTRAP).
 register();
 
+const { values } = parseArgs({ options: { "xds-credentials": { type: "boolean", default: false } } });
+const channelCredentials = values["xds-credentials"]
+  ? new XdsChannelCredentials(grpc.credentials.createInsecure())
+  : grpc.credentials.createInsecure();
 const clients = new Map<string, grpc.Client>();
 
 function clientFor(target: string): grpc.Client {
   let client = clients.get(target);
   if (!client) {
-    client = new grpc.Client(target, grpc.credentials.createInsecure());
+    client = new grpc.Client(target, channelCredentials);
     clients.set(target, client);
   }
   return client;
