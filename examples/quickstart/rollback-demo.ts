@@ -16,9 +16,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { execFile } from "node:child_process";
 import { parseDocument } from "yaml";
 import { spawnChild, stopAllChildren, type Child } from "./lib/child.ts";
+import { DemoError, runMeshplane, sendCalls } from "./lib/demo-kit.ts";
 import type { CallResult } from "./lib/protocol.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -37,8 +37,6 @@ const step = (text: string) => console.log(`\n[${++stepNumber}/${totalSteps}] ${
 const detail = (text: string) => console.log(`      ${text}`);
 const elapsed = (since: number) => `${((Date.now() - since) / 1000).toFixed(1).padStart(5)} s`;
 
-class DemoError extends Error {}
-
 async function freePort(port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -56,19 +54,7 @@ async function freePort(port = 0): Promise<number> {
   });
 }
 
-function runCli(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { timeout: 15_000, killSignal: "SIGKILL" },
-      (error, stdout, stderr) =>
-        error
-          ? reject(new DemoError(`meshplane ${args[0]} failed: ${error.message}\n${stderr}`))
-          : resolve(stdout),
-    );
-  });
-}
+const runCli = (args: string[]) => runMeshplane(cli, args);
 
 let prometheus: ChildProcess | undefined;
 async function startPrometheus(work: string, targets: Record<string, string>): Promise<string> {
@@ -114,16 +100,8 @@ async function startPrometheus(work: string, targets: Record<string, string>): P
   throw new DemoError("prometheus did not become ready within 15 s");
 }
 
-let nextId = 1;
-async function call(client: Child, calls: number): Promise<CallResult> {
-  const id = nextId++;
-  client.write(JSON.stringify({ id, target, calls, concurrency: 5, deadlineMs: 2_000 }));
-  return (await client.waitForJson(
-    (json) => json.id === id,
-    30_000,
-    `result #${id}`,
-  )) as unknown as CallResult;
-}
+const call = (client: Child, calls: number) =>
+  sendCalls(client, target, calls, { concurrency: 5, deadlineMs: 2_000 });
 
 const share = (result: CallResult, name: string) => {
   const all = result.ok + Object.values(result.errors).reduce((a, b) => a + b, 0);
