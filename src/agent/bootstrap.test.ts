@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { validateBootstrapConfig } from "@grpc/grpc-js-xds/build/src/xds-bootstrap.js";
-import { grpcBootstrap, xdsServerUri } from "./bootstrap.ts";
+import { serverListenerPrefix } from "../translate/grpc/server-listener.ts";
+import { certificateProviderInstance as tlsProviderInstance } from "../translate/grpc/tls.ts";
+import { certificateProviderInstance, grpcBootstrap, xdsServerUri } from "./bootstrap.ts";
 
 test("one address is the server_uri as given; the node carries namespace, labels and zone", () => {
   const bootstrap = grpcBootstrap({
@@ -194,4 +196,16 @@ test("--cert-dir adds the file_watcher provider over the agent's files, as grpc-
       }),
     /--cert-refresh/,
   );
+});
+
+test("the bootstrap names what the translator's server listeners and TLS contexts expect", () => {
+  const bootstrap = grpcBootstrap({
+    xdsAddress: "127.0.0.1:15010",
+    nodeId: "n",
+    namespace: "default",
+    certDir: "/certs",
+  });
+  assert.equal(bootstrap.server_listener_resource_name_template, `${serverListenerPrefix}%s`);
+  assert.deepEqual(Object.keys(bootstrap.certificate_providers ?? {}), [tlsProviderInstance]);
+  assert.equal(certificateProviderInstance, tlsProviderInstance);
 });

@@ -3,7 +3,14 @@
 // changed; the pipeline's property test checks the same on random edits.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { MeshFacets, type DataPlaneFlavour } from "../mesh/index.ts";
+import {
+  MeshFacets,
+  openPortSecurity,
+  type DataPlaneFlavour,
+  type MeshService,
+  type MeshSnapshot,
+  type MtlsMode,
+} from "../mesh/index.ts";
 import { build } from "../mesh/testing.ts";
 import { blackholeCluster } from "./names.ts";
 import { translate, translateNames } from "./generator.ts";
@@ -64,16 +71,20 @@ const withPolicies = (maxRequests: number, percentage: number) => [
 ];
 
 type Expectation = [typeUrl: string, name: string, affected: boolean];
+/** The listener a proxyless server bound to `address` asks for (gRFC A36). */
+const server = (address: string) => `grpc/server?xds.resource.listening_address=${address}`;
 
 /** Whether each resource (or "*", the wildcard name list) read something the edit changed. */
 function check(
-  before: object[],
-  after: object[],
+  before: object[] | MeshSnapshot,
+  after: object[] | MeshSnapshot,
   expected: Expectation[],
   proxy: { flavour?: DataPlaneFlavour; namespace?: string; ips?: string[] } = {},
 ): void {
-  const previous = new MeshFacets(build(...before));
-  const changes = new MeshFacets(build(...after)).changedSince(previous);
+  const mesh = (input: object[] | MeshSnapshot) =>
+    new MeshFacets(Array.isArray(input) ? build(...input) : input);
+  const previous = mesh(before);
+  const changes = mesh(after).changedSince(previous);
   const profile = {
     flavour: proxy.flavour ?? "grpc",
     namespace: proxy.namespace ?? "default",
@@ -103,6 +114,11 @@ const cases: [name: string, after: object[], expected: Expectation[], proxy?: Pa
         [RDS, "a.default.svc.cluster.local:80", false],
         [LDS, "b:80", false],
         [CDS, "*", false],
+        // The servers at b's old and new address; a server reads the endpoints of every Service
+        // port in the namespaces of the slices at its address, so a's (same namespace) too.
+        [LDS, server("10.0.0.2:8080"), true],
+        [LDS, server("10.0.0.9:8080"), true],
+        [LDS, server("10.0.0.1:8080"), true],
       ],
     ],
     [
@@ -246,4 +262,29 @@ test("invalidation for Envoy: the inbound listener follows the sidecar's own add
     ],
     envoy([]),
   );
+});
+
+/** `mesh` with every port of Service `name` in `mode`, as a PeerAuthentication on it would set. */
+function withMode(mesh: MeshSnapshot, name: string, mode: MtlsMode): MeshSnapshot {
+  const services = [...mesh.services].map(([key, s]): [string, MeshService] => {
+    if (s.name !== name) return [key, s];
+    const security = { ...openPortSecurity, mtls: mode, mtlsSource: `PeerAuthentication default/${name}` };
+    return [key, { ...s, ports: s.ports.map((p) => ({ ...p, security })) }];
+  });
+  return { ...mesh, services: new Map(services) };
+}
+
+test("invalidation: an mTLS mode change on b reaches b's clusters and b's servers, only", () => {
+  check(build(...base), withMode(build(...base), "b", "STRICT"), [
+    [CDS, cluster("b"), true],
+    [LDS, server("10.0.0.2:8080"), true],
+    [CDS, cluster("a"), false],
+    [LDS, server("10.0.0.1:8080"), false],
+    // An address no Service backs follows the mesh-wide policies only.
+    [LDS, server("10.0.0.9:8080"), false],
+    [EDS, cluster("b"), false],
+    [RDS, "a.default.svc.cluster.local:80", false],
+    [LDS, "b:80", false],
+    [CDS, "*", false],
+  ]);
 });

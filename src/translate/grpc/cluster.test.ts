@@ -1,12 +1,23 @@
-// CDS for gRPC clients: load balancing (A42), circuit breaking (A32), outlier detection (A50).
+// CDS for gRPC clients: load balancing (A42), circuit breaking (A32), outlier detection (A50),
+// mTLS (A29).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { toJson } from "@bufbuild/protobuf";
-import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
-import type { OutlierDetectionPolicy, ServicePolicy } from "../../mesh/index.ts";
-import { edsCluster } from "./cluster.ts";
+import { ClusterSchema, type Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import {
+  MeshFacets,
+  type MtlsMode,
+  type OutlierDetectionPolicy,
+  type ServicePolicy,
+} from "../../mesh/index.ts";
+import { assertValidEnvoy } from "../envoy/pgv-assert.ts";
+import { translate } from "../generator.ts";
+import { packedTypesRegistry } from "../json.ts";
+import { typeUrlOf } from "../proto.ts";
 import { viewOf } from "../testing.ts";
-import { mesh, policy, service, servicePort } from "./testing/mesh.ts";
+import { edsCluster } from "./cluster.ts";
+import { grpcJsXdsErrors } from "./testing/grpc-js-xds.ts";
+import { mesh, mtls, policy, service, servicePort } from "./testing/mesh.ts";
 
 const name = "outbound|50051||greeter.default.svc.cluster.local";
 const json = (p: ServicePolicy | undefined) =>
@@ -88,4 +99,43 @@ test("a port's policy replaces the Service's", () => {
   assert.equal(view.policy({ namespace: "default", name: "greeter", port: 80 }), servicePolicy);
   assert.equal(view.policy({ namespace: "default", name: "greeter", port: 81 }), port81);
   assert.equal(view.policy({ namespace: "default", name: "plain", port: 50051 }), undefined);
+});
+
+test("mTLS by the destination's mode: STRICT ports get a TLS socket accepting the Service's identities", () => {
+  const clusterOf = (mode: MtlsMode) => {
+    const greeter = service("greeter", {
+      serviceAccounts: ["greeter", "greeter-canary"],
+      ports: [servicePort(50051, [], undefined, { security: mtls(mode) })],
+    });
+    const facets = new MeshFacets({ ...mesh([greeter]), trustDomain: "example.org" });
+    const profile = { namespace: "web", flavour: "grpc" as const, instanceIps: [] };
+    const { resource } = translate(facets, profile, typeUrlOf(ClusterSchema), name);
+    assert.ok(resource);
+    assert.deepEqual(grpcJsXdsErrors(resource), [], `grpc-js-xds accepts the ${mode} cluster`);
+    assertValidEnvoy([resource]);
+    assert.ok(resource.provenance.objects.includes(`PeerAuthentication default/${mode.toLowerCase()}`));
+    return toJson(ClusterSchema, resource.message as Cluster, { registry: packedTypesRegistry() }) as {
+      transportSocket?: unknown;
+    };
+  };
+  const instance = { instanceName: "default" };
+  assert.deepEqual(clusterOf("STRICT").transportSocket, {
+    name: "envoy.transport_sockets.tls",
+    typedConfig: {
+      "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+      commonTlsContext: {
+        tlsCertificateProviderInstance: instance,
+        validationContext: {
+          caCertificateProviderInstance: instance,
+          matchSubjectAltNames: [
+            { exact: "spiffe://example.org/ns/default/sa/greeter" },
+            { exact: "spiffe://example.org/ns/default/sa/greeter-canary" },
+          ],
+        },
+      },
+    },
+  });
+  for (const mode of ["PERMISSIVE", "DISABLE"] as const) {
+    assert.equal(clusterOf(mode).transportSocket, undefined, `${mode}: plaintext`);
+  }
 });

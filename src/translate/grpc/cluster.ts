@@ -1,6 +1,7 @@
 // CDS for proxyless gRPC: EDS clusters fetched over ADS (gRFC A27), with the Service's
 // TrafficPolicy: ring hash (A42), a concurrent request limit (A32) and failure-percentage outlier
-// detection (A50). Policy parts gRPC clients ignore are not emitted; the mesh layer reports them.
+// detection (A50); mTLS to STRICT destinations (A29). Policy parts gRPC clients ignore are not
+// emitted; the mesh layer reports them.
 import { create } from "@bufbuild/protobuf";
 import {
   ClusterSchema,
@@ -14,13 +15,14 @@ import type { CircuitBreakers } from "../../gen/envoy/config/cluster/v3/circuit_
 import { CircuitBreakersSchema } from "../../gen/envoy/config/cluster/v3/circuit_breaker_pb.js";
 import type { OutlierDetection } from "../../gen/envoy/config/cluster/v3/outlier_detection_pb.js";
 import { OutlierDetectionSchema } from "../../gen/envoy/config/cluster/v3/outlier_detection_pb.js";
-import { RoutingPriority } from "../../gen/envoy/config/core/v3/base_pb.js";
+import { RoutingPriority, type TransportSocket } from "../../gen/envoy/config/core/v3/base_pb.js";
 import type { OutlierDetectionPolicy, ServicePolicy } from "../../mesh/index.ts";
 import { adsConfigSource, durationMs } from "../proto.ts";
 
 const defaultConnectTimeoutMs = 5000;
 
-export function edsCluster(name: string, policy: ServicePolicy | undefined): Cluster {
+/** `tls`: the transport socket to a STRICT destination (tls.ts); plaintext without it. */
+export function edsCluster(name: string, policy: ServicePolicy | undefined, tls?: TransportSocket): Cluster {
   const breakers = circuitBreakers(policy?.circuitBreaker?.maxRequests);
   const outliers = policy?.outlierDetection && outlierDetection(policy.outlierDetection);
   return create(ClusterSchema, {
@@ -31,6 +33,7 @@ export function edsCluster(name: string, policy: ServicePolicy | undefined): Clu
     ...loadBalancing(policy),
     ...(breakers && { circuitBreakers: breakers }),
     ...(outliers && { outlierDetection: outliers }),
+    ...(tls && { transportSocket: tls }),
   });
 }
 

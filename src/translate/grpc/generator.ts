@@ -2,11 +2,14 @@
 // MeshView. Listeners depend on the caller's namespace: a short name such as `greeter:50051`
 // resolves in it, and consumer routes depend on it too (route configuration names carry the
 // consumer namespace, so route configurations are shared across namespaces). Route
-// configurations depend on the client's release only where it needs another encoding.
+// configurations depend on the client's release only where it needs another encoding. Servers
+// (gRFC A36) ask for listeners by their listening address (server-listener.ts); those read the
+// Service ports at that address and their security, never the caller's namespace.
 import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
+import { workloadSpiffeId } from "../../mesh/index.ts";
 import {
   blackholeCluster,
   clusterName,
@@ -15,6 +18,7 @@ import {
   resolveTarget,
   routeConfigName,
   serviceHost,
+  type ServicePortRef,
 } from "../names.ts";
 import { typeUrlOf } from "../proto.ts";
 import type { ResourceType } from "../types.ts";
@@ -22,6 +26,13 @@ import type { MeshView } from "../view.ts";
 import { edsCluster } from "./cluster.ts";
 import { loadAssignment } from "./endpoint.ts";
 import { grpcClientListener } from "./listener.ts";
+import {
+  grpcServerListener,
+  parseServerListenerName,
+  serverSecurity,
+  type ListeningAddress,
+} from "./server-listener.ts";
+import { clientTlsSocket } from "./tls.ts";
 import { grpcRouteConfiguration } from "./route.ts";
 
 /** Every cluster a wildcard CDS or EDS subscriber receives. */
@@ -30,12 +41,30 @@ function allClusterNames(view: MeshView): string[] {
   return [...names, blackholeCluster];
 }
 
+/**
+ * A server's listener, from the Service ports its address backs (gRFC A36). HTTP filters before
+ * the router: none yet (authorization adds RBAC here).
+ */
+function serverListener(view: MeshView, name: string, address: ListeningAddress) {
+  const ports = view.servicePortsAt(address.ip, address.port).map((ref) => view.security(ref));
+  return grpcServerListener(name, address, serverSecurity(ports) ?? view.meshSecurity(), []);
+}
+
+/** The servers of a STRICT port, by SPIFFE ID: who a client accepts at the other end (A29). */
+function clusterTls(view: MeshView, ref: ServicePortRef) {
+  if (view.security(portName(ref)).mtls !== "STRICT") return undefined;
+  const { namespace, serviceAccounts } = ref.service;
+  return clientTlsSocket(serviceAccounts.map((sa) => workloadSpiffeId(view.trustDomain, namespace, sa)));
+}
+
 const listeners: ResourceType = {
   schema: ListenerSchema,
   profile: ["namespace"],
   names: (view) =>
     view.servicePorts().map((p) => `${serviceHost(p.namespace, p.name, view.domain)}:${p.port}`),
   build: (view, name) => {
+    const server = parseServerListenerName(name);
+    if (server) return serverListener(view, name, server);
     const caller = view.callerNamespace;
     const ref = resolveTarget(view, name, caller);
     if (!ref) return undefined;
@@ -69,7 +98,8 @@ const clusters: ResourceType = {
   build: (view, name) => {
     if (name === blackholeCluster) return edsCluster(name, undefined);
     const ref = parseClusterName(view, name);
-    return ref && edsCluster(name, view.policy(portName(ref)));
+    if (!ref) return undefined;
+    return edsCluster(name, view.policy(portName(ref)), clusterTls(view, ref));
   },
 };
 

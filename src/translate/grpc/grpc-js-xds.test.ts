@@ -4,13 +4,21 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
-import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { anyPack } from "@bufbuild/protobuf/wkt";
+import { ClusterSchema, type Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ListenerSchema, type Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
+import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
+import { HttpFilterSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import { UpstreamTlsContextSchema } from "../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
+import { openPortSecurity } from "../../mesh/index.ts";
 import { OutlierDetectionSchema } from "../../gen/envoy/config/cluster/v3/outlier_detection_pb.js";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { clientView } from "../client-chain.ts";
 import { typeUrlOf } from "../proto.ts";
 import type { GeneratedResource } from "../types.ts";
 import { edsCluster } from "./cluster.ts";
+import { grpcServerListener, serverListenerPrefix } from "./server-listener.ts";
+import { clientTlsSocket } from "./tls.ts";
 import { grpcJsXdsErrors } from "./testing/grpc-js-xds.ts";
 import {
   backend,
@@ -177,4 +185,54 @@ test("the check rejects what grpc-js-xds rejects", () => {
     message: routes,
   };
   assert.match(grpcJsXdsErrors(config).join(), /num_retries/);
+});
+
+test("the check rejects the server listeners and TLS clusters grpc-js-xds rejects", () => {
+  const address = { ip: "127.0.0.1", port: 50051 };
+  const strict = { ...openPortSecurity, mtls: "STRICT" as const };
+  const listener = grpcServerListener(`${serverListenerPrefix}127.0.0.1:50051`, address, strict, []);
+  const asResource = (message: Listener) => ({
+    name: listener.name,
+    typeUrl: typeUrlOf(ListenerSchema),
+    schema: ListenerSchema,
+    message,
+  });
+  assert.deepEqual(grpcJsXdsErrors(asResource(listener)), []);
+  assert.match(grpcJsXdsErrors(asResource({ ...listener, useOriginalDst: true })).join(), /use_original_dst/);
+  const router = create(HttpFilterSchema, {
+    name: "router-first",
+    configType: { case: "typedConfig", value: anyPack(RouterSchema, create(RouterSchema)) },
+  });
+  const routerFirst = grpcServerListener(listener.name, address, strict, [router]);
+  assert.match(grpcJsXdsErrors(asResource(routerFirst)).join(), /router filter is before the end/);
+
+  const name = "outbound|50051||greeter.default.svc.cluster.local";
+  const tlsCluster = edsCluster(
+    name,
+    undefined,
+    clientTlsSocket(["spiffe://cluster.local/ns/default/sa/greeter"]),
+  );
+  const cluster = (message: Cluster) => ({
+    name,
+    typeUrl: typeUrlOf(ClusterSchema),
+    schema: ClusterSchema,
+    message,
+  });
+  assert.deepEqual(grpcJsXdsErrors(cluster(tlsCluster)), []);
+  const context = tlsCluster.transportSocket;
+  assert.ok(context?.configType.case === "typedConfig");
+  const unknownInstance = anyPack(
+    UpstreamTlsContextSchema,
+    create(UpstreamTlsContextSchema, {
+      commonTlsContext: { tlsCertificateProviderInstance: { instanceName: "elsewhere" } },
+    }),
+  );
+  const badCluster = {
+    ...tlsCluster,
+    transportSocket: { ...context, configType: { case: "typedConfig" as const, value: unknownInstance } },
+  };
+  assert.match(
+    grpcJsXdsErrors(cluster(badCluster)).join(),
+    /Unmatched UpstreamTlsContext.tls_certificate_provider_instance/,
+  );
 });

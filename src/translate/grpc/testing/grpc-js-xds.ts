@@ -4,6 +4,7 @@
 import { createRequire } from "node:module";
 import { toBinary } from "@bufbuild/protobuf";
 import type { GeneratedResource } from "../../types.ts";
+import { certificateProviderInstance } from "../tls.ts";
 
 interface DecodeResult {
   readonly name: string;
@@ -43,8 +44,12 @@ const resourceTypes: ReadonlyMap<string, ResourceType> = new Map(
   }),
 );
 
-/** The decoder's context: no certificate providers, no load reporting server. */
-const context = { bootstrap: { certificateProviders: {} }, server: {} };
+/**
+ * The decoder's context: the certificate provider instance `meshplane bootstrap --cert-dir`
+ * writes (mTLS resources name it, and a client whose bootstrap lacks it NACKs them), no load
+ * reporting server.
+ */
+const context = { bootstrap: { certificateProviders: { [certificateProviderInstance]: {} } }, server: {} };
 
 /** Why grpc-js-xds would NACK `resource` or fail the channel on it; empty when it accepts it. */
 export function grpcJsXdsErrors(

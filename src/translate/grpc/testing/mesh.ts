@@ -4,11 +4,14 @@ import {
   openPortSecurity,
   attachmentKey,
   serviceKey,
+  type EndpointSource,
   type MeshEndpoint,
   type MeshRoute,
   type MeshService,
   type MeshServicePort,
   type MeshSnapshot,
+  type MtlsMode,
+  type PortSecurity,
   type RouteAttachment,
   type RouteBackend,
   type RouteMatch,
@@ -22,32 +25,47 @@ export function endpoint(address: string, zone = "", ready = true, port = 8080):
   return { address, port, zone, ready };
 }
 
+/** `slices` name where the endpoints come from (servers find their Service ports by them). */
 export function servicePort(
   port: number,
   endpoints: readonly MeshEndpoint[] = [],
   policy?: ServicePolicy,
+  options: { security?: PortSecurity; slices?: readonly EndpointSource[] } = {},
 ): MeshServicePort {
   return {
     name: undefined,
     port,
     appProtocol: undefined,
     endpoints,
-    slices: [],
+    slices: options.slices ?? [],
     policy,
-    security: openPortSecurity,
+    security: options.security ?? openPortSecurity,
   };
+}
+
+/** The security of a port whose servers run `mtls`, decided by `source` (a PeerAuthentication). */
+export function mtls(
+  mode: MtlsMode,
+  source = `PeerAuthentication default/${mode.toLowerCase()}`,
+): PortSecurity {
+  return { ...openPortSecurity, mtls: mode, mtlsSource: source };
 }
 
 export function service(
   name: string,
-  options: { namespace?: string; ports?: readonly MeshServicePort[]; policy?: ServicePolicy } = {},
+  options: {
+    namespace?: string;
+    ports?: readonly MeshServicePort[];
+    policy?: ServicePolicy;
+    serviceAccounts?: readonly string[];
+  } = {},
 ): MeshService {
   return {
     namespace: options.namespace ?? "default",
     name,
     clusterIP: undefined,
     ports: options.ports ?? [servicePort(50051)],
-    serviceAccounts: [name],
+    serviceAccounts: options.serviceAccounts ?? [name],
     policy: options.policy,
   };
 }
