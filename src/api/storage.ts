@@ -55,6 +55,27 @@ export const storedKinds: readonly StoredKind[] = [
     resource: "rollouts",
     namespaced: true,
   },
+  {
+    kind: "PeerAuthentication",
+    group: "meshplane.dev",
+    version: "v1alpha1",
+    resource: "peerauthentications",
+    namespaced: true,
+  },
+  {
+    kind: "AuthorizationPolicy",
+    group: "meshplane.dev",
+    version: "v1alpha1",
+    resource: "authorizationpolicies",
+    namespaced: true,
+  },
+  {
+    kind: "RequestAuthentication",
+    group: "meshplane.dev",
+    version: "v1alpha1",
+    resource: "requestauthentications",
+    namespaced: true,
+  },
 ];
 
 export function storedKind(kind: string): StoredKind | undefined {

@@ -13,11 +13,26 @@ import { grpcRuleErrors, httpRuleErrors, parentRefErrors } from "./validate-rout
 import { faultInjectionErrors, trafficPolicyErrors } from "./validate-policies.ts";
 import { Rollout } from "./rollout.ts";
 import { rolloutErrors } from "./validate-rollout.ts";
+import { AuthorizationPolicy, PeerAuthentication, RequestAuthentication } from "./security.ts";
+import {
+  authorizationPolicyErrors,
+  peerAuthenticationErrors,
+  requestAuthenticationErrors,
+} from "./validate-security.ts";
 
 export type { FieldError } from "./field-error.ts";
 
 export type Resource =
-  Service | EndpointSlice | HTTPRoute | GRPCRoute | TrafficPolicy | FaultInjection | Rollout;
+  | Service
+  | EndpointSlice
+  | HTTPRoute
+  | GRPCRoute
+  | TrafficPolicy
+  | FaultInjection
+  | Rollout
+  | PeerAuthentication
+  | AuthorizationPolicy
+  | RequestAuthentication;
 export type ResourceKind = Resource["kind"];
 
 export type ValidationResult =
@@ -38,6 +53,9 @@ const schemas: ReadonlyArray<readonly [GroupVersionKind, TSchema]> = [
   [{ apiVersion: meshplaneApiVersion, kind: "TrafficPolicy" }, TrafficPolicy],
   [{ apiVersion: meshplaneApiVersion, kind: "FaultInjection" }, FaultInjection],
   [{ apiVersion: meshplaneApiVersion, kind: "Rollout" }, Rollout],
+  [{ apiVersion: meshplaneApiVersion, kind: "PeerAuthentication" }, PeerAuthentication],
+  [{ apiVersion: meshplaneApiVersion, kind: "AuthorizationPolicy" }, AuthorizationPolicy],
+  [{ apiVersion: meshplaneApiVersion, kind: "RequestAuthentication" }, RequestAuthentication],
 ];
 
 export const supportedKinds: readonly GroupVersionKind[] = schemas.map(([gvk]) => gvk);
@@ -163,6 +181,12 @@ function semanticErrors(resource: Resource): FieldError[] {
       return faultInjectionErrors(resource);
     case "Rollout":
       return rolloutErrors(resource);
+    case "PeerAuthentication":
+      return peerAuthenticationErrors(resource);
+    case "AuthorizationPolicy":
+      return authorizationPolicyErrors(resource);
+    case "RequestAuthentication":
+      return requestAuthenticationErrors(resource);
   }
 }
 

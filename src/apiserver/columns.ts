@@ -263,22 +263,25 @@ export const routeColumns: readonly PrinterColumn[] = [
   ageColumn("date"),
 ];
 
-export const trafficPolicyColumns: readonly PrinterColumn[] = [
-  {
-    name: "Targets",
-    type: "string",
-    description: "The Services (and ports, after a slash) the policy applies to.",
-    priority: 0,
-    cell: (o) => {
-      const targets = list(record(o.spec).targetRefs).map((t) => {
-        const ref = record(t);
-        return ref.sectionName === undefined
-          ? String(ref.name ?? "")
-          : `${String(ref.name ?? "")}/${String(ref.sectionName)}`;
-      });
-      return targets.length === 0 ? null : firstOf(targets, 3);
-    },
+/** The targetRefs of a policy kind: Service names, and ports after a slash. */
+const targetsColumn = (description: string): PrinterColumn => ({
+  name: "Targets",
+  type: "string",
+  description,
+  priority: 0,
+  cell: (o) => {
+    const targets = list(record(o.spec).targetRefs).map((t) => {
+      const ref = record(t);
+      return ref.sectionName === undefined
+        ? String(ref.name ?? "")
+        : `${String(ref.name ?? "")}/${String(ref.sectionName)}`;
+    });
+    return targets.length === 0 ? null : firstOf(targets, 3);
   },
+});
+
+export const trafficPolicyColumns: readonly PrinterColumn[] = [
+  targetsColumn("The Services (and ports, after a slash) the policy applies to."),
   {
     name: "Load-Balancer",
     type: "string",
@@ -373,6 +376,52 @@ export const rolloutColumns: readonly PrinterColumn[] = [
     cell: (o) => {
       const message = record(o.status).message;
       return message === undefined ? null : String(message);
+    },
+  },
+  ageColumn("date"),
+];
+
+const securityTargets = targetsColumn(
+  "The Services (and ports, after a slash) the policy applies to; none: the whole namespace (the mesh, in meshplane-system).",
+);
+
+export const peerAuthenticationColumns: readonly PrinterColumn[] = [
+  securityTargets,
+  {
+    name: "Mode",
+    type: "string",
+    description: "The mTLS mode servers run: STRICT, PERMISSIVE or DISABLE.",
+    priority: 0,
+    cell: (o) => {
+      const mode = record(record(o.spec).mtls).mode;
+      return mode === undefined ? null : String(mode);
+    },
+  },
+  ageColumn("date"),
+];
+
+export const authorizationPolicyColumns: readonly PrinterColumn[] = [
+  securityTargets,
+  {
+    name: "Action",
+    type: "string",
+    description: "ALLOW, DENY or AUDIT.",
+    priority: 0,
+    cell: (o) => String(record(o.spec).action ?? "ALLOW"),
+  },
+  ageColumn("date"),
+];
+
+export const requestAuthenticationColumns: readonly PrinterColumn[] = [
+  securityTargets,
+  {
+    name: "Issuers",
+    type: "string",
+    description: "The JWT issuers accepted.",
+    priority: 0,
+    cell: (o) => {
+      const issuers = list(record(o.spec).jwtRules).map((rule) => String(record(rule).issuer ?? ""));
+      return issuers.length === 0 ? null : firstOf(issuers, 3);
     },
   },
   ageColumn("date"),

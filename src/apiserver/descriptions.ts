@@ -4,6 +4,7 @@
 // Wording paraphrases the Gateway API v1 and Kubernetes API reference.
 
 import { rolloutDescriptions } from "./descriptions-rollout.ts";
+import { securityDescriptions } from "./descriptions-security.ts";
 
 export type Overlay = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
@@ -151,6 +152,7 @@ const faultInjection: Overlay = {
 
 export const descriptions: Readonly<Record<string, Overlay>> = {
   Rollout: rolloutDescriptions,
+  ...securityDescriptions,
   TrafficPolicy: trafficPolicy,
   FaultInjection: faultInjection,
   GRPCRoute: {

@@ -173,3 +173,27 @@ test("operation ids are unique within each document", () => {
   }
   assert.ok(docs.byPath.get("api/v1")?.body.includes('"operationId":"listServiceForAllNamespaces"'));
 });
+
+test("the security kinds are explained field by field (kubectl explain peerauthentication.spec.mtls)", () => {
+  const schemas = doc("apis/meshplane.dev/v1alpha1").components.schemas as Json;
+  const pa = schemas["dev.meshplane.v1alpha1.PeerAuthentication"];
+  assert.match(pa.description, /most specific one wins/);
+  assert.match(
+    pa.properties.spec.properties.mtls.properties.mode.description,
+    /^STRICT: servers accept only/,
+  );
+  assert.deepEqual(pa.properties.spec.properties.mtls.properties.mode.enum, [
+    "STRICT",
+    "PERMISSIVE",
+    "DISABLE",
+  ]);
+  const ap = schemas["dev.meshplane.v1alpha1.AuthorizationPolicy"].properties.spec.properties;
+  const source = ap.rules.items.properties.from.items.properties.source.properties;
+  assert.match(source.principals.description, /SPIFFE IDs/);
+  assert.match(
+    ap.rules.items.properties.to.items.properties.operation.properties.grpc.description,
+    /\/ledger.Ledger\/Post/,
+  );
+  const ra = schemas["dev.meshplane.v1alpha1.RequestAuthentication"].properties.spec.properties;
+  assert.match(ra.jwtRules.items.properties.jwksUri.description, /https/);
+});

@@ -127,6 +127,26 @@ const rows: [plural: string, group: string, object: KubeObject, cells: unknown[]
     obj({ spec: { abort: { httpStatus: 503, percentage: 100 } } }),
     ["n", null, "http 503 (100%)", "10m"],
   ],
+  [
+    "peerauthentications",
+    "meshplane.dev",
+    obj({ spec: { targetRefs: [{ name: "a", sectionName: "grpc" }], mtls: { mode: "STRICT" } } }),
+    ["n", "a/grpc", "STRICT", "10m"],
+  ],
+  ["peerauthentications", "meshplane.dev", obj({ spec: { portLevelMtls: [] } }), ["n", null, null, "10m"]],
+  ["authorizationpolicies", "meshplane.dev", obj({ spec: {} }), ["n", null, "ALLOW", "10m"]],
+  [
+    "authorizationpolicies",
+    "meshplane.dev",
+    obj({ spec: { targetRefs: [{ name: "a" }], action: "DENY" } }),
+    ["n", "a", "DENY", "10m"],
+  ],
+  [
+    "requestauthentications",
+    "meshplane.dev",
+    obj({ spec: { jwtRules: ["a", "b", "c", "d"].map((issuer) => ({ issuer })) } }),
+    ["n", null, "a,b,c + 1 more...", "10m"],
+  ],
 ];
 
 for (const [plural, group, object, cells] of rows) {
