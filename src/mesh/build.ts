@@ -4,11 +4,11 @@
 // callers come last.
 import type { Resource, TrafficPolicy } from "../api/index.ts";
 import { buildFaults } from "./faults.ts";
-import { openPortSecurity } from "./security-model.ts";
 import { attachmentKey, type MeshIssue, type MeshSnapshot, type RouteAttachment } from "./model.ts";
 import { attachTrafficPolicies } from "./policies.ts";
 import { resolveParents, toMeshRoute } from "./routes.ts";
 import { routeKindConflicts } from "./select.ts";
+import { resolveSecurity } from "./security.ts";
 import { buildServices } from "./services.ts";
 
 export interface BuildOptions {
@@ -22,7 +22,12 @@ export function buildMeshSnapshot(resources: readonly Resource[], options: Build
   const issues: MeshIssue[] = [];
   const proxyless: MeshIssue[] = [];
   const policies = resources.filter((r): r is TrafficPolicy => r.kind === "TrafficPolicy");
-  const services = attachTrafficPolicies(policies, buildServices(resources, issues), issues, proxyless);
+  const { services, meshSecurity } = resolveSecurity(
+    resources,
+    attachTrafficPolicies(policies, buildServices(resources, issues), issues, proxyless),
+    issues,
+    proxyless,
+  );
   const scope = { services, faults: buildFaults(resources), issues, proxyless };
   const attachments = new Map<string, RouteAttachment[]>();
   for (const resource of resources) {
@@ -40,6 +45,6 @@ export function buildMeshSnapshot(resources: readonly Resource[], options: Build
     services,
     attachments,
     issues,
-    meshSecurity: openPortSecurity,
+    meshSecurity,
   };
 }

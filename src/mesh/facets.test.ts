@@ -3,7 +3,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MeshFacets } from "./facets.ts";
-import { build, faultInjection, route, service, serviceParent, trafficPolicy } from "./testing.ts";
+import {
+  build,
+  faultInjection,
+  route,
+  securityPolicy,
+  service,
+  serviceParent,
+  trafficPolicy,
+} from "./testing.ts";
 
 const faultRef = (name: string) => ({
   type: "ExtensionRef",
@@ -24,6 +32,16 @@ const toApi = route("HTTPRoute", "to-api", [{ backendRefs: [{ name: "api", port:
 const consumer = route("GRPCRoute", "consumer", [{ filters: [faultRef("slow")] }], { namespace: "team" }, [
   serviceParent("api", { namespace: "default" }),
 ]);
+const peer = (
+  mode: string,
+  spec: object = { targetRefs: [{ group: "", kind: "Service", name: "web" }] },
+  namespace = "default",
+) => securityPolicy("PeerAuthentication", "pa", { ...spec, mtls: { mode } }, { namespace });
+const allowOnly = (principal: string) =>
+  securityPolicy("AuthorizationPolicy", "ap", {
+    targetRefs: [{ group: "", kind: "Service", name: "api", sectionName: "grpc" }],
+    rules: [{ from: [{ source: { principals: [principal] } }] }],
+  });
 const slice = (address: string, name = "web-1") => ({
   apiVersion: "discovery.k8s.io/v1",
   kind: "EndpointSlice",
@@ -116,6 +134,30 @@ const cases: [name: string, before: object[], after: object[], changed: string[]
       "security default/web:81",
       "services",
     ],
+  ],
+  [
+    "a PeerAuthentication edit changes the security of its target's ports only",
+    [web, api, peer("STRICT")],
+    [web, api, peer("DISABLE")],
+    ["security default/web:80"],
+  ],
+  [
+    "creating a namespace-wide PeerAuthentication changes the security of its namespace's ports",
+    [web, api, service("other", [{ port: 80 }], "team")],
+    [web, api, service("other", [{ port: 80 }], "team"), peer("STRICT", {})],
+    ["security default/api:80", "security default/web:80"],
+  ],
+  [
+    "a mesh-wide PeerAuthentication changes every port's security and the mesh's",
+    [web, service("other", [{ port: 80 }], "team")],
+    [web, service("other", [{ port: 80 }], "team"), peer("STRICT", {}, "meshplane-system")],
+    ["mesh security", "security default/web:80", "security team/other:80"],
+  ],
+  [
+    "an AuthorizationPolicy edit changes the security of the port it targets",
+    [web, api, allowOnly("spiffe://cluster.local/ns/shop/sa/a")],
+    [web, api, allowOnly("spiffe://cluster.local/ns/shop/sa/b")],
+    ["security default/api:80"],
   ],
 ];
 

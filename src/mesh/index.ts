@@ -11,3 +11,4 @@ export {
 } from "./select.ts";
 export * from "./facets.ts";
 export { grpcRetryableHttpCodes } from "./proxyless.ts";
+export { defaultJwtLocations, grpcOperationPath } from "./security.ts";

@@ -98,7 +98,10 @@ export interface JwtRule {
   /** Exactly one of the two: a JWKS URL (fetched by the data plane) or the JWKS document inline. */
   readonly jwksUri: string | undefined;
   readonly jwks: string | undefined;
-  /** Empty: the `Authorization: Bearer` header and the `access_token` query parameter. */
+  /**
+   * Never empty: without fromHeaders/fromParams the mesh build fills in Istio's defaults, the
+   * `Authorization` header with prefix `Bearer ` and the `access_token` query parameter.
+   */
   readonly locations: readonly JwtLocation[];
   readonly forwardOriginalToken: boolean;
 }

@@ -70,3 +70,18 @@ export function faultInjection(name: string, spec: object, namespace = "default"
     spec,
   };
 }
+
+/** A PeerAuthentication, AuthorizationPolicy or RequestAuthentication. */
+export function securityPolicy(
+  kind: "PeerAuthentication" | "AuthorizationPolicy" | "RequestAuthentication",
+  name: string,
+  spec: object,
+  metadata: { namespace?: string; creationTimestamp?: string } = {},
+) {
+  return {
+    apiVersion: "meshplane.dev/v1alpha1",
+    kind,
+    metadata: { name, namespace: "default", ...metadata },
+    spec,
+  };
+}
