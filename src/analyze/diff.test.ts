@@ -68,7 +68,9 @@ test("a weight change alters exactly the one RouteConfiguration, for the proxies
     client("default/b", "greeter", ["greeter-v1", "greeter-v2"]),
     client("default/c", "other", ["other"]),
   ];
-  const differences = diffResources(before, applyChanges(before, change), proxies, "cluster.local");
+  const differences = diffResources(before, applyChanges(before, change), proxies, {
+    domain: "cluster.local",
+  });
   assert.deepEqual(
     differences.map((d) => [d.typeUrl, d.name, d.change, d.proxies]),
     [[RDS, "greeter.default.svc.cluster.local:50051", "changed", ["default/a@r1", "default/b@r1"]]],
@@ -83,7 +85,7 @@ test("a weight change alters exactly the one RouteConfiguration, for the proxies
 test("no change, no difference; a new object replaces nothing and adds what it creates", async () => {
   const before = await load(`${services}---\n${slices}---\n${split(90, 10)}`);
   const proxies = [client("default/a", "greeter", ["greeter-v1", "greeter-v2"])];
-  assert.deepEqual(diffResources(before, applyChanges(before, []), proxies, "cluster.local"), []);
+  assert.deepEqual(diffResources(before, applyChanges(before, []), proxies, { domain: "cluster.local" }), []);
   const added = await load(split(90, 10).replace("greeter-split", "greeter-split-2"));
   assert.equal(applyChanges(before, added).length, before.length + 1);
 });

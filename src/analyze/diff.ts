@@ -4,7 +4,7 @@
 // line diff of its proto JSON with the proxies that subscribe to it.
 import { toJson } from "@bufbuild/protobuf";
 import { objectRef, type Resource } from "../api/index.ts";
-import { buildMeshSnapshot, MeshFacets } from "../mesh/index.ts";
+import { buildMeshSnapshot, MeshFacets, type BuildOptions } from "../mesh/index.ts";
 import {
   packedTypesRegistry,
   profileGroup,
@@ -59,11 +59,11 @@ export function diffResources(
   before: readonly Resource[],
   after: readonly Resource[],
   proxies: readonly SubscribedProxy[],
-  domain: string,
+  build: BuildOptions,
 ): ResourceDifference[] {
   const facets = {
-    before: new MeshFacets(buildMeshSnapshot(before, { domain })),
-    after: new MeshFacets(buildMeshSnapshot(after, { domain })),
+    before: new MeshFacets(buildMeshSnapshot(before, build)),
+    after: new MeshFacets(buildMeshSnapshot(after, build)),
   };
   const registry = packedTypesRegistry();
   /** By type, group and name: the profile to translate for, and who holds it. */

@@ -27,6 +27,8 @@ export interface OfflineConfig {
 export interface OfflineOptions {
   /** Cluster domain, as `meshplane serve --domain`. */
   readonly domain: string;
+  /** SPIFFE trust domain, as `meshplane serve --trust-domain`; cluster.local when unset. */
+  readonly trustDomain?: string;
   readonly limits?: Limits;
   /**
    * Client releases (`--client grpc-python/1.51`) to predict for, as if connected: what they would
@@ -71,7 +73,7 @@ export function withMeshIssues(
   errors: readonly ConfigError[],
   options: OfflineOptions,
 ): OfflineConfig {
-  const mesh = buildMeshSnapshot(resources, { domain: options.domain });
+  const mesh = buildMeshSnapshot(resources, { domain: options.domain, trustDomain: options.trustDomain });
   const clients = options.clients ?? [];
   const issues = [
     ...mesh.issues,

@@ -88,3 +88,33 @@ test("analyze --client: a name or version that is none is a usage error", async 
   assert.equal(live.code, 2);
   assert.match(live.stderr, /--client is for offline analysis/);
 });
+
+test("analyze -f: security policies' missing targets, conflicts and proxyless limits get their codes", async () => {
+  const policies = join(dir, "security.yaml");
+  const pa = (name: string, created: string, spec: string) =>
+    `apiVersion: meshplane.dev/v1alpha1\nkind: PeerAuthentication\nmetadata: { name: ${name}, creationTimestamp: "${created}" }\nspec: ${spec}\n---\n`;
+  writeFileSync(
+    policies,
+    mesh +
+      "---\n" +
+      pa("old", "2026-01-01T00:00:00Z", "{ mtls: { mode: STRICT } }") +
+      pa("new", "2026-02-01T00:00:00Z", "{ mtls: { mode: PERMISSIVE } }") +
+      pa(
+        "gone",
+        "2026-01-01T00:00:00Z",
+        '{ targetRefs: [{ group: "", kind: Service, name: gone }], mtls: { mode: STRICT } }',
+      ),
+  );
+  const run = await analyze("-f", policies, "--trust-domain", "example.org", "-o", "json");
+  const findings = (JSON.parse(run.stdout) as { code: string; object: string; field: string }[])
+    .filter((f) => f.object.startsWith("PeerAuthentication"))
+    .map((f) => `${f.code} ${f.object} ${f.field}`);
+  assert.deepEqual(findings.sort(), [
+    "MP0204 PeerAuthentication default/gone spec.targetRefs[0]",
+    "MP0205 PeerAuthentication default/new spec.mtls",
+    "MP0207 PeerAuthentication default/new spec.mtls.mode",
+  ]);
+  const bad = await analyze("-f", policies, "--trust-domain", "Bad Domain");
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--trust-domain.*must be 1 to 255 lowercase letters/);
+});

@@ -19,6 +19,7 @@ import { clientArgument } from "./explain.ts";
 import { adminAddressOption, adminGet, guarded, replicaViews } from "./admin-client.ts";
 import { reportUnreachable } from "./proxy-status.ts";
 import { formatData, formatTable, outputOption, type OutputFormat } from "./table.ts";
+import { trustDomainOption } from "./security.ts";
 
 /** What proxies reject, one finding per configuration object the rejected resources are built from. */
 export function nackFindings(report: NackReport): Finding[] {
@@ -77,6 +78,7 @@ export function registerAnalyze(program: Command): void {
       "analyze a config directory as `meshplane serve --config-dir` loads it, offline",
     )
     .option("--domain <domain>", "cluster domain, as `meshplane serve --domain` (offline)", "cluster.local")
+    .addOption(trustDomainOption("SPIFFE trust domain, as `meshplane serve --trust-domain` (offline)"))
     .option(
       "--client <group>",
       `offline: also report what this client release would ignore or reject, as NAME/VERSION (e.g. grpc-python/1.51; NAME one of ${clientSpecNames.join(", ")}); repeatable`,
@@ -91,6 +93,7 @@ export function registerAnalyze(program: Command): void {
           filename?: string[];
           configDir?: string;
           domain: string;
+          trustDomain: string;
           client: ClientIdentity[];
           adminAddress: string[];
           output: OutputFormat;
@@ -98,7 +101,7 @@ export function registerAnalyze(program: Command): void {
           let findings: Finding[];
           if (opts.filename && opts.configDir) throw new Error("give -f FILES or --config-dir DIR, not both");
           if (opts.filename || opts.configDir) {
-            const options = { domain: opts.domain, clients: opts.client };
+            const options = { domain: opts.domain, trustDomain: opts.trustDomain, clients: opts.client };
             const config = opts.filename
               ? await analyzeFiles(opts.filename, options)
               : await analyzeDirectory(opts.configDir as string, options);

@@ -18,6 +18,7 @@ import { adminAddressOption, adminGet, guarded, replicaViews } from "./admin-cli
 import { renderFindings } from "./analyze.ts";
 import { reportUnreachable } from "./proxy-status.ts";
 import { formatData, outputOption, type OutputFormat } from "./table.ts";
+import { trustDomainOption } from "./security.ts";
 
 const typeNames: Readonly<Record<string, string>> = {
   "type.googleapis.com/envoy.config.listener.v3.Listener": "Listener",
@@ -45,6 +46,13 @@ export function renderDifferences(differences: readonly ResourceDifference[], pr
   return `${blocks.join("\n")}\n${differences.length} resources would change\n`;
 }
 
+interface DiffFlags {
+  filename: string[];
+  trustDomain: string;
+  adminAddress: string[];
+  output: OutputFormat;
+}
+
 export function registerDiff(program: Command): void {
   program
     .command("diff")
@@ -55,13 +63,15 @@ export function registerDiff(program: Command): void {
       "-f, --filename <files...>",
       "the changed objects (YAML/JSON); each replaces the object of its kind, namespace and name",
     )
+    .addOption(trustDomainOption("SPIFFE trust domain, as the live `meshplane serve --trust-domain`"))
     .addOption(adminAddressOption())
     .addOption(outputOption())
     .action(
-      guarded(async (opts: { filename: string[]; adminAddress: string[]; output: OutputFormat }) => {
+      guarded(async (opts: DiffFlags) => {
         const address = opts.adminAddress[0] as string;
         const served = await adminGet<{ domain: string; objects: Resource[] }>(address, "/debug/resources");
-        const change = await analyzeFiles(opts.filename, { domain: served.domain });
+        const build = { domain: served.domain, trustDomain: opts.trustDomain };
+        const change = await analyzeFiles(opts.filename, build);
         // Only the files' own problems: a mesh issue may be one the change fixes.
         const refused = sortFindings(change.errors.filter((e) => e.reason === undefined).map(finding));
         if (refused.length > 0) {
@@ -80,7 +90,7 @@ export function registerDiff(program: Command): void {
           proxies.push(...status.map((p) => subscribedProxy(p, view.replica)));
         }
         const after = applyChanges(served.objects, change.resources);
-        const differences = diffResources(served.objects, after, proxies, served.domain);
+        const differences = diffResources(served.objects, after, proxies, build);
         process.stdout.write(
           opts.output === "table"
             ? renderDifferences(differences, proxies.length)

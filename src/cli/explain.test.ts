@@ -218,6 +218,10 @@ test("--help documents --client", async () => {
 
 test("usage errors exit 2 with a message", async () => {
   const cases: [string[], RegExp][] = [
+    [
+      ["--target", "greeter:50051", "--path", "/x", "--trust-domain", "Example.org", "--config-dir", dir],
+      /--trust-domain.*trust domain "Example.org" must be 1 to 255 lowercase letters/,
+    ],
     [["--target", "greeter:50051", "--config-dir", dir], /give exactly one of --grpc-method/],
     [
       ["--target", "greeter:50051", "--grpc-method", "nonsense", "--config-dir", dir],

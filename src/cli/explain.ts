@@ -15,6 +15,7 @@ import {
 } from "../mesh/index.ts";
 import { ConfigDirSource } from "../sources/index.ts";
 import { silentLogger } from "../telemetry/index.ts";
+import { trustDomainOption } from "./security.ts";
 import {
   clientIssues,
   clientSpecNames,
@@ -54,6 +55,7 @@ interface ExplainOptions {
   kubeconfig?: string;
   dataDir: string;
   domain: string;
+  trustDomain: string;
   output: "text" | "json";
 }
 
@@ -101,6 +103,7 @@ export function registerExplain(program: Command): void {
     .option("--kubeconfig <file>", "the running meshplane's API (default: <data-dir>/kubeconfig)")
     .option("--data-dir <dir>", "the data directory of the running meshplane", ".meshplane")
     .option("--domain <domain>", "cluster domain in service host names", "cluster.local")
+    .addOption(trustDomainOption("SPIFFE trust domain, as `meshplane serve --trust-domain`"))
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
     // Usage errors exit 2, so scripts can tell them from "the request would fail" (1).
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
@@ -120,7 +123,7 @@ async function explain(options: ExplainOptions): Promise<number> {
   const request = requestOf(options);
   const { resources, errors } = await loadResources(options);
   for (const error of errors) process.stderr.write(`warning: ${error}\n`);
-  const mesh = buildMeshSnapshot(resources, { domain: options.domain });
+  const mesh = buildMeshSnapshot(resources, { domain: options.domain, trustDomain: options.trustDomain });
   const { flavour, namespace } = options;
   if (options.client && flavour !== "grpc") throw new UsageError("--client is for --flavour grpc");
   const profile: ProxyProfile = {

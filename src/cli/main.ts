@@ -225,6 +225,7 @@ addCaOptions(serve, hostPort).action(
         ...(opts.adminTokenFile ? { adminTokenFile: opts.adminTokenFile } : {}),
         dashboardAddress: opts.dashboardAddress,
         domain: opts.domain,
+        trustDomain: opts.trustDomain,
         debounce: { quietMs: opts.debounceMs, maxWaitMs: Math.max(opts.maxDebounceMs, opts.debounceMs) },
         logger,
         metrics: createMetrics(),

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { CertificateAgent } from "../agent/index.ts";
 import { systemClock } from "../clock/index.ts";
-import { mintJoinToken, SigningRequestError } from "../security/index.ts";
+import { mintJoinToken, SigningRequestError, trustDomainProblem } from "../security/index.ts";
 import { createLogger } from "../telemetry/index.ts";
 import { openCertificateAuthority, readCertificateAuthority, type CaOptions } from "./ca.ts";
 import { writePrivateFile } from "./private-files.ts";
@@ -24,6 +24,17 @@ export function duration(value: string): number {
     );
   }
   return ms;
+}
+
+/** `--trust-domain`: the SPIFFE trust domain (SPIFFE ID §2.1), cluster.local by default. */
+export function trustDomainOption(description: string): Option {
+  return new Option("--trust-domain <domain>", description)
+    .argParser((value: string) => {
+      const problem = trustDomainProblem(value);
+      if (problem) throw new InvalidArgumentError(problem);
+      return value;
+    })
+    .default("cluster.local");
 }
 
 export interface CaFlags {
@@ -45,7 +56,7 @@ export function addCaOptions(command: Command, parseAddress: (value: string) => 
         "run the certificate authority: its signing endpoint (HTTPS) for `meshplane agent`, e.g. 127.0.0.1:15013",
       ).argParser(parseAddress),
     )
-    .option("--trust-domain <domain>", "SPIFFE trust domain of workload identities", "cluster.local")
+    .addOption(trustDomainOption("SPIFFE trust domain of workload identities and of policy principals"))
     .addOption(
       new Option("--workload-cert-ttl <duration>", "lifetime of workload certificates (30s, 90m, 24h)")
         .argParser(duration)

@@ -69,6 +69,8 @@ export interface ServeOptions {
   /** Where state lives; the kubeconfig for the API is written here. */
   readonly dataDir: string;
   readonly domain: string;
+  /** SPIFFE trust domain of workload identities (`--trust-domain`; the CA's when it runs). */
+  readonly trustDomain: string;
   readonly debounce: { readonly quietMs: number; readonly maxWaitMs: number };
   readonly logger: Logger;
   readonly metrics: MeshplaneMetrics;
@@ -172,6 +174,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     });
     const pipeline = new Pipeline({
       domain: options.domain,
+      trustDomain: options.trustDomain,
       logger: logger.child({ component: "pipeline" }),
       tracing,
     });

@@ -15,7 +15,7 @@ export interface BuildOptions {
   /** Cluster domain used in service host names, e.g. cluster.local. */
   readonly domain: string;
   /** SPIFFE trust domain; the CA's (default cluster.local). */
-  readonly trustDomain?: string;
+  readonly trustDomain?: string | undefined;
 }
 
 export function buildMeshSnapshot(resources: readonly Resource[], options: BuildOptions): MeshSnapshot {

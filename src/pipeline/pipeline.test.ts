@@ -129,3 +129,11 @@ test("a proxy asking for a resource that fails to translate gets the others, not
   });
   assert.ok(await stream.quiet(), "the stream stays open and quiet after the ACK");
 });
+
+test("the trust domain given (serve --trust-domain) is the mesh's; cluster.local without one", () => {
+  const input = { resources: resources(web(80)), generation: 1 };
+  const given = new Pipeline({ domain: "cluster.local", trustDomain: "example.org", logger: silentLogger() });
+  assert.equal(given.publish(input)?.mesh.trustDomain, "example.org");
+  const unset = new Pipeline({ domain: "cluster.local", logger: silentLogger() });
+  assert.equal(unset.publish(input)?.mesh.trustDomain, "cluster.local");
+});

@@ -34,6 +34,8 @@ export interface ServingStateFeed {
 export interface PipelineOptions {
   /** Cluster domain used in service host names, e.g. cluster.local. */
   readonly domain: string;
+  /** SPIFFE trust domain of workload identities: the CA's (`serve --trust-domain`); cluster.local. */
+  readonly trustDomain?: string | undefined;
   readonly logger: Logger;
   /** Starts a span per publish, linked to the writes it serves; off when undefined. */
   readonly tracing?: Tracing | undefined;
@@ -85,7 +87,10 @@ export class Pipeline implements ServingStateFeed {
     const writes = tracing?.served(() => objectVersions(config.resources)) ?? [];
     const generation = { "meshplane.config.generation": config.generation };
     const change = tracing?.publish(writes, generation);
-    const mesh = buildMeshSnapshot(config.resources, { domain: this.options.domain });
+    const mesh = buildMeshSnapshot(config.resources, {
+      domain: this.options.domain,
+      trustDomain: this.options.trustDomain,
+    });
     const facets = new MeshFacets(mesh);
     const previous = this.state;
     const changes = previous ? facets.changedSince(previous.facets) : undefined;
