@@ -1,5 +1,6 @@
 // Per object reach from the served resources' provenance: each kind through its counted type,
-// each resource name once, rejections from the NACK report.
+// each resource name once (the security policies through server listeners), rejections from the
+// NACK report.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { validateResource, type Resource } from "../api/index.ts";
@@ -49,6 +50,24 @@ const config = objects(
     spec: { targetRefs: [{ group: "", kind: "Service", name: "nothing" }], connectTimeout: "1s" },
   },
   {
+    apiVersion: "meshplane.dev/v1alpha1",
+    kind: "PeerAuthentication",
+    metadata: { name: "strict", generation: 2 },
+    spec: { mtls: { mode: "STRICT" } },
+  },
+  {
+    apiVersion: "meshplane.dev/v1alpha1",
+    kind: "AuthorizationPolicy",
+    metadata: { name: "allow" },
+    spec: { targetRefs: [{ group: "", kind: "Service", name: "greeter" }] },
+  },
+  {
+    apiVersion: "meshplane.dev/v1alpha1",
+    kind: "RequestAuthentication",
+    metadata: { name: "jwt" },
+    spec: { jwtRules: [{ issuer: "i", jwksUri: "https://i.example/jwks" }] },
+  },
+  {
     apiVersion: "discovery.k8s.io/v1",
     kind: "EndpointSlice",
     metadata: { name: "greeter-1", labels: { "kubernetes.io/service-name": "greeter" } },
@@ -59,6 +78,8 @@ const config = objects(
 
 const cluster = "outbound|50051||greeter.default.svc.cluster.local";
 const routes = "greeter.default.svc.cluster.local:50051";
+const server = "grpc/server?xds.resource.listening_address=10.0.0.1:50051";
+const security = ["PeerAuthentication default/strict", "AuthorizationPolicy default/allow"];
 const served: ServedResource[] = [
   { typeUrl: LDS, name: "greeter:50051", objects: ["Service default/greeter"] },
   {
@@ -71,6 +92,10 @@ const served: ServedResource[] = [
   // Envoy's route table for the port.
   { typeUrl: RDS, name: "50051", objects: ["Service default/greeter", "GRPCRoute default/split"] },
   { typeUrl: CDS, name: cluster, objects: ["Service default/greeter", "TrafficPolicy default/lb"] },
+  // A proxyless server's listener enforces the security policies of the port it serves...
+  { typeUrl: LDS, name: server, objects: ["Service default/greeter", ...security] },
+  // ... and a client's mTLS cluster follows the mode, which is not counted: servers enforce it.
+  { typeUrl: CDS, name: "tls-cluster", objects: ["Service default/greeter", security[0] as string] },
   {
     typeUrl: EDS,
     name: cluster,
@@ -123,6 +148,9 @@ test("reach: each kind through its counted type, each name once, from what gener
       ["FaultInjection default/flaky", 1, 1, 2],
       ["TrafficPolicy default/lb", 1, 1, 2],
       ["TrafficPolicy default/unused", 1, 0, 0],
+      ["PeerAuthentication default/strict", 2, 1, 2],
+      ["AuthorizationPolicy default/allow", 1, 1, 2],
+      ["RequestAuthentication default/jwt", 1, 0, 0],
     ],
     "EndpointSlices carry no status; objects nothing was built from reach no one",
   );
@@ -131,6 +159,8 @@ test("reach: each kind through its counted type, each name once, from what gener
   assert.deepEqual(counted.sort(), [
     `Cluster ${cluster}`,
     `ClusterLoadAssignment ${cluster}`,
+    `Listener ${server}`,
+    `Listener ${server}`,
     "RouteConfiguration 50051",
     `RouteConfiguration ${routes}`,
     `RouteConfiguration ${routes}`,

@@ -3,11 +3,14 @@
 // generators recorded (each served resource's provenance), never a second table. An object is
 // counted through the one xDS type that carries what its status is about, so that a proxy counts
 // once per resource, not once per type: routes and the faults they use through route
-// configurations, Services through their endpoints, TrafficPolicies through their clusters. Pure.
+// configurations, Services through their endpoints, TrafficPolicies through their clusters, and
+// the security policies through listeners: the server listeners (gRFC A36) and Envoy inbound
+// listeners that enforce them, not the client clusters that only follow a STRICT mode. Pure.
 import { objectRef, type Resource } from "../api/index.ts";
 import type { NackReport, ResourceReach, ServedResource } from "../xds/index.ts";
 import type { ObjectReach } from "./replica-report.ts";
 
+const LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
 const RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
 const CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 const EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
@@ -19,6 +22,9 @@ export const reportedKinds: ReadonlyMap<string, string> = new Map([
   ["GRPCRoute", RDS],
   ["TrafficPolicy", CDS],
   ["FaultInjection", RDS],
+  ["PeerAuthentication", LDS],
+  ["AuthorizationPolicy", LDS],
+  ["RequestAuthentication", LDS],
 ]);
 
 type Counter = (typeUrl: string, name: string) => ResourceReach;

@@ -12,6 +12,7 @@ import {
   startMeshplane,
   tempConfigDir,
   type Meshplane,
+  waitFor,
   type TempConfigDir,
 } from "./support/index.ts";
 
@@ -90,6 +91,52 @@ describe("kubectl and the security kinds", { timeout: 90_000 }, () => {
       assert.equal(explain.code, 0, `${path}: ${explain.stderr}`);
       // kubectl wraps descriptions at 80 columns.
       assert.match(explain.stdout.replace(/\s+/g, " "), text, path);
+    }
+  });
+
+  test("the status controller writes Accepted and Programmed on each kind, issues on their field", async () => {
+    const missing = `apiVersion: meshplane.dev/v1alpha1
+kind: AuthorizationPolicy
+metadata: { name: to-nowhere, namespace: default }
+spec: { targetRefs: [{ group: "", kind: Service, name: nowhere }] }
+`;
+    const applied = await run(["apply", "-f", "-"], missing);
+    assert.equal(applied.code, 0, applied.stderr);
+    const conditions = async (resource: string) => {
+      const got = await run([
+        "get",
+        resource,
+        "-o",
+        'jsonpath={range .status.conditions[*]}{.type}={.status}/{.reason}: {.message}{"\\n"}{end}',
+      ]);
+      return got.stdout.trim().split("\n");
+    };
+    const expected: [resource: string, accepted: RegExp][] = [
+      ["peerauthentication/ledger-strict", /^Accepted=True\/Accepted: Accepted$/],
+      ["authorizationpolicy/ledger-post", /^Accepted=True\/Accepted: Accepted$/],
+      [
+        "requestauthentication/ledger-jwt",
+        /^Accepted=True\/Accepted: Accepted; not applied for proxyless gRPC: spec\.jwtRules: proxyless gRPC servers have no JWT filter/,
+      ],
+      [
+        "authorizationpolicy/to-nowhere",
+        /^Accepted=False\/TargetNotFound: spec\.targetRefs\[0\]: Service default\/nowhere does not exist/,
+      ],
+    ];
+    for (const [resource, accepted] of expected) {
+      const lines = await waitFor(
+        async () => {
+          const got = await conditions(resource);
+          return got.length === 2 && accepted.test(got[0] ?? "") ? got : undefined;
+        },
+        { timeoutMs: 15_000, intervalMs: 200, message: `${resource} status` },
+      );
+      // No proxy is connected: nothing runs a listener built from the policy yet.
+      assert.match(
+        lines[1] ?? "",
+        /^Programmed=(True\/Programmed: reached 0 of 0|False\/Invalid: not accepted)/,
+        resource,
+      );
     }
   });
 
