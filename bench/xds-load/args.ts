@@ -34,6 +34,9 @@ export interface Settings {
   readonly workerNodeArgs: readonly string[];
   /** Serve meshplane's web dashboard and hold its live feed open for the run (--dashboard). */
   readonly dashboard: boolean;
+  /** Also open the dashboard in headless Chromium once the proxies are synced (--dashboard-browser). */
+  readonly dashboardBrowser: boolean;
+  readonly chromium: string;
 }
 
 export const usageText = `npm run bench -- [flags]      (node bench/xds-load/run.ts)
@@ -63,6 +66,10 @@ export const usageText = `npm run bench -- [flags]      (node bench/xds-load/run
   --change-timeout S      seconds for every holder to get a change (60)
   --dashboard             serve meshplane's web dashboard and hold one page's live feed open for
                           the whole run: feed bytes/s, frames, update build time and its CPU share
+  --dashboard-browser     --dashboard, and once the proxies are synced the page itself in headless
+                          Chromium: time to a populated page, route edit write → weight in the DOM,
+                          long tasks, interaction latency, JS heap, DOM size, feed bytes/s received
+  --chromium PATH         the Chromium --dashboard-browser runs (/usr/bin/chromium, Debian's)
   --meshplane-root DIR    checkout whose src/cli/main.ts is run (this repository)
   --meshplane-args="..."  extra \`meshplane serve\` flags, e.g. --meshplane-args="--debounce-ms 50"
   --meshplane-node-args="..."  Node flags for meshplane (also MESHPLANE_NODE_ARGS), e.g.
@@ -90,6 +97,8 @@ export function parseSettings(argv: readonly string[]): Settings | "help" {
     options: {
       help: { type: "boolean", short: "h" },
       dashboard: { type: "boolean" },
+      "dashboard-browser": { type: "boolean" },
+      chromium: { type: "string" },
       proxies: { type: "string" },
       services: { type: "string" },
       clients: { type: "string" },
@@ -168,6 +177,8 @@ export function parseSettings(argv: readonly string[]): Settings | "help" {
     meshplaneArgs: words(values["meshplane-args"]),
     ceilingNodeArgs: words(values["ceiling-node-args"]),
     workerNodeArgs: words(values["worker-node-args"]),
-    dashboard: values.dashboard ?? false,
+    dashboard: (values.dashboard ?? false) || (values["dashboard-browser"] ?? false),
+    dashboardBrowser: values["dashboard-browser"] ?? false,
+    chromium: values.chromium ?? "/usr/bin/chromium",
   };
 }

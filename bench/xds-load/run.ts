@@ -16,6 +16,12 @@ import {
   type DashboardFeedFigures,
   type DashboardFeedReader,
 } from "./dashboard-feed.ts";
+import {
+  formatPageFigures,
+  openDashboardPage,
+  type DashboardPage,
+  type DashboardPageFigures,
+} from "./dashboard-page.ts";
 import type { Protocol } from "./ipc.ts";
 import { MeshPlan } from "./mesh-plan.ts";
 import { stopAll } from "./procs.ts";
@@ -133,6 +139,7 @@ const conditions = {
   meshplaneArgs: settings.meshplaneArgs,
   meshplaneNodeArgs: settings.meshplaneNodeArgs,
   dashboard: settings.dashboard,
+  dashboardBrowser: settings.dashboardBrowser,
   configFiles: 0,
 };
 
@@ -140,6 +147,7 @@ const results: ScenarioResult[] = [];
 const skipped: string[] = [];
 const errors: string[] = [];
 const dashboardFeeds: (DashboardFeedFigures & { protocol: Protocol })[] = [];
+const dashboardPages: (DashboardPageFigures & { protocol: Protocol })[] = [];
 
 async function runTarget(protocol: Protocol, name: TargetName): Promise<void> {
   log(
@@ -148,6 +156,7 @@ async function runTarget(protocol: Protocol, name: TargetName): Promise<void> {
   let target: Target | undefined;
   let pool: WorkerPool | undefined;
   let feed: DashboardFeedReader | undefined;
+  let page: DashboardPage | undefined;
   try {
     if (name === "meshplane") {
       conditions.configFiles = writeConfigDir();
@@ -178,7 +187,7 @@ async function runTarget(protocol: Protocol, name: TargetName): Promise<void> {
     }
     pool = await WorkerPool.start(settings.clients, settings.workerNodeArgs);
     await pool.init(target.xdsAddress, protocol, plan.options, settings.proxies);
-    const ctx: ScenarioContext = {
+    let ctx: ScenarioContext = {
       plan,
       proxies: settings.proxies,
       protocol,
@@ -203,6 +212,17 @@ async function runTarget(protocol: Protocol, name: TargetName): Promise<void> {
     log(
       `  connect: ${connect.ok ? `all synced in ${((connect.timeToAllSyncedMs ?? 0) / 1000).toFixed(2)} s` : connect.failures.join("; ")}`,
     );
+    if (settings.dashboardBrowser && target.dashboardUrl && connect.ok && !aborted) {
+      log(`  opening the dashboard in headless Chromium (${settings.chromium})`);
+      page = await openDashboardPage({
+        url: target.dashboardUrl,
+        chromiumPath: settings.chromium,
+        plan,
+        timeoutMs: settings.changeTimeoutS * 1000,
+        log,
+      });
+      ctx = { ...ctx, observer: page.observer };
+    }
     for (const scenario of settings.scenarios) {
       if (aborted || !target.alive()) break;
       if (scenario === "connect") continue;
@@ -213,6 +233,12 @@ async function runTarget(protocol: Protocol, name: TargetName): Promise<void> {
       if (!result.ok) log(`  ${scenario} failed: ${result.failures.join("; ")}`);
     }
     if (!target.alive()) throw new Error(`${name} died during the run\n${target.tail()}`);
+    if (page) {
+      const figures = await page.stop();
+      page = undefined;
+      dashboardPages.push({ protocol, ...figures });
+      log(`  ${formatPageFigures(figures)}`);
+    }
     if (feed) {
       const figures = await feed.stop(await target.metrics());
       feed = undefined;
@@ -224,6 +250,7 @@ async function runTarget(protocol: Protocol, name: TargetName): Promise<void> {
     errors.push(message);
     log(`  ERROR ${message}`);
   } finally {
+    await page?.stop().catch(() => undefined);
     await feed?.stop(undefined).catch(() => undefined);
     await pool?.close().catch(() => undefined);
     await target?.stop().catch(() => undefined);
@@ -253,6 +280,7 @@ const output = {
   conditions: { ...conditions, loadavgAfter: loadavg() },
   results,
   ...(settings.dashboard ? { dashboard: dashboardFeeds } : {}),
+  ...(settings.dashboardBrowser ? { dashboardBrowser: dashboardPages } : {}),
   skipped,
   errors,
   ...(aborted ? { aborted: true } : {}),
@@ -275,6 +303,7 @@ for (const protocol of ["sotw", "delta"] as const) {
   console.log(formatTable(rows));
 }
 for (const figures of dashboardFeeds) console.log(`\n${figures.protocol} ${formatDashboardFigures(figures)}`);
+for (const figures of dashboardPages) console.log(`\n${figures.protocol} ${formatPageFigures(figures)}`);
 for (const line of skipped) console.log(`\nskipped: ${line}`);
 for (const line of errors) console.log(`\nerror: ${line}`);
 console.log(`\nresults: ${settings.out}`);

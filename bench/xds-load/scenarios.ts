@@ -8,7 +8,7 @@ import { now } from "./ipc.ts";
 import { dist, snapshot, usage, type Dist, type Usage } from "./measure.ts";
 import type { MeshPlan } from "./mesh-plan.ts";
 import { metricSum } from "./procstat.ts";
-import { clockStarts, type Target, type TargetName } from "./targets.ts";
+import { clockStarts, type ChangeStart, type Target, type TargetName } from "./targets.ts";
 import type { WorkerPool } from "./workers.ts";
 
 export type ScenarioName = "connect" | "endpoint" | "route" | "scoped" | "churn";
@@ -30,6 +30,22 @@ export interface ChangeOutcome {
   readonly pushCpuS?: number;
   /** --write api: request sent → write acknowledged, ms (before the clock starts). */
   readonly writeMs?: number;
+  /** --dashboard-browser, route edits: the clock's start → the new weight in the page's DOM, ms. */
+  readonly pageMs?: number;
+}
+
+/** Something else that shows a change (the dashboard page), timed from the same clock start. */
+export interface ChangeObserver {
+  /** Before the write: resolves once it watches for `change`, or undefined if it cannot show it. */
+  watch(change: Change): Promise<ChangeWatch | undefined>;
+}
+
+export interface ChangeWatch {
+  /**
+   * The change's clock started at `at` (wall-clock ms; undefined: the write failed): resolves
+   * with ms from then until it showed, or undefined if it did not in time. Called once.
+   */
+  seen(at: number | undefined): Promise<number | undefined>;
 }
 
 export interface ScenarioResult {
@@ -80,6 +96,7 @@ export interface ScenarioContext {
   };
   readonly aborted: () => boolean;
   readonly log: (line: string) => void;
+  readonly observer?: ChangeObserver;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -154,9 +171,17 @@ async function change(ctx: ScenarioContext, clock: ChangeClock, kind: ChangeKind
   const id = clock.id();
   const expected = affectedProxies(ctx.plan, edit, ctx.proxies);
   const holders = await ctx.pool.watch(watchSpec(ctx.plan, edit, id));
-  const start = await ctx.target.apply(edit);
+  const watch = await ctx.observer?.watch(edit);
+  let start: ChangeStart;
+  try {
+    start = await ctx.target.apply(edit);
+  } catch (error) {
+    await watch?.seen(undefined);
+    throw error;
+  }
+  const observed = watch?.seen(start.at);
   const file = kind === "endpoint" ? ctx.plan.endpointFile(service) : ctx.plan.routeFile(service);
-  return { id, t0: start.at, start, expected, holders, file };
+  return { id, t0: start.at, start, expected, holders, file, observed };
 }
 
 type Started = Awaited<ReturnType<typeof change>>;
@@ -170,7 +195,7 @@ async function collect(ctx: ScenarioContext, started: Started, failures: string[
   if (latencies.length < holders) {
     failures.push(`${file}: ${holders - latencies.length} of ${holders} proxies did not get the change`);
   }
-  const outcome: ChangeOutcome = {
+  let outcome: ChangeOutcome = {
     file,
     expected,
     holders,
@@ -179,6 +204,8 @@ async function collect(ctx: ScenarioContext, started: Started, failures: string[
     responded: report.responded,
     ...(started.start.writeMs === undefined ? {} : { writeMs: started.start.writeMs }),
   };
+  const pageMs = await started.observed;
+  if (pageMs !== undefined) outcome = { ...outcome, pageMs };
   return { outcome, latencies };
 }
 
@@ -250,6 +277,9 @@ export async function runChange(
     ctx.log(
       `  change ${c + 1}: ${outcome.seen}/${outcome.holders} proxies, p99 ${outcome.latency?.p99.toFixed(0)} ms, ` +
         `${outcome.responded} got a response, push CPU ${pushCpuS.toFixed(3)} s, ` +
+        (outcome.pageMs === undefined
+          ? ""
+          : `on the dashboard page after ${outcome.pageMs.toFixed(0)} ms, `) +
         (await memoryLine(ctx.target)),
     );
     await sleep(500);

@@ -147,7 +147,7 @@ function Summary(props: { meta: MetaEntry | undefined; status: FeedStatus }) {
         {text}
       </span>
       {meta ? (
-        <span>
+        <span data-testid="totals" data-proxies={meta.proxies} data-services={meta.services}>
           {" "}
           · serving version {meta.version} · {meta.services} services · {meta.objects} objects ·{" "}
           {meta.proxies} proxies
@@ -233,7 +233,7 @@ function Proxies(props: {
         </thead>
         <tbody>
           {props.groups.map((g) => (
-            <tr key={`${g.namespace}/${g.client}`}>
+            <tr key={`${g.namespace}/${g.client}`} data-testid="proxy-group">
               <td>{g.namespace}</td>
               <td>{g.client}</td>
               {states.map((s) => (
@@ -305,6 +305,7 @@ function Objects(props: { objects: readonly ObjectEntry[] }) {
       <div class="controls">
         <input
           placeholder="filter objects"
+          data-testid="object-filter"
           value={filter}
           onInput={(e) => (setFilter((e.target as HTMLInputElement).value), setPage(0))}
         />
@@ -316,7 +317,14 @@ function Objects(props: { objects: readonly ObjectEntry[] }) {
           />{" "}
           only with problems
         </label>
-        <Pager page={current} pages={pages} setPage={setPage} total={shown.length} what="objects" />
+        <Pager
+          page={current}
+          pages={pages}
+          setPage={setPage}
+          total={shown.length}
+          what="objects"
+          testid="object-pager"
+        />
       </div>
       <table>
         <thead>

@@ -164,13 +164,21 @@ export function MeshGraph(props: { services: readonly ServiceEntry[] }) {
       <div class="controls">
         <input
           placeholder="filter services"
+          data-testid="service-filter"
           value={filter}
           onInput={(e) => {
             setFilter((e.target as HTMLInputElement).value);
             setPage(0);
           }}
         />
-        <Pager page={current} pages={pages} setPage={setPage} total={shown.length} what="services" />
+        <Pager
+          page={current}
+          pages={pages}
+          setPage={setPage}
+          total={shown.length}
+          what="services"
+          testid="service-pager"
+        />
       </div>
       {shown.slice(current * pageSize, (current + 1) * pageSize).map((service) => {
         const key = `${service.namespace}/${service.name}`;
@@ -199,9 +207,10 @@ export function Pager(props: {
   setPage: (page: number) => void;
   total: number;
   what: string;
+  testid: string;
 }) {
   return (
-    <span class="pager">
+    <span class="pager" data-testid={props.testid} data-page={props.page} data-total={props.total}>
       <button disabled={props.page === 0} onClick={() => props.setPage(props.page - 1)}>
         ‹
       </button>{" "}
