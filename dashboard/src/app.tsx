@@ -3,7 +3,6 @@
 // live feed.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type {
-  DashboardEntry,
   MetaEntry,
   NackEntry,
   ObjectEntry,
@@ -12,24 +11,17 @@ import type {
   RolloutEntry,
   SyncState,
 } from "../../src/admin/dashboard-view.ts";
-import { followFeed, type FeedStatus, type View } from "./feed.ts";
+import { followFeed, noView, type FeedStatus, type View } from "./feed.ts";
 import { MeshGraph, Pager } from "./graph.tsx";
 
 const states: readonly SyncState[] = ["NACKED", "STALE", "NOT SENT", "SYNCED"];
 const tokenKey = "meshplane-dashboard-token";
 
-function ofKind<K extends DashboardEntry["kind"]>(
-  view: View,
-  kind: K,
-): Extract<DashboardEntry, { kind: K }>[] {
-  const found: Extract<DashboardEntry, { kind: K }>[] = [];
-  for (const entry of view.values())
-    if (entry.kind === kind) found.push(entry as Extract<DashboardEntry, { kind: K }>);
-  return found;
-}
+/** Code-unit order: names are ASCII, and this is many times cheaper than localeCompare. */
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export function App() {
-  const [view, setView] = useState<View>(new Map());
+  const [view, setView] = useState<View>(noView);
   const [status, setStatus] = useState<FeedStatus>({ state: "connecting" });
   // The token lives in this tab's session storage: never in the URL, gone with the tab.
   const [token, setToken] = useState<string | undefined>(sessionStorage.getItem(tokenKey) ?? undefined);
@@ -53,17 +45,46 @@ export function App() {
     };
   }, [token]);
 
-  const parts = useMemo(
-    () => ({
-      meta: ofKind(view, "meta")[0],
-      services: ofKind(view, "service"),
-      objects: ofKind(view, "object").sort((a, b) => a.object.localeCompare(b.object)),
-      groups: ofKind(view, "proxyGroup"),
-      proxies: ofKind(view, "proxy"),
-      nacks: ofKind(view, "nack"),
-      rollouts: ofKind(view, "rollout").sort((a, b) => a.object.localeCompare(b.object)),
-    }),
-    [view],
+  // Each panel is built once per change of the entries it shows (the feed keeps unchanged kinds
+  // identical), and Preact skips a panel whose element is the same object as last time.
+  const meta: MetaEntry | undefined = view.meta.values().next().value;
+  const graph = useMemo(() => <MeshGraph services={[...view.service.values()]} />, [view.service]);
+  const rollouts = useMemo(
+    () => (
+      <Rollouts
+        rollouts={[...view.rollout.values()].sort((a, b) => byText(a.object, b.object))}
+        total={meta?.rollouts ?? 0}
+        listed={meta?.rolloutsListed ?? 0}
+      />
+    ),
+    [view.rollout, meta?.rollouts, meta?.rolloutsListed],
+  );
+  const nacks = useMemo(
+    () => (
+      <Nacks
+        nacks={[...view.nack.values()]}
+        total={meta?.nackedObjects ?? 0}
+        listed={meta?.nackedObjectsListed ?? 0}
+      />
+    ),
+    [view.nack, meta?.nackedObjects, meta?.nackedObjectsListed],
+  );
+  const proxies = useMemo(
+    () => (
+      <Proxies
+        groups={[...view.proxyGroup.values()]}
+        proxies={[...view.proxy.values()].sort(
+          (a, b) => states.indexOf(a.state) - states.indexOf(b.state) || byText(a.nodeId, b.nodeId),
+        )}
+        total={meta?.proxies ?? 0}
+        listed={meta?.proxiesListed ?? 0}
+      />
+    ),
+    [view.proxyGroup, view.proxy, meta?.proxies, meta?.proxiesListed],
+  );
+  const objects = useMemo(
+    () => <Objects objects={[...view.object.values()].sort((a, b) => byText(a.object, b.object))} />,
+    [view.object],
   );
 
   if (status.state === "unauthorized") {
@@ -80,27 +101,27 @@ export function App() {
     <main>
       <header>
         <h1>meshplane</h1>
-        <Summary meta={parts.meta} status={status} />
+        <Summary meta={meta} status={status} />
       </header>
       <section>
         <h2>Mesh</h2>
-        <MeshGraph services={parts.services} />
+        {graph}
       </section>
       <section>
         <h2>Rollouts</h2>
-        <Rollouts rollouts={parts.rollouts} meta={parts.meta} />
+        {rollouts}
       </section>
       <section>
         <h2>NACKs</h2>
-        <Nacks nacks={parts.nacks} meta={parts.meta} />
+        {nacks}
       </section>
       <section>
         <h2>Proxies</h2>
-        <Proxies groups={parts.groups} proxies={parts.proxies} meta={parts.meta} />
+        {proxies}
       </section>
       <section>
         <h2>Objects</h2>
-        <Objects objects={parts.objects} />
+        {objects}
       </section>
     </main>
   );
@@ -161,14 +182,13 @@ function StateBadge(props: { state: SyncState }) {
   return <span class={`state ${props.state.replace(" ", "-").toLowerCase()}`}>{props.state}</span>;
 }
 
-function Nacks(props: { nacks: readonly NackEntry[]; meta: MetaEntry | undefined }) {
+function Nacks(props: { nacks: readonly NackEntry[]; total: number; listed: number }) {
   if (props.nacks.length === 0) return <p class="empty">No proxy rejects anything.</p>;
   return (
     <div>
-      {props.meta && props.meta.nackedObjects > props.meta.nackedObjectsListed ? (
+      {props.total > props.listed ? (
         <p class="note">
-          The {props.meta.nackedObjectsListed} objects rejected by the most proxies, of{" "}
-          {props.meta.nackedObjects}.
+          The {props.listed} objects rejected by the most proxies, of {props.total}.
         </p>
       ) : null}
       {props.nacks.map((nack) => (
@@ -211,14 +231,18 @@ function Nacks(props: { nacks: readonly NackEntry[]; meta: MetaEntry | undefined
   );
 }
 
+const proxiesPerPage = 50;
+
 function Proxies(props: {
   groups: readonly ProxyGroupEntry[];
+  /** The worst first. */
   proxies: readonly ProxyEntry[];
-  meta: MetaEntry | undefined;
+  total: number;
+  listed: number;
 }) {
-  const proxies = [...props.proxies].sort(
-    (a, b) => states.indexOf(a.state) - states.indexOf(b.state) || a.nodeId.localeCompare(b.nodeId),
-  );
+  const [page, setPage] = useState(0);
+  const pages = Math.max(1, Math.ceil(props.proxies.length / proxiesPerPage));
+  const current = Math.min(page, pages - 1);
   return (
     <div>
       <table>
@@ -245,12 +269,21 @@ function Proxies(props: {
           ))}
         </tbody>
       </table>
-      {props.meta && props.meta.proxies > props.meta.proxiesListed ? (
-        <p class="note">
-          The {props.meta.proxiesListed} proxies in the worst state, of {props.meta.proxies}; the rest are
-          counted above.
-        </p>
-      ) : null}
+      <div class="controls">
+        {props.total > props.listed ? (
+          <span class="note">
+            The {props.listed} proxies in the worst state, of {props.total}; the rest are counted above.
+          </span>
+        ) : null}
+        <Pager
+          page={current}
+          pages={pages}
+          setPage={setPage}
+          total={props.proxies.length}
+          what="proxies"
+          testid="proxy-pager"
+        />
+      </div>
       <table>
         <thead>
           <tr>
@@ -261,7 +294,7 @@ function Proxies(props: {
           </tr>
         </thead>
         <tbody>
-          {proxies.map((p) => (
+          {props.proxies.slice(current * proxiesPerPage, (current + 1) * proxiesPerPage).map((p) => (
             <tr key={p.streamId} data-testid="proxy" data-node={p.nodeId} data-state={p.state}>
               <td>{p.nodeId}</td>
               <td>
@@ -295,8 +328,12 @@ function Objects(props: { objects: readonly ObjectEntry[] }) {
   const [filter, setFilter] = useState("");
   const [problemsOnly, setProblemsOnly] = useState(false);
   const [page, setPage] = useState(0);
-  const shown = props.objects.filter(
-    (o) => o.object.includes(filter) && (!problemsOnly || o.issues.length > 0 || o.nackingProxies > 0),
+  const shown = useMemo(
+    () =>
+      props.objects.filter(
+        (o) => o.object.includes(filter) && (!problemsOnly || o.issues.length > 0 || o.nackingProxies > 0),
+      ),
+    [props.objects, filter, problemsOnly],
   );
   const pages = Math.max(1, Math.ceil(shown.length / objectsPerPage));
   const current = Math.min(page, pages - 1);
@@ -372,13 +409,13 @@ function phaseLook(phase: string | undefined): string {
   return phase === "Degraded" || phase === "Aborted" ? "nacked" : "stale";
 }
 
-function Rollouts(props: { rollouts: readonly RolloutEntry[]; meta: MetaEntry | undefined }) {
+function Rollouts(props: { rollouts: readonly RolloutEntry[]; total: number; listed: number }) {
   if (props.rollouts.length === 0) return <p class="empty">No Rollouts.</p>;
   return (
     <div>
-      {props.meta && props.meta.rollouts > props.meta.rolloutsListed ? (
+      {props.total > props.listed ? (
         <p class="note">
-          The {props.meta.rolloutsListed} rollouts that most need attention, of {props.meta.rollouts}.
+          The {props.listed} rollouts that most need attention, of {props.total}.
         </p>
       ) : null}
       <table>

@@ -1,9 +1,49 @@
 // The live feed as the page reads it: server-sent events over fetch (not EventSource, which cannot
-// send an Authorization header: a token must never go in a URL). One snapshot event, then deltas
-// applied to a copy of the view; on any break, reconnects with backoff and starts from a snapshot.
+// send an Authorization header: a token must never go in a URL). One snapshot event, then deltas;
+// on any break, reconnects with backoff and starts from a snapshot. The view is kept per entry
+// kind, and a delta copies only the kinds it touches: the others keep their identity, so the page
+// redraws only the panels whose entries changed (a proxy-state sample leaves a thousand Services
+// alone).
 import type { DashboardEntry, DeltaMessage, SnapshotMessage } from "../../src/admin/dashboard-view.ts";
 
-export type View = ReadonlyMap<string, DashboardEntry>;
+export type Kind = DashboardEntry["kind"];
+export type EntriesOf<K extends Kind> = ReadonlyMap<string, Extract<DashboardEntry, { kind: K }>>;
+export type View = { readonly [K in Kind]: EntriesOf<K> };
+
+const kinds: readonly Kind[] = ["meta", "service", "object", "proxyGroup", "proxy", "nack", "rollout"];
+
+type MutableView = { [K in Kind]: Map<string, DashboardEntry> };
+
+function emptyView(): MutableView {
+  return Object.fromEntries(kinds.map((kind) => [kind, new Map()])) as unknown as MutableView;
+}
+
+export const noView: View = emptyView() as unknown as View;
+
+/** `view` with `delta` applied: the maps of the kinds it touches are copied, the others shared. */
+export function applyDelta(view: View, delta: DeltaMessage): View {
+  const next = { ...(view as unknown as MutableView) };
+  const copied = new Set<Kind>();
+  const writable = (kind: Kind) => {
+    if (!copied.has(kind)) {
+      copied.add(kind);
+      next[kind] = new Map(next[kind]);
+    }
+    return next[kind];
+  };
+  for (const [key, entry] of Object.entries(delta.set)) writable(entry.kind).set(key, entry);
+  for (const key of delta.remove) {
+    const kind = kinds.find((k) => next[k].has(key));
+    if (kind) writable(kind).delete(key);
+  }
+  return next as unknown as View;
+}
+
+function viewOf(snapshot: SnapshotMessage): View {
+  const view = emptyView();
+  for (const [key, entry] of Object.entries(snapshot.entries)) view[entry.kind].set(key, entry);
+  return view as unknown as View;
+}
 
 export type FeedStatus =
   | { readonly state: "connecting" }
@@ -53,7 +93,7 @@ async function readEvents(body: ReadableStream<Uint8Array>, handlers: FeedHandle
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffered = "";
-  let view = new Map<string, DashboardEntry>();
+  let view = noView;
   let live = false;
   for (;;) {
     const { value, done } = await reader.read();
@@ -70,12 +110,9 @@ async function readEvents(body: ReadableStream<Uint8Array>, handlers: FeedHandle
         else if (line.startsWith("data: ")) data += line.slice(6);
       }
       if (event === "snapshot") {
-        view = new Map(Object.entries((JSON.parse(data) as SnapshotMessage).entries));
+        view = viewOf(JSON.parse(data) as SnapshotMessage);
       } else if (event === "delta") {
-        const delta = JSON.parse(data) as DeltaMessage;
-        view = new Map(view);
-        for (const [key, entry] of Object.entries(delta.set)) view.set(key, entry);
-        for (const key of delta.remove) view.delete(key);
+        view = applyDelta(view, JSON.parse(data) as DeltaMessage);
       } else {
         continue; // a keepalive comment
       }

@@ -1,7 +1,7 @@
 // The mesh as a graph, one Service at a time: the Service, the routes attached to it, and the
 // backends each route sends to with its live weight and share. Plain SVG, laid out in three
 // columns; Services page and collapse, so a thousand of them cost one page of drawing.
-import { useState } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import type { RouteView, ServiceEntry } from "../../src/admin/dashboard-view.ts";
 
 const rowHeight = 30;
@@ -144,19 +144,25 @@ export function ServiceGraph(props: {
 
 const pageSize = 20;
 
+const nameOf = (s: ServiceEntry) => `${s.namespace}/${s.name}`;
+
 /** Every Service, routed ones first, filtered by name and paged. */
 export function MeshGraph(props: { services: readonly ServiceEntry[] }) {
   const [filter, setFilter] = useState("");
   const [page, setPage] = useState(0);
   const [closed, setClosed] = useState<ReadonlySet<string>>(new Set());
-  const byName = new Map(props.services.map((s) => [`${s.namespace}/${s.name}`, s]));
-  const shown = props.services
-    .filter((s) => `${s.namespace}/${s.name}`.includes(filter))
-    .sort(
-      (a, b) =>
-        Number(b.routes.length > 0) - Number(a.routes.length > 0) ||
-        (a.namespace + "/" + a.name).localeCompare(b.namespace + "/" + b.name),
+  // Sorted once per change of the Services, not on every keystroke or page turn.
+  const { byName, sorted } = useMemo(() => {
+    const named = props.services.map((s) => ({ name: nameOf(s), service: s, routed: s.routes.length > 0 }));
+    named.sort(
+      (a, b) => Number(b.routed) - Number(a.routed) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
     );
+    return { byName: new Map(named.map((n) => [n.name, n.service])), sorted: named };
+  }, [props.services]);
+  const shown = useMemo(
+    () => (filter ? sorted.filter((n) => n.name.includes(filter)) : sorted).map((n) => n.service),
+    [sorted, filter],
+  );
   const pages = Math.max(1, Math.ceil(shown.length / pageSize));
   const current = Math.min(page, pages - 1);
   return (
@@ -181,7 +187,7 @@ export function MeshGraph(props: { services: readonly ServiceEntry[] }) {
         />
       </div>
       {shown.slice(current * pageSize, (current + 1) * pageSize).map((service) => {
-        const key = `${service.namespace}/${service.name}`;
+        const key = nameOf(service);
         return (
           <ServiceGraph
             key={key}
