@@ -72,8 +72,8 @@ interface Page {
 
 /**
  * Before any page script: tallies long tasks (PerformanceObserver 'longtask', > 50 ms on the main
- * thread), notes first contentful paint, and the moment the page is populated: the feed live and
- * Services, objects and proxy groups on the page.
+ * thread), notes first contentful paint, and the moment the page is populated: the feed live, the
+ * totals, Services and objects on the page, and the proxy groups if there are proxies.
  */
 export function installProbe(): void {
   const page = globalThis as unknown as Page;
@@ -98,12 +98,13 @@ export function installProbe(): void {
   }).observe({ type: "paint", buffered: true });
   const populated = () => {
     const d = page.document;
+    const totals = d.querySelector("[data-testid=totals]");
     return (
       d.querySelector("[data-testid=feed-state]")?.textContent === "live" &&
-      d.querySelector("[data-testid=totals]") !== null &&
+      totals !== null &&
       d.querySelector("[data-testid=service]") !== null &&
       d.querySelector("[data-testid=object]") !== null &&
-      d.querySelector("[data-testid=proxy-group]") !== null
+      (totals.getAttribute("data-proxies") === "0" || d.querySelector("[data-testid=proxy-group]") !== null)
     );
   };
   const observer = new page.MutationObserver(() => {

@@ -2,10 +2,12 @@
 // and prints one Markdown table per (proxies, services, scope, protocol, write mode), with
 // meshplane and the ceiling as median (min–max) and the median of the per-run ratios (each run
 // pairs both servers under the same conditions); then the issue's targets, met or missed
-// (goals.ts).
+// (goals.ts); then the dashboard's feed and page figures of runs with --dashboard or
+// --dashboard-browser (dashboard-summary.ts).
 //
 //   node bench/xds-load/summarize.ts [--compact] bench/results/xds-load-*.json
 import { readFileSync } from "node:fs";
+import { dashboardTables, type DashboardRunFile } from "./dashboard-summary.ts";
 import { printGoals, writeOf, type RunFile } from "./goals.ts";
 import type { Dist } from "./measure.ts";
 import { median, total } from "./measure.ts";
@@ -314,10 +316,11 @@ if (files.length === 0) {
   console.error("usage: node bench/xds-load/summarize.ts [--compact] RESULTS.json...");
   process.exit(2);
 }
-const runs = files.map((file) => JSON.parse(readFileSync(file, "utf8")) as RunFile);
+const runs = files.map((file) => JSON.parse(readFileSync(file, "utf8")) as DashboardRunFile);
 if (args.includes("--compact")) {
   compact(runs);
   printGoals(runs);
+  for (const table of dashboardTables(runs)) console.log(`\n${table}`);
   process.exit(0);
 }
 const groups = new Map<string, RunFile[]>();
@@ -365,3 +368,4 @@ for (const [key, group] of [...groups].sort((a, b) => a[0].localeCompare(b[0], "
   }
 }
 printGoals(runs);
+for (const table of dashboardTables(runs)) console.log(`\n${table}`);
