@@ -52,7 +52,10 @@ export interface DashboardPageFigures {
   readonly scriptShare: number;
   readonly styleShare: number;
   readonly layoutShare: number;
-  /** The feed as the page received it (CDP Network.dataReceived on /api/events). */
+  /**
+   * The feed as the page received it (CDP Network.dataReceived on /api/events): in all, and per
+   * second from populated to the end (the snapshot excluded).
+   */
   readonly feedBytes: number;
   readonly feedBytesPerSecond: number;
   readonly pageErrors: readonly string[];
@@ -144,6 +147,7 @@ async function open(browser: Browser, options: DashboardPageOptions): Promise<Da
     { timeout: options.timeoutMs, polling: 100 },
   );
   const populatedAt = now();
+  const feedBytesAtPopulated = feedBytes;
   const atPopulated = await cdpMetrics(cdp);
   let heapMax = atPopulated.JSHeapUsedSize ?? 0;
   let nodesMax = atPopulated.Nodes ?? 0;
@@ -288,7 +292,7 @@ async function open(browser: Browser, options: DashboardPageOptions): Promise<Da
           styleShare: share("RecalcStyleDuration"),
           layoutShare: share("LayoutDuration"),
           feedBytes,
-          feedBytesPerSecond: Math.round(feedBytes / seconds),
+          feedBytesPerSecond: Math.round((feedBytes - feedBytesAtPopulated) / Math.max(steady, 0.001)),
           pageErrors,
         };
       } finally {
@@ -316,7 +320,7 @@ export function formatPageFigures(f: DashboardPageFigures): string {
     `heap ${f.heapUsedMB.populated}/${f.heapUsedMB.max} MB (populated/max), ${f.domElements} elements, ` +
     `${f.domNodesMax} nodes max; main thread ${(f.mainThreadShare * 100).toFixed(1)} % ` +
     `(script ${(f.scriptShare * 100).toFixed(1)} %, style ${(f.styleShare * 100).toFixed(1)} %, ` +
-    `layout ${(f.layoutShare * 100).toFixed(1)} %); feed ${(f.feedBytesPerSecond / 1024).toFixed(1)} KiB/s` +
+    `layout ${(f.layoutShare * 100).toFixed(1)} %); feed after populated ${(f.feedBytesPerSecond / 1024).toFixed(1)} KiB/s` +
     (f.pageErrors.length ? `; page errors: ${f.pageErrors.join(" | ")}` : "") +
     (f.error ? `; error: ${f.error}` : "")
   );

@@ -49,7 +49,7 @@ const pageRows: readonly Row<DashboardPageFigures>[] = [
   { name: "page: main thread busy (%)", value: (f) => f.mainThreadShare * 100, digits: 1 },
   { name: "page: script (%)", value: (f) => f.scriptShare * 100, digits: 1 },
   { name: "page: style + layout (%)", value: (f) => (f.styleShare + f.layoutShare) * 100, digits: 1 },
-  { name: "page: feed received (KiB/s)", value: (f) => kib(f.feedBytesPerSecond), digits: 1 },
+  { name: "page: feed received after populated (KiB/s)", value: (f) => kib(f.feedBytesPerSecond), digits: 1 },
 ];
 
 function cell(values: readonly number[], digits: number): string {
