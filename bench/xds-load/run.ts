@@ -101,10 +101,10 @@ function gitDescribe(root: string): string {
     const head = execFileSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], {
       encoding: "utf8",
     }).trim();
-    const dirty = execFileSync("git", ["-C", root, "status", "--porcelain", "--", "src"], {
+    const dirty = execFileSync("git", ["-C", root, "status", "--porcelain", "--", "src", "dashboard/src"], {
       encoding: "utf8",
     }).trim();
-    return dirty ? `${head}+uncommitted src changes` : head;
+    return dirty ? `${head}+uncommitted src or dashboard changes` : head;
   } catch {
     return "not a git checkout";
   }
