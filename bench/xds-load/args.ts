@@ -1,4 +1,5 @@
 // Command-line flags of the xDS load harness.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { allScenarios, type ScenarioName } from "./scenarios.ts";
@@ -149,6 +150,12 @@ export function parseSettings(argv: readonly string[]): Settings | "help" {
   const routeShare = values["route-share"] === undefined ? 0.2 : Number(values["route-share"]);
   if (!(routeShare >= 0 && routeShare <= 0.34)) throw new Error("--route-share expects 0..0.34");
   const churnFraction = positive("churn-fraction", values["churn-fraction"], 0.2, false);
+  const chromium = values.chromium ?? "/usr/bin/chromium";
+  if (values["dashboard-browser"] && !existsSync(chromium)) {
+    throw new Error(
+      `--dashboard-browser runs ${chromium}, which is missing: apt-get install chromium, or --chromium PATH`,
+    );
+  }
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   return {
     proxies: positive("proxies", values.proxies, 200),
@@ -179,6 +186,6 @@ export function parseSettings(argv: readonly string[]): Settings | "help" {
     workerNodeArgs: words(values["worker-node-args"]),
     dashboard: (values.dashboard ?? false) || (values["dashboard-browser"] ?? false),
     dashboardBrowser: values["dashboard-browser"] ?? false,
-    chromium: values.chromium ?? "/usr/bin/chromium",
+    chromium,
   };
 }
