@@ -56,7 +56,11 @@ export function addCaOptions(command: Command, parseAddress: (value: string) => 
         "run the certificate authority: its signing endpoint (HTTPS) for `meshplane agent`, e.g. 127.0.0.1:15013",
       ).argParser(parseAddress),
     )
-    .addOption(trustDomainOption("SPIFFE trust domain of workload identities and of policy principals"))
+    .addOption(
+      trustDomainOption(
+        "SPIFFE trust domain of workload identities: their certificates and the server identities clients expect",
+      ),
+    )
     .addOption(
       new Option("--workload-cert-ttl <duration>", "lifetime of workload certificates (30s, 90m, 24h)")
         .argParser(duration)
