@@ -49,3 +49,29 @@ test("examples/policies on the quick-start mesh", () => {
     ["FaultInjection default/greeter-chaos"],
   );
 });
+
+test("examples/security on the quick-start mesh", () => {
+  const policies = load(join(examples, "security"));
+  const mesh = buildMeshSnapshot([...load(join(examples, "quickstart/mesh")), ...policies], {
+    domain: "cluster.local",
+  });
+  // Only what proxyless gRPC servers cannot apply: they have no JWT filter.
+  assert.deepEqual(issueLines(mesh.issues), [
+    "RequestAuthentication default/greeter-jwt spec.jwtRules UnsupportedValue [grpc]",
+  ]);
+  const security = mesh.services.get("default/greeter")?.ports[0]?.security;
+  assert.equal(security?.mtls, "STRICT");
+  assert.equal(security?.mtlsSource, "PeerAuthentication meshplane-system/mesh-strict");
+  assert.deepEqual(
+    security?.authorization.map((p) => `${p.action} ${p.source} ${p.rules[0]?.to[0]?.paths.join(",") ?? ""}`),
+    [
+      "ALLOW AuthorizationPolicy default/greeter-callers /helloworld.Greeter/SayHello",
+      "DENY AuthorizationPolicy default/greeter-deny-outside ",
+    ],
+  );
+  assert.deepEqual(
+    security?.jwtRules.map((r) => r.issuer),
+    ["https://accounts.example.com"],
+  );
+  assert.equal(mesh.meshSecurity.mtls, "STRICT");
+});
