@@ -123,20 +123,21 @@ spec: { targetRefs: [{ group: "", kind: Service, name: nowhere }] }
         /^Accepted=False\/TargetNotFound: spec\.targetRefs\[0\]: Service default\/nowhere does not exist/,
       ],
     ];
+    // No proxy is connected: nothing runs a listener built from the policy. Programmed is Unknown
+    // until the replica's first report, so wait for both conditions.
+    const programmed =
+      /^Programmed=(True\/Programmed: reached 0 of 0 connected proxies|False\/Invalid: not accepted, so not programmed)$/;
     for (const [resource, accepted] of expected) {
-      const lines = await waitFor(
+      let last: string[] = [];
+      await waitFor(
         async () => {
-          const got = await conditions(resource);
-          return got.length === 2 && accepted.test(got[0] ?? "") ? got : undefined;
+          last = await conditions(resource);
+          return last.length === 2 && accepted.test(last[0] ?? "") && programmed.test(last[1] ?? "");
         },
         { timeoutMs: 15_000, intervalMs: 200, message: `${resource} status` },
-      );
-      // No proxy is connected: nothing runs a listener built from the policy yet.
-      assert.match(
-        lines[1] ?? "",
-        /^Programmed=(True\/Programmed: reached 0 of 0|False\/Invalid: not accepted)/,
-        resource,
-      );
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; last conditions: ${last.join(" | ")}`);
+      });
     }
   });
 
