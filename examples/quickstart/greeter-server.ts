@@ -17,7 +17,7 @@
 // SIGTERM/SIGINT: graceful shutdown, then exit 0.
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
-import { XdsServer, XdsServerCredentials } from "@grpc/grpc-js-xds";
+import { register, XdsServer, XdsServerCredentials } from "@grpc/grpc-js-xds";
 import { greeterService, type HelloReply, type HelloRequest } from "./lib/greeter-proto.ts";
 import { GrpcServerMetrics } from "./lib/grpc-metrics.ts";
 
@@ -93,6 +93,9 @@ const metrics = new GrpcServerMetrics();
 const counted = (verb: string, path: string) => metrics.unary(path, handler(verb));
 // XdsServer waits for its listener (named from the bootstrap's server_listener_resource_name_template
 // with this address) and uses the xDS-provided TLS, falling back to plaintext where xDS gives none.
+// register() installs grpc-js-xds's HTTP filters (router, RBAC) too: without it, XdsServer NACKs
+// every listener ("envoy.filters.http.router filter validation failed") and never serves.
+if (values.xds) register();
 const server = values.xds ? new XdsServer() : new grpc.Server();
 const credentials = values.xds
   ? new XdsServerCredentials(grpc.ServerCredentials.createInsecure())

@@ -17,6 +17,11 @@ export interface GreeterOptions {
   implementation?: Implementation;
   /** Serve the standard gRPC server metrics on a free port (see `metricsAddress`); grpc-js only. */
   metrics?: boolean;
+  /**
+   * An xDS-enabled server (gRFC A36, grpc-js only) configured by this bootstrap file: it asks for
+   * its listener by address, so `port` must be set, and says it is listening once it serves.
+   */
+  xdsBootstrap?: string;
 }
 
 export interface Greeter {
@@ -38,7 +43,13 @@ export async function startGreeter(options: GreeterOptions): Promise<Greeter> {
   if (options.failRate !== undefined) args.push("--fail-rate", String(options.failRate));
   if (options.delayMs !== undefined) args.push("--delay-ms", String(options.delayMs));
   if (options.metrics) args.push("--metrics-address", "127.0.0.1:0");
-  const child = spawnChild(`greeter ${options.name}`, args, { cwd: repoRoot, command: program.command });
+  if (options.xdsBootstrap) args.push("--xds");
+  const env = options.xdsBootstrap ? { ...process.env, GRPC_XDS_BOOTSTRAP: options.xdsBootstrap } : undefined;
+  const child = spawnChild(`greeter ${options.name}`, args, {
+    cwd: repoRoot,
+    command: program.command,
+    ...(env && { env }),
+  });
   try {
     const line = await child.waitForJson(
       (json) => json.msg === "greeter listening",

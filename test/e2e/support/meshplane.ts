@@ -142,6 +142,8 @@ export interface BootstrapOptions {
   labels?: Record<string, string>;
   /** Where to write it; without it the JSON is returned from stdout. */
   output?: string;
+  /** `--cert-dir`: the file_watcher certificate provider over the agent's files (gRFC A29). */
+  certDir?: string;
 }
 
 /** `meshplane bootstrap ...`; returns the bootstrap JSON (read back from `output` if given). */
@@ -150,6 +152,7 @@ export async function cliBootstrap(options: BootstrapOptions): Promise<Record<st
   args.push("--namespace", options.namespace);
   for (const [key, value] of Object.entries(options.labels ?? {})) args.push("--label", `${key}=${value}`);
   if (options.output) args.push("--output", options.output);
+  if (options.certDir) args.push("--cert-dir", options.certDir, "--cert-refresh", "1");
   const run = await runCli(args);
   if (run.code !== 0) {
     throw new Error(

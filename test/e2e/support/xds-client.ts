@@ -32,6 +32,10 @@ export interface XdsClientOptions {
   env?: Record<string, string>;
   /** Default grpc-js. */
   implementation?: Implementation;
+  /** The workload's certificates (`meshplane agent --cert-dir`), named in the bootstrap. */
+  certDir?: string;
+  /** XdsChannelCredentials: mTLS where xDS says so, plaintext elsewhere (grpc-js only). */
+  xdsCredentials?: boolean;
 }
 
 export interface XdsClient {
@@ -69,7 +73,8 @@ export async function startXdsClient(options: XdsClientOptions): Promise<XdsClie
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, GRPC_XDS_BOOTSTRAP: bootstrapPath };
   delete env.GRPC_XDS_BOOTSTRAP_CONFIG;
   const program = programFor(options.implementation ?? "grpc-js", "xds-client");
-  const child = spawnChild(`xds-client ${options.nodeId}`, program.args, {
+  const args = [...program.args, ...(options.xdsCredentials ? ["--xds-credentials"] : [])];
+  const child = spawnChild(`xds-client ${options.nodeId}`, args, {
     command: program.command,
     cwd: repoRoot,
     env,

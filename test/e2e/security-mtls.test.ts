@@ -1,0 +1,174 @@
+// Proxyless mTLS end to end with real peers on 127.0.0.1: a grpc-js-xds XdsServer (gRFC A36) with
+// XdsServerCredentials serves with the listener meshplane builds for its address, clients use
+// XdsChannelCredentials (A29), and both hold certificates that real `meshplane agent` processes
+// obtained from meshplane's CA. Without a PeerAuthentication the mesh is PERMISSIVE: the server
+// serves plaintext, to xDS clients and to a plain insecure channel alike.
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import { callGreeter, greeterService } from "../../examples/quickstart/lib/greeter-proto.ts";
+import { apiRequest } from "./support/api.ts";
+import { freePort, startWorkloadIdentity, type WorkloadIdentity } from "./support/identity.ts";
+import {
+  adminText,
+  cliBootstrap,
+  startGreeter,
+  startMeshplane,
+  startXdsClient,
+  summary,
+  type CallResult,
+  type Greeter,
+  type Meshplane,
+  type XdsClient,
+} from "./support/index.ts";
+
+const namespace = "shop";
+const spiffe = (sa: string) => `spiffe://cluster.local/ns/${namespace}/sa/${sa}`;
+const servicePort = 50051;
+
+const namespaceObject = {
+  path: "/api/v1/namespaces",
+  body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+};
+
+/** A Service whose one endpoint is the server at 127.0.0.1:`port`, served by `serviceAccounts`. */
+function serviceObjects(name: string, port: number, serviceAccounts?: string) {
+  return [
+    {
+      path: `/api/v1/namespaces/${namespace}/services`,
+      body: {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: {
+          name,
+          namespace,
+          ...(serviceAccounts && { annotations: { "meshplane.dev/service-accounts": serviceAccounts } }),
+        },
+        spec: { ports: [{ name: "grpc", port: servicePort, targetPort: port }] },
+      },
+    },
+    {
+      path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
+      body: {
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: { name: `${name}-1`, namespace, labels: { "kubernetes.io/service-name": name } },
+        addressType: "IPv4",
+        ports: [{ name: "grpc", port }],
+        endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }],
+      },
+    },
+  ];
+}
+
+describe("proxyless mTLS: XdsServer and XdsChannelCredentials with meshplane's listeners and certificates", () => {
+  let work: string;
+  let meshplane: Meshplane;
+  let serverIdentity: WorkloadIdentity;
+  let clientIdentity: WorkloadIdentity;
+  let greeter: Greeter;
+  let client: XdsClient;
+  let port: number;
+  const stops: (() => Promise<unknown>)[] = [];
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), "meshplane-e2e-mtls-"));
+    const dataDir = join(work, "data");
+    meshplane = await startMeshplane({ args: ["--data-dir", dataDir, "--ca-address", "127.0.0.1:0"] });
+    stops.push(() => meshplane.stop());
+    const caAddress = meshplane.logs().find((line) => line.msg === "meshplane ready")?.caAddress;
+    assert.equal(typeof caAddress, "string", "the ready line names the CA's address");
+    const identity = (serviceAccount: string) =>
+      startWorkloadIdentity({
+        dataDir,
+        caAddress: caAddress as string,
+        namespace,
+        serviceAccount,
+        workDir: work,
+      });
+    serverIdentity = await identity("greeter");
+    stops.push(() => serverIdentity.stop());
+    clientIdentity = await identity("frontend");
+    stops.push(() => clientIdentity.stop());
+    assert.equal(serverIdentity.spiffeId, spiffe("greeter"));
+
+    port = await freePort();
+    // greeter is served by the greeter identity (its name); ledger names another identity for
+    // the same server, so a client dialling ledger must refuse it once it checks.
+    for (const { path, body } of [
+      namespaceObject,
+      ...serviceObjects("greeter", port),
+      ...serviceObjects("ledger", port, "ledger"),
+    ]) {
+      const reply = await apiRequest(meshplane.apiUrl as string, "POST", path, body);
+      assert.equal(reply.status, 201, `POST ${path}: ${JSON.stringify(reply.body)}`);
+    }
+    const bootstrap = join(work, "greeter-bootstrap.json");
+    await cliBootstrap({
+      xdsAddress: meshplane.xdsAddress,
+      nodeId: `${namespace}/greeter-1`,
+      namespace,
+      certDir: serverIdentity.certDir,
+      output: bootstrap,
+    });
+    // Says it is listening only once XdsServer has its listener (grpc/server?…=127.0.0.1:PORT).
+    greeter = await startGreeter({ name: "greeter-1", port, xdsBootstrap: bootstrap });
+    stops.push(() => greeter.stop());
+    client = await startXdsClient({
+      xdsAddress: meshplane.xdsAddress,
+      nodeId: `${namespace}/frontend-1`,
+      namespace,
+      certDir: clientIdentity.certDir,
+      xdsCredentials: true,
+    });
+    stops.push(() => client.stop());
+  });
+
+  after(async () => {
+    for (const stop of stops.reverse()) await stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const xdsCall = (service: string, calls = 5): Promise<CallResult> =>
+    client.call({
+      target: `xds:///${service}.${namespace}.svc.cluster.local:${servicePort}`,
+      calls,
+      deadlineMs: 3_000,
+    });
+
+  /** One call on a plain insecure channel straight to the server's port: who the server says called. */
+  async function plaintextCall(): Promise<string> {
+    const Client = grpc.makeGenericClientConstructor(greeterService, "Greeter");
+    const channel = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    try {
+      const reply = await callGreeter(channel, "SayHello", { name: "plain" }, { deadlineMs: 3_000 });
+      return reply.backend;
+    } finally {
+      channel.close();
+    }
+  }
+
+  /** The listener meshplane holds for the server's stream (config_dump), as proto JSON. */
+  async function serverListener(): Promise<{ filterChains: { transportSocket?: unknown }[] } | undefined> {
+    const path = `/debug/config_dump?node=${namespace}/greeter-1`;
+    const dump = JSON.parse(await adminText(meshplane.adminAddress, path)) as {
+      proxies: { resources: { lds?: Record<string, { resource: unknown }> } }[];
+    };
+    const name = `grpc/server?xds.resource.listening_address=127.0.0.1:${port}`;
+    return dump.proxies[0]?.resources.lds?.[name]?.resource as never;
+  }
+
+  test("PERMISSIVE (no PeerAuthentication): the server serves plaintext with meshplane's listener", async (t) => {
+    const listener = await serverListener();
+    assert.ok(listener, "the server's stream holds its listener");
+    assert.equal(listener.filterChains.length, 1);
+    assert.equal(listener.filterChains[0]?.transportSocket, undefined, "plaintext");
+    const result = await xdsCall("greeter");
+    assert.deepEqual(result.counts, { "greeter-1 <- plaintext": 5 }, summary(result));
+    assert.equal(await plaintextCall(), "greeter-1 <- plaintext");
+    t.diagnostic("5 xDS calls and 1 plain insecure call served in plaintext");
+  });
+});
