@@ -3,14 +3,7 @@
 // changed; the pipeline's property test checks the same on random edits.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  MeshFacets,
-  openPortSecurity,
-  type DataPlaneFlavour,
-  type MeshService,
-  type MeshSnapshot,
-  type MtlsMode,
-} from "../mesh/index.ts";
+import { MeshFacets, type DataPlaneFlavour } from "../mesh/index.ts";
 import { build } from "../mesh/testing.ts";
 import { blackholeCluster } from "./names.ts";
 import { translate, translateNames } from "./generator.ts";
@@ -76,15 +69,13 @@ const server = (address: string) => `grpc/server?xds.resource.listening_address=
 
 /** Whether each resource (or "*", the wildcard name list) read something the edit changed. */
 function check(
-  before: object[] | MeshSnapshot,
-  after: object[] | MeshSnapshot,
+  before: object[],
+  after: object[],
   expected: Expectation[],
   proxy: { flavour?: DataPlaneFlavour; namespace?: string; ips?: string[] } = {},
 ): void {
-  const mesh = (input: object[] | MeshSnapshot) =>
-    new MeshFacets(Array.isArray(input) ? build(...input) : input);
-  const previous = mesh(before);
-  const changes = mesh(after).changedSince(previous);
+  const previous = new MeshFacets(build(...before));
+  const changes = new MeshFacets(build(...after)).changedSince(previous);
   const profile = {
     flavour: proxy.flavour ?? "grpc",
     namespace: proxy.namespace ?? "default",
@@ -264,27 +255,28 @@ test("invalidation for Envoy: the inbound listener follows the sidecar's own add
   );
 });
 
-/** `mesh` with every port of Service `name` in `mode`, as a PeerAuthentication on it would set. */
-function withMode(mesh: MeshSnapshot, name: string, mode: MtlsMode): MeshSnapshot {
-  const services = [...mesh.services].map(([key, s]): [string, MeshService] => {
-    if (s.name !== name) return [key, s];
-    const security = { ...openPortSecurity, mtls: mode, mtlsSource: `PeerAuthentication default/${name}` };
-    return [key, { ...s, ports: s.ports.map((p) => ({ ...p, security })) }];
-  });
-  return { ...mesh, services: new Map(services) };
-}
+const peerAuthentication = (target: string, mode: string) => ({
+  apiVersion: "meshplane.dev/v1alpha1",
+  kind: "PeerAuthentication",
+  metadata: { name: `${target}-mtls` },
+  spec: { targetRefs: [{ group: "", kind: "Service", name: target }], mtls: { mode } },
+});
 
-test("invalidation: an mTLS mode change on b reaches b's clusters and b's servers, only", () => {
-  check(build(...base), withMode(build(...base), "b", "STRICT"), [
-    [CDS, cluster("b"), true],
-    [LDS, server("10.0.0.2:8080"), true],
-    [CDS, cluster("a"), false],
-    [LDS, server("10.0.0.1:8080"), false],
-    // An address no Service backs follows the mesh-wide policies only.
-    [LDS, server("10.0.0.9:8080"), false],
-    [EDS, cluster("b"), false],
-    [RDS, "a.default.svc.cluster.local:80", false],
-    [LDS, "b:80", false],
-    [CDS, "*", false],
-  ]);
+test("invalidation: a PeerAuthentication edit on b reaches b's clusters and b's servers, only", () => {
+  check(
+    [...base, peerAuthentication("b", "PERMISSIVE")],
+    [...base, peerAuthentication("b", "STRICT")],
+    [
+      [CDS, cluster("b"), true],
+      [LDS, server("10.0.0.2:8080"), true],
+      [CDS, cluster("a"), false],
+      [LDS, server("10.0.0.1:8080"), false],
+      // An address no Service backs follows the mesh-wide policies only.
+      [LDS, server("10.0.0.9:8080"), false],
+      [EDS, cluster("b"), false],
+      [RDS, "a.default.svc.cluster.local:80", false],
+      [LDS, "b:80", false],
+      [CDS, "*", false],
+    ],
+  );
 });

@@ -2,7 +2,11 @@
 // XdsServerCredentials serves with the listener meshplane builds for its address, clients use
 // XdsChannelCredentials (A29), and both hold certificates that real `meshplane agent` processes
 // obtained from meshplane's CA. Without a PeerAuthentication the mesh is PERMISSIVE: the server
-// serves plaintext, to xDS clients and to a plain insecure channel alike.
+// serves plaintext, to xDS clients and to a plain insecure channel alike. A namespace-wide
+// STRICT PeerAuthentication (through the API) turns the server's listener to TLS requiring a
+// client certificate and the clients' clusters to mTLS checking the server's SPIFFE ID: calls
+// carry the client's identity, a plain channel is refused, and a client told to expect another
+// identity refuses the server. Back to PERMISSIVE, plaintext is served again.
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,6 +23,7 @@ import {
   startMeshplane,
   startXdsClient,
   summary,
+  waitFor,
   type CallResult,
   type Greeter,
   type Meshplane,
@@ -170,5 +175,92 @@ describe("proxyless mTLS: XdsServer and XdsChannelCredentials with meshplane's l
     assert.deepEqual(result.counts, { "greeter-1 <- plaintext": 5 }, summary(result));
     assert.equal(await plaintextCall(), "greeter-1 <- plaintext");
     t.diagnostic("5 xDS calls and 1 plain insecure call served in plaintext");
+  });
+
+  const peerAuthentications = `/apis/meshplane.dev/v1alpha1/namespaces/${namespace}/peerauthentications`;
+
+  /** Sets the namespace-wide PeerAuthentication's mode (created on first use). */
+  async function setNamespaceMode(mode: "STRICT" | "PERMISSIVE"): Promise<void> {
+    const current = await apiRequest(meshplane.apiUrl as string, "GET", `${peerAuthentications}/default`);
+    const object = {
+      apiVersion: "meshplane.dev/v1alpha1",
+      kind: "PeerAuthentication",
+      metadata: {
+        name: "default",
+        namespace,
+        ...(current.status === 200 && {
+          resourceVersion: (current.body?.metadata as { resourceVersion: string }).resourceVersion,
+        }),
+      },
+      spec: { mtls: { mode } },
+    };
+    const reply =
+      current.status === 200
+        ? await apiRequest(meshplane.apiUrl as string, "PUT", `${peerAuthentications}/default`, object)
+        : await apiRequest(meshplane.apiUrl as string, "POST", peerAuthentications, object);
+    assert.ok(reply.status === 200 || reply.status === 201, `${mode}: ${JSON.stringify(reply.body)}`);
+  }
+
+  /** Waits until the server's listener is (or is not) TLS, then until a call is answered `expected`. */
+  async function converge(tls: boolean, expected: string): Promise<number> {
+    const started = Date.now();
+    await waitFor(
+      async () => ((await serverListener())?.filterChains[0]?.transportSocket !== undefined) === tls,
+      {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        message: `the server listener ${tls ? "with" : "without"} TLS`,
+      },
+    );
+    await waitFor(async () => (await xdsCall("greeter", 1)).counts[expected] === 1, {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+      message: `a call answered ${expected}`,
+    });
+    return Date.now() - started;
+  }
+
+  test("STRICT: xDS calls succeed over mTLS with the client's SPIFFE ID; a plaintext client is refused", async (t) => {
+    await setNamespaceMode("STRICT");
+    const mtls = `greeter-1 <- ${spiffe("frontend")}`;
+    const tookMs = await converge(true, mtls);
+    const result = await xdsCall("greeter", 20);
+    assert.deepEqual(result.counts, { [mtls]: 20 }, summary(result));
+    await assert.rejects(
+      plaintextCall(),
+      (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE,
+    );
+    t.diagnostic(
+      `STRICT in force ${tookMs} ms after the write; 20 of 20 calls over mTLS, the plain channel refused`,
+    );
+  });
+
+  test("STRICT: a client that expects another identity (ledger) refuses the server", async (t) => {
+    const result = await xdsCall("ledger", 5);
+    assert.equal(result.ok, 0, summary(result));
+    assert.deepEqual(result.errors, { UNAVAILABLE: 5 }, summary(result));
+    assert.match(result.errorSamples.join(), /No matching subject alternative name/, summary(result));
+    // What it expected: the ledger identity, from the Service's annotation.
+    const dump = JSON.parse(
+      await adminText(meshplane.adminAddress, `/debug/config_dump?node=${namespace}/frontend-1`),
+    ) as { proxies: { resources: { cds?: Record<string, { resource: unknown }> } }[] };
+    const cluster = JSON.stringify(
+      dump.proxies[0]?.resources.cds?.[`outbound|${servicePort}||ledger.${namespace}.svc.cluster.local`],
+    );
+    assert.match(cluster, new RegExp(`"exact":"${spiffe("ledger")}"`));
+    // The same client, server and certificates still work where the identity is the expected one.
+    assert.equal((await xdsCall("greeter", 1)).ok, 1);
+    t.diagnostic(`5 of 5 calls to ledger refused: ${result.errorSamples.join(" | ")}`);
+  });
+
+  test("PERMISSIVE again: the server serves plaintext, the plain channel is accepted", async (t) => {
+    await setNamespaceMode("PERMISSIVE");
+    const tookMs = await converge(false, "greeter-1 <- plaintext");
+    assert.equal(await plaintextCall(), "greeter-1 <- plaintext");
+    const result = await xdsCall("greeter", 20);
+    assert.deepEqual(result.counts, { "greeter-1 <- plaintext": 20 }, summary(result));
+    t.diagnostic(
+      `PERMISSIVE in force ${tookMs} ms after the write; 20 of 20 calls and the plain channel served`,
+    );
   });
 });

@@ -24,7 +24,7 @@ import {
   serverListenerPrefix,
   serverSecurity,
 } from "./server-listener.ts";
-import { grpcJsXdsErrors } from "./testing/grpc-js-xds.ts";
+import { grpcJsXdsErrors, grpcJsXdsListenersEquivalent } from "./testing/grpc-js-xds.ts";
 import { endpoint, mesh, mtls, service, servicePort } from "./testing/mesh.ts";
 
 const LDS = typeUrlOf(ListenerSchema);
@@ -99,7 +99,7 @@ function expectedListener(address: string, port: number, strict: boolean) {
             typedConfig: {
               "@type":
                 "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-              statPrefix: "inbound",
+              statPrefix: strict ? "inbound_mtls" : "inbound",
               routeConfig: {
                 name: `inbound|${port}`,
                 virtualHosts: [
@@ -230,4 +230,20 @@ test("HTTP filters given to the listener run before the router", () => {
     ["envoy.filters.http.fault", "envoy.filters.http.router"],
   );
   assert.deepEqual(grpcJsXdsErrors(resource), []);
+});
+
+test("an XdsServer takes every mode change as a change, and survives it", () => {
+  const modes = ["STRICT", "PERMISSIVE", "DISABLE"] as const;
+  const listenerIn = (mode: MtlsMode) => {
+    const { resource } = translate(new MeshFacets(twoServices(mode)), profile, LDS, nameFor("10.0.0.1:8080"));
+    assert.ok(resource);
+    return resource;
+  };
+  for (const from of modes) {
+    for (const to of modes) {
+      const tlsChanges = (from === "STRICT") !== (to === "STRICT");
+      if (!tlsChanges) continue;
+      assert.equal(grpcJsXdsListenersEquivalent(listenerIn(to), listenerIn(from)), false, `${from} → ${to}`);
+    }
+  }
 });

@@ -100,9 +100,14 @@ export function grpcServerListener(
       },
     ],
   });
+  const strict = security.mtls === "STRICT";
   const manager = create(HttpConnectionManagerSchema, {
     codecType: HttpConnectionManager_CodecType.AUTO,
-    statPrefix: "inbound",
+    // Differs by mode on purpose: grpc-js-xds 1.14.1 compares a new listener with the one it
+    // serves (server-listener.js listenersEquivalent) with the transport_socket test inverted, so
+    // when nothing before it differs, plaintext → TLS throws and kills the server and TLS →
+    // plaintext is taken as no change. Unequal HttpConnectionManager bytes end the comparison first.
+    statPrefix: strict ? "inbound_mtls" : "inbound",
     routeSpecifier: { case: "routeConfig", value: routeConfig },
     httpFilters: [...httpFilters, routerFilter()],
   });
@@ -123,7 +128,7 @@ export function grpcServerListener(
             configType: { case: "typedConfig", value: packAny(HttpConnectionManagerSchema, manager) },
           },
         ],
-        ...(security.mtls === "STRICT" && { transportSocket: serverTlsSocket() }),
+        ...(strict && { transportSocket: serverTlsSocket() }),
       },
     ],
   });

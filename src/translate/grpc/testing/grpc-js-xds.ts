@@ -81,3 +81,27 @@ function loadBalancingErrors(cluster: ClusterUpdate): string[] {
     }
   });
 }
+
+const { listenersEquivalent } = require(`${xdsRoot}/server-listener.js`) as {
+  listenersEquivalent(first: unknown, second: unknown): boolean;
+};
+
+/**
+ * Whether an XdsServer serving listener `current` takes `next` as no change (grpc-js-xds's own
+ * comparison, server-listener.ts); it throws where the server process would.
+ */
+export function grpcJsXdsListenersEquivalent(
+  next: Pick<GeneratedResource, "name" | "typeUrl" | "schema" | "message">,
+  current: Pick<GeneratedResource, "name" | "typeUrl" | "schema" | "message">,
+): boolean {
+  const decode = (resource: typeof next) => {
+    const type = resourceTypes.get(resource.typeUrl);
+    const result = type?.decode(context, {
+      type_url: resource.typeUrl,
+      value: Buffer.from(toBinary(resource.schema, resource.message)),
+    });
+    if (!result || result.error !== undefined) throw new Error(`${resource.name}: ${result?.error}`);
+    return result.value;
+  };
+  return listenersEquivalent(decode(next), decode(current));
+}
