@@ -5,8 +5,9 @@
 // serves plaintext, to xDS clients and to a plain insecure channel alike. A namespace-wide
 // STRICT PeerAuthentication (through the API) turns the server's listener to TLS requiring a
 // client certificate and the clients' clusters to mTLS checking the server's SPIFFE ID: calls
-// carry the client's identity, a plain channel is refused, and a client told to expect another
-// identity refuses the server. Back to PERMISSIVE, plaintext is served again.
+// carry the client's identity, a plain channel is refused, the policy is Programmed on the one
+// server that enforces it, and a client told to expect another identity refuses the server. Back
+// to PERMISSIVE, plaintext is served again.
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -230,6 +231,20 @@ describe("proxyless mTLS: XdsServer and XdsChannelCredentials with meshplane's l
       plaintextCall(),
       (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE,
     );
+    // Programmed counts the proxies enforcing the policy: the server, through its listener (the
+    // client's clusters only follow the mode).
+    const programmed = await waitFor(
+      async () => {
+        const reply = await apiRequest(meshplane.apiUrl as string, "GET", `${peerAuthentications}/default`);
+        const conditions = (
+          reply.body?.status as { conditions?: { type: string; status: string; message: string }[] }
+        )?.conditions;
+        const condition = conditions?.find((c) => c.type === "Programmed");
+        return condition?.status === "True" && condition;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, message: "the PeerAuthentication's Programmed condition" },
+    );
+    assert.equal(programmed.message, "reached 1 of 1 connected proxies");
     t.diagnostic(
       `STRICT in force ${tookMs} ms after the write; 20 of 20 calls over mTLS, the plain channel refused`,
     );
