@@ -65,7 +65,7 @@ test("examples/security on the quick-start mesh", () => {
   assert.deepEqual(
     security?.authorization.map((p) => `${p.action} ${p.source} ${p.rules[0]?.to[0]?.paths.join(",") ?? ""}`),
     [
-      "ALLOW AuthorizationPolicy default/greeter-callers /helloworld.Greeter/SayHello",
+      "ALLOW AuthorizationPolicy default/greeter-callers /meshplane.demo.Greeter/SayHello",
       "DENY AuthorizationPolicy default/greeter-deny-outside ",
     ],
   );
