@@ -32,6 +32,9 @@ export const protoFiles = [
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",
   "envoy/extensions/transport_sockets/tls/v3/secret.proto",
+  // Envoy security (sidecar mTLS and end-user JWT): src/translate/envoy/{listener,jwt}.ts.
+  "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto",
+  "envoy/extensions/filters/http/jwt_authn/v3/config.proto",
 ];
 
 const workDir = join(root, "proto", ".work");

@@ -7,8 +7,10 @@ import { file_envoy_config_endpoint_v3_endpoint } from "../../gen/envoy/config/e
 import { file_envoy_config_listener_v3_listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { file_envoy_config_route_v3_route } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { file_envoy_extensions_filters_http_fault_v3_fault } from "../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
+import { file_envoy_extensions_filters_http_jwt_authn_v3_config } from "../../gen/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js";
 import { file_envoy_extensions_filters_http_router_v3_router } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import { file_envoy_extensions_filters_listener_original_dst_v3_original_dst } from "../../gen/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js";
+import { file_envoy_extensions_filters_listener_tls_inspector_v3_tls_inspector } from "../../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js";
 import { file_envoy_extensions_filters_network_http_connection_manager_v3_http_connection_manager } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { file_envoy_extensions_filters_network_tcp_proxy_v3_tcp_proxy } from "../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
 import { file_envoy_extensions_transport_sockets_tls_v3_secret } from "../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
@@ -35,6 +37,8 @@ const generatedRoots: readonly DescFile[] = [
   file_envoy_extensions_transport_sockets_tls_v3_tls,
   file_envoy_extensions_transport_sockets_tls_v3_secret,
   file_envoy_service_status_v3_csds,
+  file_envoy_extensions_filters_listener_tls_inspector_v3_tls_inspector,
+  file_envoy_extensions_filters_http_jwt_authn_v3_config,
 ];
 
 /** The roots and everything they import, each file once, sorted by proto file name. */
