@@ -35,6 +35,11 @@ export interface ServicePortName {
   readonly port: number;
 }
 
+/** A Service port with an endpoint at some address, and the port that endpoint listens on. */
+export interface AddressServer extends ServicePortName {
+  readonly targetPort: number;
+}
+
 export const facetKey = {
   service: (namespace: string, name: string) => `Service ${namespace}/${name}`,
   endpoints: (namespace: string, name: string, port: number) => `endpoints ${namespace}/${name}:${port}`,
@@ -55,7 +60,7 @@ export const facetKey = {
   clusterIP: (ip: string) => `clusterIP ${ip}`,
   /** Every port some endpoint listens on. */
   endpointPorts: () => "endpoint ports",
-  /** The ports endpoints at `address` listen on. */
+  /** The Service ports with endpoints at `address`, with the ports those endpoints listen on. */
   address: (address: string) => `address ${address}`,
 } as const;
 
@@ -88,7 +93,10 @@ export class MeshFacets {
     const byPort = new Map<number, string[]>();
     const clusterIPs = new Map<string, string>();
     const endpointPorts = new Set<number>();
-    const byAddress = new Map<string, { ports: Set<number>; sources: Map<string, EndpointSource> }>();
+    const byAddress = new Map<
+      string,
+      { servers: Map<string, AddressServer>; sources: Map<string, EndpointSource> }
+    >();
     const sources: EndpointSource[] = [];
     for (const service of mesh.services.values()) {
       const { namespace, name } = service;
@@ -125,8 +133,9 @@ export class MeshFacets {
         });
         for (const endpoint of port.endpoints) {
           endpointPorts.add(endpoint.port);
-          const at = byAddress.get(endpoint.address) ?? { ports: new Set(), sources: new Map() };
-          at.ports.add(endpoint.port);
+          const at = byAddress.get(endpoint.address) ?? { servers: new Map(), sources: new Map() };
+          const server = { namespace, name, port: port.port, targetPort: endpoint.port };
+          at.servers.set(`${namespace}/${name}:${port.port}:${endpoint.port}`, server);
           byAddress.set(endpoint.address, at);
         }
         sources.push(...port.slices);
@@ -156,7 +165,7 @@ export class MeshFacets {
     for (const [address, at] of byAddress) {
       const slices = [...at.sources.values()];
       this.set(facetKey.address(address), {
-        value: [...at.ports].sort(byNumber),
+        value: [...at.servers.values()].sort(byServer),
         objects: slices.map((s) => s.object),
         addresses: slices,
       });
@@ -183,6 +192,15 @@ export class MeshFacets {
   }
 }
 
+function byServer(a: AddressServer, b: AddressServer): number {
+  return (
+    a.targetPort - b.targetPort ||
+    (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0) ||
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
+    a.port - b.port
+  );
+}
+
 /** Typed views of the facet values the constructors above store. */
 export type EndpointsFacet = readonly MeshEndpoint[];
 export type PolicyFacet = ServicePolicy | undefined;
@@ -191,6 +209,7 @@ export type AttachedFacet = readonly RouteIdentity[];
 export type ServicePortsFacet = readonly ServicePortName[];
 /** `namespace/name` of the Services with a port. */
 export type PortFacet = readonly string[];
+export type AddressFacet = readonly AddressServer[];
 
 /** A route's blame: itself and the FaultInjection objects its rules use. */
 function routeObjects(route: MeshRoute): string[] {

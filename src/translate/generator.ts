@@ -35,6 +35,9 @@ function groupPart(field: ProfileField, profile: ProxyProfile): string[] {
       return [`ns=${profile.namespace}`];
     case "instanceIps":
       return [`ips=${profile.instanceIps.join(",")}`];
+    case "certDir":
+      // Proxies on the default directory share with their whole flavour.
+      return profile.certDir === undefined ? [] : [`certs=${profile.certDir}`];
     case "client": {
       const key = encodingKey(clientEncoding(profile.client));
       return key ? [`client=${key}`] : [];

@@ -17,6 +17,11 @@ export interface ProxyProfile {
    * we know, which gets the encoding meshplane emits for current clients.
    */
   readonly client?: ClientIdentity | undefined;
+  /**
+   * Where `meshplane agent` writes the workload's certificate files, from node metadata
+   * MESHPLANE_CERT_DIR (Envoy sidecars); undefined: the documented default (envoy/secret.ts).
+   */
+  readonly certDir?: string | undefined;
 }
 
 /** One xDS resource as a typed message, with the schema needed to encode it. */

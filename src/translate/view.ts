@@ -6,6 +6,7 @@ import {
   facetKey,
   routeGroup,
   routeTable,
+  type AddressFacet,
   type AttachedFacet,
   type EndpointSource,
   type EndpointsFacet,
@@ -25,7 +26,7 @@ import { clientEncoding, type ClientEncoding } from "./clients/index.ts";
 import type { ProxyProfile } from "./types.ts";
 
 /** The proxy attributes a resource type may depend on; see ResourceType.profile. */
-export type ProfileField = "namespace" | "instanceIps" | "client";
+export type ProfileField = "namespace" | "instanceIps" | "client" | "certDir";
 
 /** What one resource (or one wildcard name list) was built from. */
 export interface Provenance {
@@ -80,6 +81,11 @@ export class MeshView {
   /** How the proxy's client wants what can be written more than one way (only that: see encoding.ts). */
   get clientEncoding(): ClientEncoding {
     return this.profileField("client", clientEncoding(this.profile.client));
+  }
+
+  /** The workload's certificate directory, when its node metadata names one (Envoy sidecars). */
+  get certDir(): string | undefined {
+    return this.profileField("certDir", this.profile.certDir);
   }
 
   service(namespace: string, name: string): ServiceShape | undefined {
@@ -152,7 +158,12 @@ export class MeshView {
 
   /** The ports endpoints at `address` listen on, ascending. */
   portsAt(address: string): readonly number[] {
-    return this.read<readonly number[]>(facetKey.address(address)) ?? [];
+    return [...new Set(this.serversAt(address).map((s) => s.targetPort))];
+  }
+
+  /** The Service ports with endpoints at `address`, by target port (then Service, port). */
+  serversAt(address: string): AddressFacet {
+    return this.read<AddressFacet>(facetKey.address(address)) ?? [];
   }
 
   /**

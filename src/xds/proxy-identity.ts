@@ -32,6 +32,7 @@ export function proxyIdentity(node: Node | undefined): ProxyIdentity {
   // The client decides encodings where clients differ (translate/clients); the raw user agent is
   // only shown, and an excerpt is all that is kept of it.
   const client = clientIdentity(node);
+  const certDir = certDirectory(metadata.MESHPLANE_CERT_DIR);
   return {
     nodeId: node?.id ?? "",
     profile: {
@@ -39,10 +40,28 @@ export function proxyIdentity(node: Node | undefined): ProxyIdentity {
       flavour: node?.userAgentName === "envoy" ? "envoy" : "grpc",
       instanceIps,
       ...(client && { client }),
+      ...(certDir !== undefined && { certDir }),
     },
     userAgent: excerpt([node?.userAgentName, version].filter(Boolean).join("/")),
     clientGroup: client && clientGroupLabel(client),
   };
+}
+
+/** The longest certificate directory a node may name; longer ones get the default. */
+export const certDirMaxChars = 256;
+
+/**
+ * Node metadata MESHPLANE_CERT_DIR: where the workload's agent writes its certificate files, which
+ * the sidecar's SDS secrets name. Only an absolute path without `.`/`..` segments or control
+ * characters is taken (trailing slashes dropped); anything else means the default directory.
+ */
+export function certDirectory(value: unknown): string | undefined {
+  if (typeof value !== "string" || value.length > certDirMaxChars || !value.startsWith("/")) return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) return undefined;
+  const dir = value.replace(/\/+$/, "");
+  if (dir === "" || dir.split("/").some((segment) => segment === "." || segment === "..")) return undefined;
+  return dir;
 }
 
 /** The client as the debug endpoints show it. */

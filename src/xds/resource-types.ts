@@ -5,23 +5,28 @@ export const TypeUrl = {
   RouteConfiguration: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
   Cluster: "type.googleapis.com/envoy.config.cluster.v3.Cluster",
   ClusterLoadAssignment: "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+  /** SDS over ADS, Envoy sidecars only (proxyless gRPC reads certificates from files, A29). */
+  Secret: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
 } as const;
 
 export type TypeUrl = (typeof TypeUrl)[keyof typeof TypeUrl];
 
 /** Short names used in logs, metrics labels and the debug endpoints. */
-export const typeShortName: Record<TypeUrl, "lds" | "rds" | "cds" | "eds"> = {
+export const typeShortName: Record<TypeUrl, "lds" | "rds" | "cds" | "eds" | "sds"> = {
   [TypeUrl.Listener]: "lds",
   [TypeUrl.RouteConfiguration]: "rds",
   [TypeUrl.Cluster]: "cds",
   [TypeUrl.ClusterLoadAssignment]: "eds",
+  [TypeUrl.Secret]: "sds",
 };
 
 /**
  * Make-before-break order (xDS protocol, "Eventual consistency considerations"): a proxy must
- * learn about clusters and their endpoints before listeners and routes that reference them.
+ * learn about clusters and their endpoints before listeners and routes that reference them, and
+ * about secrets before the clusters and listeners whose TLS contexts name them.
  */
 export const pushOrder: readonly TypeUrl[] = [
+  TypeUrl.Secret,
   TypeUrl.Cluster,
   TypeUrl.ClusterLoadAssignment,
   TypeUrl.Listener,

@@ -35,7 +35,7 @@ export interface TypeSyncStatus {
 
 /** A resource one proxy rejected and is kept on its last good version of (NACK isolation). */
 export interface ResourceRejection {
-  readonly type: "lds" | "rds" | "cds" | "eds";
+  readonly type: "lds" | "rds" | "cds" | "eds" | "sds";
   readonly resource: string;
   /** Content hash of the version the proxy rejected (the resource's version in delta xDS). */
   readonly rejectedHash: string;

@@ -9,7 +9,7 @@ import {
   Cluster_LbPolicy,
   type Cluster,
 } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
-import { RoutingPriority } from "../../gen/envoy/config/core/v3/base_pb.js";
+import { RoutingPriority, type TransportSocket } from "../../gen/envoy/config/core/v3/base_pb.js";
 import type { OutlierDetectionPolicy, PortShape, ServicePolicy } from "../../mesh/index.ts";
 import { blackholeCluster } from "../names.ts";
 import { adsConfigSource, durationMs } from "../proto.ts";
@@ -27,7 +27,13 @@ type ClusterInit = Exclude<MessageInitShape<typeof ClusterSchema>, Cluster>;
 const defaultConnectTimeoutMs = 5000;
 const loopback = "127.0.0.1";
 
-export function outboundCluster(name: string, port: PortShape, policy: ServicePolicy | undefined): Cluster {
+/** `mtls`: the transport socket for a STRICT destination (tls.ts upstreamMtls), else plaintext. */
+export function outboundCluster(
+  name: string,
+  port: PortShape,
+  policy: ServicePolicy | undefined,
+  mtls?: TransportSocket,
+): Cluster {
   const init: ClusterInit = {
     name,
     clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.EDS },
@@ -37,6 +43,7 @@ export function outboundCluster(name: string, port: PortShape, policy: ServicePo
     ...circuitBreakers(policy?.circuitBreaker),
     ...(policy?.outlierDetection && { outlierDetection: outlierDetection(policy.outlierDetection) }),
     ...(isHttp2Port(port) && { typedExtensionProtocolOptions: http2ProtocolOptions() }),
+    ...(mtls && { transportSocket: mtls }),
   };
   return create(ClusterSchema, init);
 }

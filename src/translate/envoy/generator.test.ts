@@ -35,7 +35,13 @@ const consumer = route("HTTPRoute", "tools", "pin", [rule({ backends: [backend("
 const mesh = meshOf([web, api], [attach(consumer, web, 80)]);
 
 const wildcard: ResourceRequest = { wildcard: true, names: [] };
-const types = [ListenerSchema, RouteConfigurationSchema, ClusterSchema, ClusterLoadAssignmentSchema] as const;
+const types = [
+  ListenerSchema,
+  RouteConfigurationSchema,
+  ClusterSchema,
+  ClusterLoadAssignmentSchema,
+  SecretSchema,
+] as const;
 
 function encoded(resources: GeneratedResource[]): string[] {
   return resources.map((r) => `${r.name}=${Buffer.from(toBinary(r.schema, r.message)).toString("base64")}`);
@@ -53,6 +59,7 @@ test("sidecars of one profile group get equal resources; only listeners and rout
     envoyProfile("tools", ["10.2.0.1"]),
     envoyProfile("shop"),
     envoyProfile("tools", ["10.1.0.1"]),
+    { ...envoyProfile("tools", ["10.1.0.1"]), certDir: "/etc/certs" },
   ];
   const groupsPerType: Record<string, number> = {};
   for (const schema of types) {
@@ -73,6 +80,7 @@ test("sidecars of one profile group get equal resources; only listeners and rout
     RouteConfiguration: 2, // by namespace: shop, tools
     Cluster: 1,
     ClusterLoadAssignment: 1,
+    Secret: 2, // by certificate directory: the default, /etc/certs
   });
 });
 
@@ -90,6 +98,12 @@ test("RDS resolves port names only; ports of no Service and capture ports do not
   assert.ok(!generate(envoyProfile("shop"), ListenerSchema).some((r) => r.name === "0.0.0.0_15006"));
 });
 
-test("types Envoy sidecars get nothing of yet produce nothing", () => {
-  assert.deepEqual(generateResources(mesh, envoyProfile("shop"), typeUrlOf(SecretSchema), wildcard), []);
+test("SDS has exactly the two secrets TLS contexts name; other names resolve to nothing", () => {
+  const names = (request: ResourceRequest) =>
+    generate(envoyProfile("shop"), SecretSchema, request).map((r) => r.name);
+  assert.deepEqual(names(wildcard), ["default", "ROOTCA"]);
+  assert.deepEqual(names({ wildcard: false, names: ["ROOTCA", "default", "file-cert", ""] }), [
+    "ROOTCA",
+    "default",
+  ]);
 });

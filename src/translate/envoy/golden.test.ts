@@ -1,7 +1,8 @@
 // Golden tests for Envoy sidecars. Each folder in testdata/ holds input.yaml (mesh resources plus
 // one `kind: Proxy` document with the sidecar's namespace and instanceIps) and the expected JSON
 // per xDS type, fetched as Envoy fetches them: LDS and CDS wildcard, RDS for the names the
-// listeners use, EDS for the EDS clusters; plus the mesh issues. Every resource must pass the PGV
+// listeners use, EDS for the EDS clusters, SDS for the secrets their TLS contexts name; plus the
+// mesh issues. Every resource must pass the PGV
 // rules Envoy enforces. Regenerate after an intended change with `npm run golden`, then review.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -19,6 +20,7 @@ import {
 import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema, type Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
+import { SecretSchema } from "../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
 import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { buildMeshSnapshot, type MeshSnapshot } from "../../mesh/index.ts";
 import { typeUrlOf } from "../proto.ts";
@@ -85,7 +87,23 @@ function sidecarView({ mesh, profile }: GoldenCase): Record<string, GeneratedRes
           : [];
       }),
     ),
+    "sds.json": fetch(SecretSchema, sdsNames([...listeners, ...clusters])),
   };
+}
+
+/** The SDS secrets TLS contexts name: every `{name, sdsConfig}` in the resources' JSON. */
+function sdsNames(resources: readonly GeneratedResource[]): string[] {
+  const names: string[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (typeof value === "object" && value !== null) {
+      const record = value as Record<string, unknown>;
+      if (typeof record.name === "string" && record.sdsConfig !== undefined) names.push(record.name);
+      Object.values(record).forEach(walk);
+    }
+  };
+  for (const r of resources) walk(toJson(r.schema, r.message, { registry: envoyRegistry }));
+  return names;
 }
 
 function rdsNames(listener: Listener): string[] {

@@ -103,9 +103,10 @@ test("virtualInbound: one chain per port this workload's IPs serve, ready or not
   assert.equal(listener?.trafficDirection, TrafficDirection.INBOUND);
   assert.deepEqual(
     listener?.listenerFilters.map((f) => f.name),
-    ["envoy.filters.listener.original_dst"],
+    ["envoy.filters.listener.original_dst", "envoy.filters.listener.tls_inspector"],
   );
-  const chains = listener?.filterChains ?? [];
+  // PERMISSIVE (the mesh default): an mTLS and a plaintext chain per port (security.test.ts).
+  const chains = (listener?.filterChains ?? []).filter((c) => !c.name.endsWith("_mtls"));
   // 8080 backs two Services (web:80 and admin:8080): one chain, or Envoy rejects the listener.
   assert.deepEqual(
     chains.map((c) => c.filterChainMatch?.destinationPort),
@@ -127,11 +128,11 @@ test("virtualInbound of a proxy whose IPs back no endpoint has only the pass-thr
   const chains = listeners(mesh, ["10.9.9.9"]).get("virtualInbound")?.filterChains ?? [];
   assert.deepEqual(
     chains.map((c) => c.name),
-    ["virtualInbound-catchall-tcp"],
+    ["virtualInbound-catchall-tcp_mtls", "virtualInbound-catchall-tcp"],
   );
   const two = listeners(mesh, ["10.1.0.2", "10.1.0.3"]).get("virtualInbound")?.filterChains ?? [];
   assert.deepEqual(
     two.map((c) => c.filterChainMatch?.destinationPort),
-    [8080, undefined],
+    [8080, 8080, undefined, undefined],
   );
 });

@@ -15,27 +15,26 @@ import {
   type FilterChain,
 } from "../../gen/envoy/config/listener/v3/listener_components_pb.js";
 import { OriginalDstSchema } from "../../gen/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js";
-import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
+import { TlsInspectorSchema } from "../../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js";
 import {
   HttpConnectionManagerSchema,
   HttpConnectionManager_CodecType,
-  HttpFilterSchema,
   type HttpConnectionManager,
-  type HttpFilter,
 } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { TcpProxySchema } from "../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
+import type { MtlsMode } from "../../mesh/security-model.ts";
 import { faultFilter } from "../grpc/fault.ts";
-import { adsConfigSource, durationMs, packAny } from "../proto.ts";
+import { adsConfigSource, packAny } from "../proto.ts";
+import { routerFilter } from "./http-filters.ts";
+import { inboundChains, inspectsTls, passthroughChains, type InboundPort } from "./inbound.ts";
 import {
   httpConnectionManagerName,
-  inboundClusterName,
-  inboundPassthroughCluster,
   originalDstListenerFilterName,
   outboundListenerName,
   outboundRouteName,
   passthroughCluster,
-  routerFilterName,
   tcpProxyName,
+  tlsInspectorListenerFilterName,
   virtualInboundListener,
   virtualInboundPort,
   virtualOutboundListener,
@@ -80,10 +79,16 @@ export function virtualOutbound(): Listener {
 
 /**
  * The capture listener for incoming connections. The original_dst listener filter restores the
- * destination iptables rewrote, so chains can match on the workload port. It must not set
+ * destination iptables rewrote, so chains can match on the workload port; tls_inspector, where
+ * some mode accepts mTLS, lets them match on TLS (inbound.ts). It must not set
  * `use_original_dst`: that would hand the connection to the outbound listener of that port.
  */
-export function virtualInbound(servedPorts: readonly number[]): Listener {
+export function virtualInbound(
+  served: readonly InboundPort[],
+  meshMode: MtlsMode,
+  trustDomain: string,
+): Listener {
+  const tls = inspectsTls(meshMode) || served.some((p) => inspectsTls(p.security.mtls));
   return create(ListenerSchema, {
     name: virtualInboundListener,
     address: socketAddress(anyAddress, virtualInboundPort),
@@ -93,48 +98,25 @@ export function virtualInbound(servedPorts: readonly number[]): Listener {
         name: originalDstListenerFilterName,
         configType: { case: "typedConfig", value: packAny(OriginalDstSchema, create(OriginalDstSchema)) },
       },
-    ],
-    filterChains: [
-      ...servedPorts.map(inboundChain),
-      passthroughChain(`${virtualInboundListener}-catchall-tcp`, inboundPassthroughCluster),
-    ],
-  });
-}
-
-/** HTTP for one served port, to the application on 127.0.0.1:<port>, without a time limit. */
-function inboundChain(port: number): FilterChain {
-  const cluster = inboundClusterName(port);
-  const manager = create(HttpConnectionManagerSchema, {
-    codecType: HttpConnectionManager_CodecType.AUTO,
-    statPrefix: `inbound_${anyAddress}_${port}`,
-    routeSpecifier: {
-      case: "routeConfig",
-      value: {
-        name: cluster,
-        virtualHosts: [
-          {
-            name: `inbound|http|${port}`,
-            domains: ["*"],
-            routes: [
-              {
-                name: "default",
-                match: { pathSpecifier: { case: "prefix", value: "/" } },
-                action: {
-                  case: "route",
-                  value: { clusterSpecifier: { case: "cluster", value: cluster }, timeout: durationMs(0) },
-                },
+      ...(tls
+        ? [
+            {
+              name: tlsInspectorListenerFilterName,
+              configType: {
+                case: "typedConfig" as const,
+                value: packAny(TlsInspectorSchema, create(TlsInspectorSchema)),
               },
-            ],
-          },
-        ],
-      },
-    },
-    httpFilters: [routerFilter()],
-  });
-  return create(FilterChainSchema, {
-    name: `${virtualInboundListener}_${port}`,
-    filterChainMatch: { destinationPort: port },
-    filters: [httpManagerFilter(manager)],
+            },
+          ]
+        : []),
+    ],
+    // A server-first protocol sends nothing for tls_inspector to read: after the timeout its
+    // connection goes on to the plaintext chain instead of being closed (Istio does the same).
+    ...(tls && { continueOnListenerFiltersTimeout: true }),
+    filterChains: [
+      ...served.flatMap((port) => inboundChains(port, trustDomain)),
+      ...passthroughChains(meshMode, trustDomain),
+    ],
   });
 }
 
@@ -156,13 +138,6 @@ function httpManagerFilter(manager: HttpConnectionManager): Filter {
   return create(FilterSchema, {
     name: httpConnectionManagerName,
     configType: { case: "typedConfig", value: packAny(HttpConnectionManagerSchema, manager) },
-  });
-}
-
-function routerFilter(): HttpFilter {
-  return create(HttpFilterSchema, {
-    name: routerFilterName,
-    configType: { case: "typedConfig", value: packAny(RouterSchema, create(RouterSchema)) },
   });
 }
 

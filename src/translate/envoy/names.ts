@@ -25,6 +25,8 @@ export const routerFilterName = "envoy.filters.http.router";
 export const httpConnectionManagerName = "envoy.filters.network.http_connection_manager";
 export const tcpProxyName = "envoy.filters.network.tcp_proxy";
 export const originalDstListenerFilterName = "envoy.filters.listener.original_dst";
+export const tlsInspectorListenerFilterName = "envoy.filters.listener.tls_inspector";
+export const jwtAuthnFilterName = "envoy.filters.http.jwt_authn";
 export const httpProtocolOptionsName = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
 /** The listener for outbound traffic to one port number: `0.0.0.0_<port>`. */
