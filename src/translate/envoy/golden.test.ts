@@ -8,27 +8,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { toJson } from "@bufbuild/protobuf";
-import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { parseAllDocuments } from "yaml";
 import { validateResource, type Resource } from "../../api/index.ts";
-import {
-  ClusterSchema,
-  Cluster_DiscoveryType,
-  type Cluster,
-} from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
-import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
-import { ListenerSchema, type Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
-import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
-import { SecretSchema } from "../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
-import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { buildMeshSnapshot, type MeshSnapshot } from "../../mesh/index.ts";
-import { typeUrlOf } from "../proto.ts";
-import type { GeneratedResource, ProxyProfile } from "../types.ts";
-import { generateResources } from "../generator.ts";
+import type { ProxyProfile } from "../types.ts";
 import { assertValidEnvoy } from "./pgv-assert.ts";
-import { envoyRegistry } from "./registry.ts";
-import { domain, envoyProfile } from "./testing.ts";
+import { asJson, domain, envoyProfile, sidecarView } from "./testing.ts";
 
 const testdata = join(import.meta.dirname, "testdata");
 const update = process.env.UPDATE_GOLDEN === "1";
@@ -58,68 +43,6 @@ function loadCase(dir: string): GoldenCase {
     mesh: buildMeshSnapshot(resources, { domain }),
     profile: envoyProfile(proxy.namespace, proxy.instanceIps ?? []),
   };
-}
-
-/** What a sidecar holds after subscribing as Envoy does. */
-function sidecarView({ mesh, profile }: GoldenCase): Record<string, GeneratedResource[]> {
-  const fetch = (schema: Parameters<typeof typeUrlOf>[0], names?: Iterable<string>) =>
-    generateResources(
-      mesh,
-      profile,
-      typeUrlOf(schema),
-      names ? { wildcard: false, names: [...new Set(names)].sort() } : { wildcard: true, names: [] },
-    );
-  const listeners = fetch(ListenerSchema);
-  const clusters = fetch(ClusterSchema);
-  return {
-    "lds.json": listeners,
-    "rds.json": fetch(
-      RouteConfigurationSchema,
-      listeners.flatMap((l) => rdsNames(l.message as Listener)),
-    ),
-    "cds.json": clusters,
-    "eds.json": fetch(
-      ClusterLoadAssignmentSchema,
-      clusters.flatMap((c) => {
-        const cluster = c.message as Cluster;
-        return cluster.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS
-          ? [cluster.edsClusterConfig?.serviceName || c.name]
-          : [];
-      }),
-    ),
-    "sds.json": fetch(SecretSchema, sdsNames([...listeners, ...clusters])),
-  };
-}
-
-/** The SDS secrets TLS contexts name: every `{name, sdsConfig}` in the resources' JSON. */
-function sdsNames(resources: readonly GeneratedResource[]): string[] {
-  const names: string[] = [];
-  const walk = (value: unknown): void => {
-    if (Array.isArray(value)) value.forEach(walk);
-    else if (typeof value === "object" && value !== null) {
-      const record = value as Record<string, unknown>;
-      if (typeof record.name === "string" && record.sdsConfig !== undefined) names.push(record.name);
-      Object.values(record).forEach(walk);
-    }
-  };
-  for (const r of resources) walk(toJson(r.schema, r.message, { registry: envoyRegistry }));
-  return names;
-}
-
-function rdsNames(listener: Listener): string[] {
-  return listener.filterChains.flatMap((chain) =>
-    chain.filters.flatMap((filter) => {
-      const packed = filter.configType.case === "typedConfig" ? filter.configType.value : undefined;
-      if (packed?.typeUrl !== typeUrlOf(HttpConnectionManagerSchema)) return [];
-      const manager = anyUnpack(packed, HttpConnectionManagerSchema);
-      return manager?.routeSpecifier.case === "rds" ? [manager.routeSpecifier.value.routeConfigName] : [];
-    }),
-  );
-}
-
-function asJson(resources: readonly GeneratedResource[]): string {
-  const json = resources.map((r) => toJson(r.schema, r.message, { registry: envoyRegistry }));
-  return `${JSON.stringify(json, null, 2)}\n`;
 }
 
 for (const name of readdirSync(testdata).sort()) {

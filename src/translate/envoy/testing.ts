@@ -2,6 +2,8 @@
 // retries, traffic policies) and for tests that want one feature at a time.
 import {
   openPortSecurity,
+  type JwtRule,
+  type PortSecurity,
   attachmentKey,
   serviceKey,
   type MeshEndpoint,
@@ -16,7 +18,22 @@ import {
   type RouteRule,
   type ServicePolicy,
 } from "../../mesh/index.ts";
-import type { ProxyProfile } from "../types.ts";
+import { toJson } from "@bufbuild/protobuf";
+import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import {
+  ClusterSchema,
+  Cluster_DiscoveryType,
+  type Cluster,
+} from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import { ListenerSchema, type Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
+import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
+import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import { SecretSchema } from "../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
+import { generateResources } from "../generator.ts";
+import { typeUrlOf } from "../proto.ts";
+import type { GeneratedResource, ProxyProfile } from "../types.ts";
+import { envoyRegistry } from "./registry.ts";
 
 export const domain = "cluster.local";
 
@@ -60,6 +77,25 @@ export function service(
     ports: options.ports,
     policy: options.policy,
     serviceAccounts: options.serviceAccounts ?? [name],
+  };
+}
+
+/** A port's security: the mesh default (PERMISSIVE, nothing else) with `fields` over it. */
+export function portSecurity(fields: Partial<PortSecurity>): PortSecurity {
+  return { ...openPortSecurity, ...fields };
+}
+
+/** A JWT rule for issuer `https://issuer.example`, with inline keys unless `fields` say otherwise. */
+export function jwtRule(fields: Partial<JwtRule> = {}): JwtRule {
+  return {
+    source: "RequestAuthentication shop/jwt",
+    issuer: "https://issuer.example",
+    audiences: [],
+    jwksUri: undefined,
+    jwks: '{"keys":[]}',
+    locations: [],
+    forwardOriginalToken: false,
+    ...fields,
   };
 }
 
@@ -143,4 +179,76 @@ export function meshOf(services: MeshService[], attachments: RouteAttachment[] =
     trustDomain: "cluster.local",
     meshSecurity: openPortSecurity,
   };
+}
+
+/**
+ * What a sidecar holds after subscribing as Envoy does: LDS and CDS wildcard, RDS for the names the
+ * listeners use, EDS for the EDS clusters, SDS for the secrets their TLS contexts name.
+ */
+export function sidecarView({
+  mesh,
+  profile,
+}: {
+  mesh: MeshSnapshot;
+  profile: ProxyProfile;
+}): Record<string, GeneratedResource[]> {
+  const fetch = (schema: Parameters<typeof typeUrlOf>[0], names?: Iterable<string>) =>
+    generateResources(
+      mesh,
+      profile,
+      typeUrlOf(schema),
+      names ? { wildcard: false, names: [...new Set(names)].sort() } : { wildcard: true, names: [] },
+    );
+  const listeners = fetch(ListenerSchema);
+  const clusters = fetch(ClusterSchema);
+  return {
+    "lds.json": listeners,
+    "rds.json": fetch(
+      RouteConfigurationSchema,
+      listeners.flatMap((l) => rdsNames(l.message as Listener)),
+    ),
+    "cds.json": clusters,
+    "eds.json": fetch(
+      ClusterLoadAssignmentSchema,
+      clusters.flatMap((c) => {
+        const cluster = c.message as Cluster;
+        return cluster.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS
+          ? [cluster.edsClusterConfig?.serviceName || c.name]
+          : [];
+      }),
+    ),
+    "sds.json": fetch(SecretSchema, sdsNames([...listeners, ...clusters])),
+  };
+}
+
+/** The SDS secrets TLS contexts name: every `{name, sdsConfig}` in the resources' JSON. */
+function sdsNames(resources: readonly GeneratedResource[]): string[] {
+  const names: string[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (typeof value === "object" && value !== null) {
+      const record = value as Record<string, unknown>;
+      if (typeof record.name === "string" && record.sdsConfig !== undefined) names.push(record.name);
+      Object.values(record).forEach(walk);
+    }
+  };
+  for (const r of resources) walk(toJson(r.schema, r.message, { registry: envoyRegistry }));
+  return names;
+}
+
+function rdsNames(listener: Listener): string[] {
+  return listener.filterChains.flatMap((chain) =>
+    chain.filters.flatMap((filter) => {
+      const packed = filter.configType.case === "typedConfig" ? filter.configType.value : undefined;
+      if (packed?.typeUrl !== typeUrlOf(HttpConnectionManagerSchema)) return [];
+      const manager = anyUnpack(packed, HttpConnectionManagerSchema);
+      return manager?.routeSpecifier.case === "rds" ? [manager.routeSpecifier.value.routeConfigName] : [];
+    }),
+  );
+}
+
+/** Resources as the golden files hold them: the protos' JSON, with Any unpacked. */
+export function asJson(resources: readonly GeneratedResource[]): string {
+  const json = resources.map((r) => toJson(r.schema, r.message, { registry: envoyRegistry }));
+  return `${JSON.stringify(json, null, 2)}\n`;
 }
