@@ -105,11 +105,10 @@ const cases: [name: string, after: object[], expected: Expectation[], proxy?: Pa
         [RDS, "a.default.svc.cluster.local:80", false],
         [LDS, "b:80", false],
         [CDS, "*", false],
-        // The servers at b's old and new address; a server reads the endpoints of every Service
-        // port in the namespaces of the slices at its address, so a's (same namespace) too.
+        // The servers at b's old and new address; a's server reads only its own address.
         [LDS, server("10.0.0.2:8080"), true],
         [LDS, server("10.0.0.9:8080"), true],
-        [LDS, server("10.0.0.1:8080"), true],
+        [LDS, server("10.0.0.1:8080"), false],
       ],
     ],
     [

@@ -168,21 +168,13 @@ export class MeshView {
 
   /**
    * The Service ports with an endpoint at `address`:`port` (a proxyless server's listening
-   * address, gRFC A36), in the mesh's order. Reads the address, every Service port, and the
-   * endpoints of the ports in the namespaces of the EndpointSlices at `address`: a Service's
-   * slices live in its namespace, so a port elsewhere cannot start serving there without
-   * changing the address's slices, and what decides the answer is recorded without reading the
-   * endpoints of every Service.
+   * address, gRFC A36), by Service and port. One read: the address's facet lists them, so the
+   * answer changes exactly when that facet does.
    */
   servicePortsAt(address: string, port: number): ServicePortName[] {
-    if (!this.portsAt(address).includes(port)) return [];
-    const slices = this.facets.get(facetKey.address(address))?.objects ?? [];
-    const namespaces = new Set(slices.map((object) => object.slice(object.indexOf(" ") + 1).split("/")[0]));
-    return this.servicePorts().filter(
-      (ref) =>
-        namespaces.has(ref.namespace) &&
-        this.endpoints(ref).some((e) => e.address === address && e.port === port),
-    );
+    return this.serversAt(address)
+      .filter((server) => server.targetPort === port)
+      .map(({ namespace, name, port: servicePort }) => ({ namespace, name, port: servicePort }));
   }
 
   /** What was read so far. */

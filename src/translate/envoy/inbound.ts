@@ -38,21 +38,23 @@ export interface InboundPort {
 /** The transport_protocol tls_inspector sets for TLS; plaintext chains match any ("" is unset). */
 const tlsProtocol = "tls";
 
+const strictness: Record<MtlsMode, number> = { DISABLE: 0, PERMISSIVE: 1, STRICT: 2 };
+
 /**
  * The security of a workload port several Service ports send to (their target port). Istio
- * applies policies per workload, so this is rare; where the modes differ the port accepts what
- * each Service's clients send (PERMISSIVE: clients originate mTLS only to STRICT Services), and
- * every authorization policy and JWT rule of any of them applies.
+ * applies every policy that selects a workload, so every authorization policy and JWT rule of
+ * any of them applies, and the strictest mode wins, as for proxyless servers
+ * (grpc/server-listener.ts): a STRICT Service is never served in plaintext through another.
  */
 export function mergePortSecurity(all: readonly PortSecurity[]): PortSecurity {
   const [first, ...rest] = all;
   if (!first) throw new Error("mergePortSecurity: a served port has at least one Service port");
   if (rest.length === 0) return first;
-  const modes = new Set(all.map((s) => s.mtls));
-  const sources = new Set(all.map((s) => s.mtlsSource));
+  const strictest = all.reduce((a, b) => (strictness[b.mtls] > strictness[a.mtls] ? b : a));
   return {
-    mtls: modes.size === 1 ? first.mtls : "PERMISSIVE",
-    mtlsSource: modes.size === 1 && sources.size === 1 ? first.mtlsSource : undefined,
+    mtls: strictest.mtls,
+    mtlsSource: strictest.mtlsSource,
+    // One RequestAuthentication may hold several rules (one source): equal rules count once.
     authorization: uniqueBy(
       all.flatMap((s) => s.authorization),
       (p) => p.source,

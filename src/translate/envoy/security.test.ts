@@ -176,21 +176,22 @@ test("outbound: mTLS exactly to STRICT ports, expecting the Service's accounts a
   assert.deepEqual(common?.alpnProtocols, ["h2"]);
 });
 
-test("a workload port several Service ports target: the modes merged so each Service's clients get in", () => {
+test("a workload port several Service ports target: the strictest mode, every rule once", () => {
   const strict = portSecurity({ mtls: "STRICT", mtlsSource: "PeerAuthentication shop/a" });
   const disable = portSecurity({ mtls: "DISABLE", mtlsSource: "PeerAuthentication shop/b" });
   const rule = jwtRule();
   assert.equal(mergePortSecurity([strict]), strict);
   assert.deepEqual(mergePortSecurity([strict, { ...strict }]), strict);
   assert.deepEqual(
-    mergePortSecurity([strict, { ...disable, jwtRules: [rule] }, { ...strict, jwtRules: [rule] }]),
-    {
-      mtls: "PERMISSIVE",
-      mtlsSource: undefined,
-      authorization: [],
-      jwtRules: [rule],
-    },
+    mergePortSecurity([{ ...disable, jwtRules: [rule] }, strict, { ...strict, jwtRules: [rule] }]),
+    { mtls: "STRICT", mtlsSource: "PeerAuthentication shop/a", authorization: [], jwtRules: [rule] },
   );
+  // Two rules of one RequestAuthentication share its name and both count.
+  const second = jwtRule({ issuer: "https://other.example" });
+  assert.deepEqual(mergePortSecurity([strict, { ...strict, jwtRules: [rule, second] }]).jwtRules, [
+    rule,
+    second,
+  ]);
 });
 
 function jwtFilter(mesh: MeshSnapshot) {

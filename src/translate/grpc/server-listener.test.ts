@@ -176,20 +176,13 @@ test("an address no Service backs gets the mesh-wide security; an unknown port a
   );
 });
 
-test("what a server listener reads: its address, the Service list, endpoints in the namespaces at the address", () => {
+test("what a server listener reads: its address alone, whose facet lists the Service ports served there", () => {
   const view = viewOf(twoServices("STRICT"));
   assert.deepEqual(view.servicePortsAt("10.0.0.1", 8080), [
     { namespace: "default", name: "greeter", port: 50051 },
   ]);
   const reads = [...view.provenance().reads].sort();
-  assert.deepEqual(
-    reads,
-    [
-      facetKey.address("10.0.0.1"),
-      facetKey.endpoints("default", "greeter", 50051),
-      facetKey.servicePorts(),
-    ].sort(),
-  );
+  assert.deepEqual(reads, [facetKey.address("10.0.0.1")]);
   assert.deepEqual(viewOf(twoServices("STRICT")).servicePortsAt("10.0.0.1", 9090), []);
 });
 
