@@ -115,9 +115,14 @@ function endpointRows(name: string, assignment: Json): string[][] {
   });
 }
 
+/** SDS secrets meshplane serves name files (the workload's agent writes them); show which. */
 function secretRows(name: string, secret: Json): string[][] {
   const kind = secret.tlsCertificate ? "certificate" : secret.validationContext ? "trust bundle" : "other";
-  return [[name, kind]];
+  const body = obj(secret.tlsCertificate ?? secret.validationContext);
+  const files = [body.certificateChain, body.privateKey, body.trustedCa]
+    .map((source) => str(obj(source).filename))
+    .filter(Boolean);
+  return [[name, kind, files.join(",") || "-"]];
 }
 
 const tables: Record<ConfigKind, { header: string[]; rows: (name: string, resource: Json) => string[][] }> = {
@@ -125,7 +130,7 @@ const tables: Record<ConfigKind, { header: string[]; rows: (name: string, resour
   routes: { header: ["NAME", "VIRTUAL HOST", "DOMAINS", "MATCH", "DESTINATION (WEIGHT)"], rows: routeRows },
   clusters: { header: ["NAME", "TYPE", "LB POLICY", "EDS SERVICE"], rows: clusterRows },
   endpoints: { header: ["CLUSTER", "ENDPOINT", "ZONE", "PRIORITY", "WEIGHT", "HEALTH"], rows: endpointRows },
-  secrets: { header: ["NAME", "KIND"], rows: secretRows },
+  secrets: { header: ["NAME", "KIND", "FILES"], rows: secretRows },
 };
 
 /** The proxy's resources of `kind` as a table, by name. */
@@ -205,7 +210,9 @@ export function registerProxyConfig(program: Command): void {
           if (opts.output === "table") process.stdout.write(out.join(""));
           else process.stdout.write(formatData(data, opts.output));
           if (kind === "secrets" && data.length === 0 && opts.output === "table")
-            process.stderr.write("no secrets: this meshplane serves no SDS resources to the proxy\n");
+            process.stderr.write(
+              "no secrets: the proxy holds no SDS secrets (proxyless gRPC reads its certificates from files; an Envoy sidecar asks for them once a TLS context names them)\n",
+            );
         },
       ),
     );
