@@ -4,6 +4,7 @@
 // every provider plus `allow_missing`); requiring a token is AuthorizationPolicy's business
 // (`requestPrincipals`), which reads the verified payload from dynamic metadata. JWKS given by URL
 // is fetched by Envoy through a cluster of its own (jwksCluster).
+import { isIP } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import {
   Cluster_DiscoveryType,
@@ -154,15 +155,13 @@ export function jwtAuthnFilter(rules: readonly JwtRule[]): HttpFilter | undefine
   });
 }
 
-const ipLiteral = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
-
 /**
  * The cluster Envoy fetches a JWKS through: the host by DNS (an IP as is), over TLS for https,
  * verified against the system CA bundle and the host name.
  */
 export function jwksCluster(endpoint: JwksEndpoint): Cluster {
   const name = jwksClusterName(endpoint);
-  const isIp = ipLiteral.test(endpoint.host);
+  const isIp = isIP(endpoint.host) !== 0;
   const tls =
     endpoint.tls &&
     create(UpstreamTlsContextSchema, {

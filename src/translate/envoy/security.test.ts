@@ -273,10 +273,15 @@ test("JWKS clusters: one per server, DNS for names with TLS verified against the
     jwtRule({ jwks: undefined, jwksUri: "https://idp.example/keys" }),
     jwtRule({ jwks: undefined, jwksUri: "https://idp.example:443/other" }),
     jwtRule({ jwks: undefined, jwksUri: "http://10.9.0.1:8081/jwks" }),
+    jwtRule({ jwks: undefined, jwksUri: "https://[fd00::1]:8443/jwks" }),
   ];
   const all = clusters(meshWith(portSecurity({ jwtRules: rules })));
   const jwks = [...all.keys()].filter((n) => n.startsWith("jwks|"));
-  assert.deepEqual(jwks, ["jwks|https|idp.example|443", "jwks|http|10.9.0.1|8081"]);
+  assert.deepEqual(jwks, [
+    "jwks|https|idp.example|443",
+    "jwks|http|10.9.0.1|8081",
+    "jwks|https|fd00::1|8443",
+  ]);
   const https = all.get("jwks|https|idp.example|443");
   assert.equal(https?.clusterDiscoveryType.value, Cluster_DiscoveryType.LOGICAL_DNS);
   const tls = unpack(
@@ -296,6 +301,20 @@ test("JWKS clusters: one per server, DNS for names with TLS verified against the
   const plain = all.get("jwks|http|10.9.0.1|8081");
   assert.equal(plain?.clusterDiscoveryType.value, Cluster_DiscoveryType.STATIC);
   assert.equal(plain?.transportSocket, undefined);
+  // An IP literal: no SNI, its certificate must name the IP.
+  const v6 = all.get("jwks|https|fd00::1|8443");
+  assert.equal(v6?.clusterDiscoveryType.value, Cluster_DiscoveryType.STATIC);
+  const v6Tls = unpack(
+    v6?.transportSocket?.configType.case === "typedConfig" ? v6.transportSocket.configType.value : undefined,
+    UpstreamTlsContextSchema,
+  );
+  assert.equal(v6Tls.sni, "");
+  const v6Validation = v6Tls.commonTlsContext?.validationContextType;
+  assert.equal(v6Validation?.case, "validationContext");
+  assert.deepEqual(
+    v6Validation.value.matchTypedSubjectAltNames.map((m) => [m.sanType, m.matcher?.matchPattern.value]),
+    [[SubjectAltNameMatcher_SanType.IP_ADDRESS, "fd00::1"]],
+  );
 });
 
 test("a JWKS URL the translator cannot use fails the listener and names the policy; CDS goes on", () => {
