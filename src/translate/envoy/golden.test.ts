@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { validateResource, type Resource } from "../../api/index.ts";
+import type { Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { buildMeshSnapshot, type MeshSnapshot } from "../../mesh/index.ts";
 import type { ProxyProfile } from "../types.ts";
 import { assertValidEnvoy } from "./pgv-assert.ts";
@@ -70,7 +71,7 @@ for (const name of readdirSync(testdata).sort()) {
 
 test("envoy: every resource a sidecar gets for the examples passes the PGV rules", () => {
   const examples = join(import.meta.dirname, "../../../examples");
-  const resources = ["quickstart/mesh", "policies"].flatMap((folder) =>
+  const resources = ["quickstart/mesh", "policies", "security"].flatMap((folder) =>
     readdirSync(join(examples, folder))
       .filter((file) => file.endsWith(".yaml"))
       .flatMap((file) =>
@@ -91,4 +92,15 @@ test("envoy: every resource a sidecar gets for the examples passes the PGV rules
   const all = Object.values(view).flat();
   for (const [file, list] of Object.entries(view)) assert.ok(list.length > 0, `${file} is not empty`);
   assertValidEnvoy(all);
+  // examples/security: mesh-wide STRICT puts mTLS on every outbound cluster, the TLS contexts
+  // name both secrets, and the RequestAuthentication's JWKS server gets a cluster.
+  const outbound = (view["cds.json"] ?? []).filter((c) => c.name.startsWith("outbound|"));
+  assert.ok(outbound.length > 0);
+  for (const cluster of outbound)
+    assert.ok((cluster.message as Cluster).transportSocket, `${cluster.name} originates mTLS`);
+  assert.deepEqual(
+    (view["sds.json"] ?? []).map((r) => r.name),
+    ["ROOTCA", "default"],
+  );
+  assert.ok((view["cds.json"] ?? []).some((c) => c.name === "jwks|https|accounts.example.com|443"));
 });
