@@ -4,6 +4,7 @@
 // resource passes the PGV rules Envoy enforces.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { certChainFile, keyFile, rootCertFile } from "../../agent/index.ts";
@@ -26,6 +27,7 @@ import { generateResources } from "../generator.ts";
 import { typeUrlOf } from "../proto.ts";
 import { mergePortSecurity } from "./inbound.ts";
 import { JwksUriError, jwtPayloadMetadata } from "./jwt.ts";
+import { inspectEnvoyMessage } from "./pgv.ts";
 import { assertValidEnvoy } from "./pgv-assert.ts";
 import { certFileNames } from "./secret.ts";
 import { endpoint, envoyProfile, jwtRule, meshOf, portSecurity, service, servicePort } from "./testing.ts";
@@ -334,4 +336,39 @@ test("a JWKS URL the translator cannot use fails the listener and names the poli
 
 test("secrets name the agent's files", () => {
   assert.deepEqual(certFileNames, { chain: certChainFile, key: keyFile, roots: rootCertFile });
+});
+
+test("PGV sees inside the new types: a lone requirement and a JWKS fetch without a timeout are caught", () => {
+  const config = create(JwtAuthenticationSchema, {
+    providers: {
+      p: {
+        issuer: "i",
+        jwksSourceSpecifier: {
+          case: "remoteJwks",
+          value: { httpUri: { uri: "https://i/jwks", httpUpstreamType: { case: "cluster", value: "c" } } },
+        },
+      },
+    },
+    rules: [
+      {
+        match: { pathSpecifier: { case: "prefix", value: "/" } },
+        requirementType: {
+          case: "requires",
+          value: {
+            requiresType: {
+              case: "requiresAny",
+              value: { requirements: [{ requiresType: { case: "providerName", value: "p" } }] },
+            },
+          },
+        },
+      },
+    ],
+  });
+  const rules = inspectEnvoyMessage(JwtAuthenticationSchema, config).violations.map(
+    (v) => `${v.path} ${v.rule}`,
+  );
+  assert.deepEqual(rules.sort(), [
+    'providers["p"].remote_jwks.http_uri.timeout duration.required',
+    "rules[0].requires.requires_any.requirements repeated.min_items",
+  ]);
 });
