@@ -75,10 +75,11 @@ export async function createWorkloadCertificate(options: {
   });
 }
 
-/** A TLS server certificate for the signing endpoint, naming the hosts agents dial. */
+/** A TLS server certificate for one of meshplane's ports, naming the hosts clients dial. */
 export async function createServerCertificate(options: {
   readonly signer: Signer;
   readonly keys: KeyPair;
+  readonly commonName: string;
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
   readonly now: number;
@@ -86,7 +87,7 @@ export async function createServerCertificate(options: {
 }): Promise<x509.X509Certificate> {
   const { signer, keys, now } = options;
   return x509.X509CertificateGenerator.create({
-    subject: "CN=meshplane certificate authority",
+    subject: `CN=${options.commonName}`,
     issuer: signer.certificate.subject,
     notBefore: new Date(now - backdateMs),
     notAfter: clampToSigner(signer, now + options.ttlMs),

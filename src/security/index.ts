@@ -31,5 +31,12 @@ export {
   type SigningLog,
   type SigningServerOptions,
 } from "./signing-server.ts";
+export {
+  serverNames,
+  ServingCertificate,
+  type ServingCertificateOptions,
+  type ServingKeyPair,
+  type ServingLog,
+} from "./serving-certificate.ts";
 export { identityProblem, spiffeId, trustDomainProblem, type WorkloadIdentity } from "./spiffe.ts";
 export { certificateFingerprint, parseCertificates } from "./x509.ts";

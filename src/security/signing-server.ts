@@ -12,13 +12,13 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { hostname } from "node:os";
 import { isIP } from "node:net";
 import type { Clock, Timer } from "../clock/index.ts";
 import type { CertificateAuthority } from "./authority.ts";
 import { createServerCertificate } from "./certificates.ts";
 import { certificateCredential, type CredentialVerifier, type VerifiedCredential } from "./credentials.ts";
 import { SigningError, type SigningErrorCode } from "./errors.ts";
+import { serverNames } from "./serving-certificate.ts";
 import { generateKeyPair, pemOf, privateKeyPem, x509 } from "./x509.ts";
 
 /** The logger's shape this module needs (pino's); nothing secret is ever passed to it. */
@@ -125,13 +125,13 @@ export class SigningServer {
     const { ca, clock } = this.options;
     const signer = ca.signer();
     const keys = await generateKeyPair(true);
-    const wildcard = this.host === "0.0.0.0" || this.host === "::";
-    const named = wildcard ? [] : [this.host];
+    const names = serverNames(this.host);
     const certificate = await createServerCertificate({
       signer,
       keys,
-      dnsNames: [...new Set(["localhost", hostname(), ...named.filter((h) => isIP(h) === 0)])],
-      ipAddresses: [...new Set(["127.0.0.1", "::1", ...named.filter((h) => isIP(h) !== 0)])],
+      commonName: "meshplane certificate authority",
+      dnsNames: names.filter((name) => isIP(name) === 0),
+      ipAddresses: names.filter((name) => isIP(name) !== 0),
       now: clock.now(),
       ttlMs: serverCertTtlMs,
     });

@@ -2,6 +2,7 @@ export type { ConfigSnapshot, EncodedResource, ResolvedResources } from "./cache
 export { pushOrder, TypeUrl, typeShortName } from "./resource-types.ts";
 export { defaultAcceptBacklog, listenError } from "./accept-listener.ts";
 export { XdsServer, type XdsServerOptions } from "./server.ts";
+export { clientAuthModes, type ClientAuth, type ServerKeyPairSource, type XdsTls } from "./tls.ts";
 export type {
   NackRecord,
   NackReport,

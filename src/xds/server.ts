@@ -38,6 +38,7 @@ import {
 } from "./stream.ts";
 import type { Subscription } from "./subscription.ts";
 import { systemClock, type Timers } from "../clock/index.ts";
+import { xdsServerCredentials, type XdsTls } from "./tls.ts";
 
 const adsServicePath = "/envoy.service.discovery.v3.AggregatedDiscoveryService";
 
@@ -186,9 +187,10 @@ export class XdsServer implements ProxyStatusSource {
 
   /**
    * Listens on host:port through a net.Server with the configured accept backlog (see
-   * accept-listener.ts) and serves ADS on every connection it accepts.
+   * accept-listener.ts) and serves ADS on every connection it accepts; over TLS when `tls` is
+   * given (tls.ts).
    */
-  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+  async listen(host: string, port: number, tls?: XdsTls): Promise<{ host: string; port: number }> {
     const requested = this.options.acceptBacklog ?? defaultAcceptBacklog;
     const somaxconn = readSomaxconn();
     const backlog = effectiveBacklog(requested, somaxconn);
@@ -198,7 +200,9 @@ export class XdsServer implements ProxyStatusSource {
         `xDS accept backlog ${requested} is capped by net.core.somaxconn: ${backlog} (raise it with sysctl net.core.somaxconn)`,
       );
     }
-    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const injector = this.server.createConnectionInjector(
+      tls ? xdsServerCredentials(tls) : grpc.ServerCredentials.createInsecure(),
+    );
     try {
       this.listener = await AcceptListener.open({
         host,
