@@ -209,3 +209,35 @@ test("the bootstrap names what the translator's server listeners and TLS context
   assert.deepEqual(Object.keys(bootstrap.certificate_providers ?? {}), [tlsProviderInstance]);
   assert.equal(certificateProviderInstance, tlsProviderInstance);
 });
+
+test("--xds-tls: channel_creds of type tls over the agent's files (gRFC A65), and nothing to fall back to", () => {
+  const bootstrap = grpcBootstrap({
+    xdsAddress: "meshplane.mesh.svc:15010",
+    nodeId: "n",
+    namespace: "shop",
+    certDir: "/var/run/certs",
+    certRefreshSeconds: 2,
+    xdsTls: true,
+  });
+  assert.deepEqual(bootstrap.xds_servers[0]?.channel_creds, [
+    {
+      type: "tls",
+      config: {
+        ca_certificate_file: "/var/run/certs/root-cert.pem",
+        certificate_file: "/var/run/certs/cert-chain.pem",
+        private_key_file: "/var/run/certs/key.pem",
+        refresh_interval: "2s",
+      },
+    },
+  ]);
+  assert.throws(
+    () => grpcBootstrap({ xdsAddress: "127.0.0.1:15010", nodeId: "n", namespace: "shop", xdsTls: true }),
+    /--xds-tls needs --cert-dir/,
+  );
+  // What grpc-js-xds 1.14 does with it: it knows only google_default and insecure, and refuses the
+  // bootstrap rather than connect in plaintext (documented in `meshplane serve --help`).
+  assert.throws(
+    () => validateBootstrapConfig(bootstrap),
+    /must contain at least one entry with a type in \[google_default,insecure\]/,
+  );
+});

@@ -37,6 +37,11 @@ export interface BootstrapOptions {
   readonly certDir?: string;
   /** How often gRPC re-reads them (default 5 s). */
   readonly certRefreshSeconds?: number;
+  /**
+   * The xDS server speaks TLS (`meshplane serve --xds-tls`): channel credentials of type "tls"
+   * over the files in `certDir` instead of "insecure".
+   */
+  readonly xdsTls?: boolean;
 }
 
 export interface FileWatcherProvider {
@@ -49,8 +54,26 @@ export interface FileWatcherProvider {
   };
 }
 
+/**
+ * gRFC A65 "tls" xDS channel credentials: verify the server against `ca_certificate_file`, present
+ * the workload certificate, re-read both every `refresh_interval`.
+ */
+export interface TlsChannelCreds {
+  type: "tls";
+  config: {
+    ca_certificate_file: string;
+    certificate_file: string;
+    private_key_file: string;
+    refresh_interval: string;
+  };
+}
+
 export interface GrpcBootstrap {
-  xds_servers: { server_uri: string; channel_creds: { type: string }[]; server_features: string[] }[];
+  xds_servers: {
+    server_uri: string;
+    channel_creds: ({ type: "insecure" } | TlsChannelCreds)[];
+    server_features: string[];
+  }[];
   node: { id: string; cluster: string; locality: { zone?: string }; metadata: Record<string, unknown> };
   server_listener_resource_name_template: string;
   certificate_providers?: Record<string, FileWatcherProvider>;
@@ -58,11 +81,21 @@ export interface GrpcBootstrap {
 
 export function grpcBootstrap(options: BootstrapOptions): GrpcBootstrap {
   if (!options.nodeId) throw new Error("--node-id must not be empty");
+  if (options.xdsTls && options.certDir === undefined) {
+    throw new Error(
+      "--xds-tls needs --cert-dir: the agent's root-cert.pem verifies the xDS server, and its certificate is the client's",
+    );
+  }
   return {
     xds_servers: [
       {
         server_uri: xdsServerUri(options.xdsAddress),
-        channel_creds: [{ type: "insecure" }],
+        // Only "tls" when asked: a client that does not know it then fails at start instead of
+        // falling back to plaintext (A27: the first supported type in the list wins).
+        channel_creds:
+          options.xdsTls && options.certDir !== undefined
+            ? [tlsChannelCreds(options.certDir, options.certRefreshSeconds)]
+            : [{ type: "insecure" }],
         // xDS v3 transport; "ignore_resource_deletion" is left off so deletes take effect.
         server_features: ["xds_v3"],
       },
@@ -98,6 +131,19 @@ function fileWatcher(certDir: string, refreshSeconds = defaultCertRefreshSeconds
       private_key_file: resolve(dir, keyFile),
       ca_certificate_file: resolve(dir, rootCertFile),
       refresh_interval: `${refreshSeconds}s`,
+    },
+  };
+}
+
+function tlsChannelCreds(certDir: string, refreshSeconds?: number): TlsChannelCreds {
+  const files = fileWatcher(certDir, refreshSeconds).config;
+  return {
+    type: "tls",
+    config: {
+      ca_certificate_file: files.ca_certificate_file,
+      certificate_file: files.certificate_file,
+      private_key_file: files.private_key_file,
+      refresh_interval: files.refresh_interval,
     },
   };
 }

@@ -17,6 +17,7 @@ import { registerProxyStatus } from "./proxy-status.ts";
 import { registerRollout } from "./rollout.ts";
 import { addCaOptions, caOptionsFrom, registerAgent, registerToken, type CaFlags } from "./security.ts";
 import { formatHostPort, startControlPlane, type HostPort } from "./serve.ts";
+import { addXdsTlsOptions, xdsTlsOptionsFrom, type XdsTlsFlags } from "./xds-tls.ts";
 import { defaultStoreUrl, parseStoreUrl } from "./store-url.ts";
 import { clientVersion, registerVersion } from "./version.ts";
 
@@ -174,7 +175,7 @@ const serve = program
       .join("\n")}\n`,
   );
 
-addCaOptions(serve, hostPort).action(
+addXdsTlsOptions(addCaOptions(serve, hostPort)).action(
   async (
     opts: {
       configDir?: string;
@@ -197,7 +198,8 @@ addCaOptions(serve, hostPort).action(
       leaseDuration: number;
       otlpEndpoint?: string;
       limit: string[];
-    } & CaFlags,
+    } & CaFlags &
+      XdsTlsFlags,
   ) => {
     const logger = createLogger({ level: opts.logLevel });
     // grpc-js writes its own diagnostics to stderr as plain text; keep every line JSON.
@@ -233,6 +235,7 @@ addCaOptions(serve, hostPort).action(
         leaseDurationSeconds: opts.leaseDuration,
         limits: limitsFrom(opts.limit),
         ca: caOptionsFrom(opts),
+        xdsTls: xdsTlsOptionsFrom(opts, opts.caAddress !== undefined),
         ...(opts.otlpEndpoint ? { otlpEndpoint: opts.otlpEndpoint } : {}),
       });
     } catch (error) {
@@ -248,6 +251,7 @@ addCaOptions(serve, hostPort).action(
         ...(running.dashboardUrl ? { dashboardUrl: running.dashboardUrl } : {}),
         ...(running.api ? { apiUrl: running.api.url, kubeconfig: running.api.kubeconfig } : {}),
         ...(running.caAddress ? { caAddress: formatHostPort(running.caAddress) } : {}),
+        ...(opts.xdsTls ? { xdsTls: { clientAuth: opts.xdsClientAuth } } : {}),
       },
       "meshplane ready",
     );
@@ -302,9 +306,14 @@ program
     Number,
     defaultCertRefreshSeconds,
   )
+  .option(
+    "--xds-tls",
+    'the xDS server speaks TLS (serve --xds-tls): channel_creds "tls" over --cert-dir (gRFC A65; not read by grpc-js-xds 1.14 nor gRPC C-core 1.51, see `meshplane serve --help`)',
+  )
   .option("-o, --output <file>", "write to a file instead of stdout")
   .action(
     (opts: {
+      xdsTls?: boolean;
       xdsAddress: string;
       nodeId: string;
       namespace: string;
@@ -314,7 +323,7 @@ program
       certRefresh: number;
       output?: string;
     }) => {
-      const text = `${JSON.stringify(grpcBootstrap({ xdsAddress: opts.xdsAddress, nodeId: opts.nodeId, namespace: opts.namespace, labels: opts.label, ...(opts.zone ? { zone: opts.zone } : {}), ...(opts.certDir ? { certDir: opts.certDir, certRefreshSeconds: opts.certRefresh } : {}) }), null, 2)}\n`;
+      const text = `${JSON.stringify(grpcBootstrap({ xdsAddress: opts.xdsAddress, nodeId: opts.nodeId, namespace: opts.namespace, labels: opts.label, ...(opts.zone ? { zone: opts.zone } : {}), ...(opts.certDir ? { certDir: opts.certDir, certRefreshSeconds: opts.certRefresh } : {}), ...(opts.xdsTls ? { xdsTls: true } : {}) }), null, 2)}\n`;
       if (opts.output) writeFileSync(opts.output, text);
       else process.stdout.write(text);
     },

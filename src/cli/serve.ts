@@ -46,6 +46,7 @@ import {
   type ApiAccessOptions,
 } from "./api-access.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { startXdsCertificate, type XdsTlsOptions } from "./xds-tls.ts";
 import { clientVersion } from "./version.ts";
 import { openStore, type StoreLocation } from "./store-url.ts";
 
@@ -82,6 +83,8 @@ export interface ServeOptions {
   readonly limits: Limits;
   /** The certificate authority and its signing endpoint; undefined to run without. */
   readonly ca?: CaOptions;
+  /** Serve xDS over TLS with a certificate from the CA (which must then run). */
+  readonly xdsTls?: XdsTlsOptions;
   /** OTLP/HTTP traces URL: export a trace per change (telemetry/tracing.ts); off when unset. */
   readonly otlpEndpoint?: string;
 }
@@ -253,7 +256,17 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
         })
       : undefined;
     if (ca) closers.push(() => ca.close());
-    const xdsAddress = await xds.listen(options.xdsAddress.host, options.xdsAddress.port);
+    if (options.xdsTls && !ca) throw new Error("xDS over TLS needs the certificate authority (--ca-address)");
+    const xdsCertificate =
+      options.xdsTls && ca
+        ? await startXdsCertificate(ca.ca, options.xdsTls, options.xdsAddress.host, logger)
+        : undefined;
+    if (xdsCertificate) closers.push(async () => xdsCertificate.stop());
+    const xdsAddress = await xds.listen(
+      options.xdsAddress.host,
+      options.xdsAddress.port,
+      xdsCertificate?.tls,
+    );
     let graceMs = 0;
     closers.push(() => xds.close(graceMs));
     const adminAddress = await admin.listen(options.adminAddress.host, options.adminAddress.port);
