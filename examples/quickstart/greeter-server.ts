@@ -2,12 +2,15 @@
 // `backend`, so a client can count where each call landed.
 //
 //   node examples/quickstart/greeter-server.ts --name v1 --address 127.0.0.1:20061 [--fail-rate 0.1] [--delay-ms 200]
-//       [--metrics-address 127.0.0.1:0] [--xds]
+//       [--metrics-address 127.0.0.1:0] [--xds] [--max-connection-age-ms 3000]
 //
 // With --xds it is an xDS-enabled server (gRFC A36): @grpc/grpc-js-xds's XdsServer, configured by
 // the bootstrap in GRPC_XDS_BOOTSTRAP, serves only once meshplane sent its listener, and applies
 // the listener's mTLS and authorization (RBAC needs GRPC_XDS_EXPERIMENTAL_RBAC=true). Each reply's
 // `backend` then also says who called: `v1 <- spiffe://…` over mTLS, `v1 <- plaintext` otherwise.
+// With --max-connection-age-ms the server ends each connection after that long (an HTTP/2 GOAWAY,
+// calls in flight finish), so clients reconnect and handshake again: with mTLS, each new
+// connection presents the certificates of the moment (the rotation e2e relies on it).
 // With --metrics-address it serves the standard gRPC server metrics (lib/grpc-metrics.ts) on
 // /metrics there, for Prometheus and meshplane's Rollout analysis; the listening line then
 // carries "metricsAddress".
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     address: { type: "string", default: "127.0.0.1:0" },
     "fail-rate": { type: "string", default: "0" },
     "delay-ms": { type: "string", default: "0" },
+    "max-connection-age-ms": { type: "string" },
     "metrics-address": { type: "string" },
     xds: { type: "boolean", default: false },
   },
@@ -96,7 +100,15 @@ const counted = (verb: string, path: string) => metrics.unary(path, handler(verb
 // register() installs grpc-js-xds's HTTP filters (router, RBAC) too: without it, XdsServer NACKs
 // every listener ("envoy.filters.http.router filter validation failed") and never serves.
 if (values.xds) register();
-const server = values.xds ? new XdsServer() : new grpc.Server();
+const maxConnectionAgeMs = values["max-connection-age-ms"]
+  ? Number(values["max-connection-age-ms"])
+  : undefined;
+if (maxConnectionAgeMs !== undefined && !(Number.isSafeInteger(maxConnectionAgeMs) && maxConnectionAgeMs > 0))
+  fatal("--max-connection-age-ms must be a positive integer number of milliseconds");
+const serverOptions: grpc.ServerOptions = maxConnectionAgeMs
+  ? { "grpc.max_connection_age_ms": maxConnectionAgeMs, "grpc.max_connection_age_grace_ms": 10_000 }
+  : {};
+const server = values.xds ? new XdsServer(serverOptions) : new grpc.Server(serverOptions);
 const credentials = values.xds
   ? new XdsServerCredentials(grpc.ServerCredentials.createInsecure())
   : grpc.ServerCredentials.createInsecure();
