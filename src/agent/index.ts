@@ -14,3 +14,4 @@ export {
   writeCertificateFiles,
   type CertificateFiles,
 } from "./cert-files.ts";
+export { XdsRelay, type RelayLog, type XdsRelayOptions } from "./xds-relay.ts";

@@ -3,7 +3,7 @@
 // or a 0600 file, and never logged.
 import { resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { CertificateAgent } from "../agent/index.ts";
+import { CertificateAgent, XdsRelay, type RelayLog } from "../agent/index.ts";
 import { systemClock } from "../clock/index.ts";
 import { mintJoinToken, SigningRequestError, trustDomainProblem } from "../security/index.ts";
 import { createLogger } from "../telemetry/index.ts";
@@ -200,6 +200,15 @@ export function registerAgent(program: Command): void {
       "127.0.0.1:15013",
     )
     .option("--once", "obtain one certificate and exit (an init container)")
+    .option(
+      "--xds-relay <host:port>",
+      "also relay xDS: a plaintext port on loopback for gRPC xDS clients that cannot speak TLS to the xDS server (grpc-js-xds 1.14, C-core 1.51), carried over mTLS with this workload's certificate to --xds-address",
+    )
+    .option("--xds-address <host:port>", "meshplane's xDS port (serve --xds-tls), for --xds-relay")
+    .option(
+      "--xds-server-name <name>",
+      "the name meshplane's xDS certificate must carry (default: the --xds-address host)",
+    )
     .addOption(
       new Option("--log-level <level>", "log level")
         .choices(["debug", "info", "warn", "error"])
@@ -212,6 +221,9 @@ export function registerAgent(program: Command): void {
         caAddress: string;
         once?: boolean;
         logLevel: string;
+        xdsRelay?: string;
+        xdsAddress?: string;
+        xdsServerName?: string;
       }) => {
         const logger = createLogger({ level: opts.logLevel }).child({ component: "agent" });
         const agent = new CertificateAgent({
@@ -223,15 +235,55 @@ export function registerAgent(program: Command): void {
         });
         const stop = new AbortController();
         for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => stop.abort());
+        let relay: XdsRelay | undefined;
         try {
-          if (opts.once) await agent.renewOnce();
-          else await agent.run(stop.signal);
+          if (opts.once) {
+            if (opts.xdsRelay) throw new Error("--xds-relay runs with the agent: drop --once");
+            await agent.renewOnce();
+          } else {
+            relay = opts.xdsRelay ? await startRelay(opts, opts.xdsRelay, logger) : undefined;
+            await agent.run(stop.signal);
+          }
         } catch (error) {
           const code = error instanceof SigningRequestError ? error.code : "error";
           logger.error({ code }, `cannot obtain a certificate: ${(error as Error).message}`);
           process.exitCode = 1;
         }
+        await relay?.close();
         logger.flush();
       },
     );
+}
+
+/** `host:port` or `[v6]:port`. */
+function parseHostPort(value: string, flag: string): { host: string; port: number } {
+  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) throw new Error(`${flag} must be host:port, got "${value}"`);
+  return { host: match[1] as string, port };
+}
+
+async function startRelay(
+  opts: { certDir: string; xdsAddress?: string; xdsServerName?: string },
+  listen: string,
+  log: RelayLog,
+): Promise<XdsRelay> {
+  if (!opts.xdsAddress)
+    throw new Error("--xds-relay needs --xds-address: meshplane's xDS port (serve --xds-tls)");
+  const upstream = parseHostPort(opts.xdsAddress, "--xds-address");
+  const relay = await XdsRelay.start({
+    listen: parseHostPort(listen, "--xds-relay"),
+    upstream,
+    ...(opts.xdsServerName ? { serverName: opts.xdsServerName } : {}),
+    certDir: resolve(opts.certDir),
+    log,
+  });
+  const address = relay.address.host.includes(":")
+    ? `[${relay.address.host}]:${relay.address.port}`
+    : `${relay.address.host}:${relay.address.port}`;
+  log.info(
+    { xdsRelay: address, xdsAddress: opts.xdsAddress },
+    "xDS relay listening: point `meshplane bootstrap --xds-address` at it",
+  );
+  return relay;
 }
