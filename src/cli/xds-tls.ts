@@ -26,11 +26,12 @@ xDS over TLS (--xds-tls): the xDS port presents a certificate from the mesh CA (
 streams). Clients verify it against the agent's root-cert.pem. With --xds-client-auth require (the
 default) a client must present a mesh workload certificate too.
   \`meshplane bootstrap --cert-dir DIR --xds-tls\` writes channel_creds of type "tls" (gRFC A65),
-  for clients that read them (grpc-go, grpc-java, recent gRPC C-core).
+  for clients that implement gRFC A65.
   grpc-js-xds 1.14 and gRPC C-core 1.51 accept only "insecure" (or "google_default") xDS channel
-  credentials: they cannot speak TLS to the xDS server, let alone present a client certificate.
-  Serve them from a second meshplane replica whose plaintext xDS port listens on 127.0.0.1 beside
-  them, or keep --xds-tls off where every xDS client is on loopback.
+  credentials: they cannot speak TLS to the xDS server. Run them behind the agent:
+  \`meshplane agent ... --xds-relay 127.0.0.1:15010 --xds-address HOST:PORT\` relays their
+  plaintext xDS on loopback over mTLS with the workload's certificate; point their bootstrap's
+  --xds-address at the relay.
 `;
 
 export function addXdsTlsOptions(command: Command): Command {

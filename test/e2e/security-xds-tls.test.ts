@@ -5,7 +5,8 @@
 // server certificate (6-second lifetime here) is renewed at half-life while an ADS stream opened
 // before stays up and still receives pushes. And what the two xDS client libraries on this machine
 // do with the `tls` channel credentials `meshplane bootstrap --xds-tls` writes: both refuse them
-// (grpc-js-xds 1.14.1 knows google_default/insecure, C-core 1.51 "no known creds type").
+// (grpc-js-xds 1.14.1 knows google_default/insecure, C-core 1.51 "no known creds type"), and how
+// grpc-js-xds gets its config over mTLS anyway: through `meshplane agent --xds-relay`.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -20,6 +21,7 @@ import { validateBootstrapConfig } from "@grpc/grpc-js-xds/build/src/xds-bootstr
 import { spawnChild, type Child } from "../../examples/quickstart/lib/child.ts";
 import { sotwStream } from "../../src/xds/ads-test-client.ts";
 import {
+  ackedVersion,
   ccoreVersion,
   cliPath,
   greeterMesh,
@@ -45,6 +47,7 @@ describe("xDS over TLS (meshplane serve --xds-tls)", () => {
   let meshplane: Meshplane;
   let certDir: string;
   let agent: Child | undefined;
+  let caAddress: string;
   const files = () => ({
     roots: join(certDir, "root-cert.pem"),
     key: join(certDir, "key.pem"),
@@ -71,6 +74,7 @@ describe("xDS over TLS (meshplane serve --xds-tls)", () => {
     });
     const ready = meshplane.logs().find((line) => line.msg === "meshplane ready");
     assert.deepEqual(ready?.xdsTls, { clientAuth: "require" });
+    caAddress = String(ready?.caAddress);
     const tokenFile = join(work, "token");
     const created = await runCli([
       "token",
@@ -88,16 +92,7 @@ describe("xDS over TLS (meshplane serve --xds-tls)", () => {
     certDir = join(work, "certs");
     agent = spawnChild(
       "agent",
-      [
-        cliPath,
-        "agent",
-        "--token-file",
-        tokenFile,
-        "--cert-dir",
-        certDir,
-        "--ca-address",
-        String(ready?.caAddress),
-      ],
+      [cliPath, "agent", "--token-file", tokenFile, "--cert-dir", certDir, "--ca-address", caAddress],
       { cwd: repoRoot },
     );
     await agent.waitForJson((line) => line.msg === "workload certificate written", 10_000, "certificates");
@@ -248,6 +243,47 @@ describe("xDS over TLS (meshplane serve --xds-tls)", () => {
       () => validateBootstrapConfig(bootstrap),
       /must contain at least one entry with a type in \[google_default,insecure\]/,
     );
+  });
+
+  test("behind `meshplane agent --xds-relay`, a real grpc-js-xds client with a plaintext bootstrap gets its config over mTLS", async (t) => {
+    const relayAgent = spawnChild(
+      "agent-relay",
+      [cliPath, "agent", "--token-file", join(work, "token"), "--cert-dir", join(work, "relay-certs")]
+        .concat([
+          "--ca-address",
+          caAddress,
+          "--xds-relay",
+          "127.0.0.1:0",
+          "--xds-address",
+          meshplane.xdsAddress,
+        ])
+        .concat(["--xds-server-name", "localhost"]),
+      { cwd: repoRoot },
+    );
+    t.after(() => relayAgent.stop(2_000));
+    const listening = await relayAgent.waitForJson(
+      (line) => typeof line.xdsRelay === "string",
+      10_000,
+      "the relay's address",
+    );
+    await relayAgent.waitForJson(
+      (line) => line.msg === "workload certificate written",
+      10_000,
+      "certificates",
+    );
+    const client = await startXdsClient({
+      xdsAddress: String(listening.xdsRelay),
+      nodeId: "relayed",
+      namespace: "default",
+    });
+    t.after(() => client.stop());
+    // No greeter listens: the calls fail, but only after the client resolved the target over xDS.
+    await client.call({ target: "xds:///greeter:50051", calls: 1, deadlineMs: 3_000 });
+    const acked = await waitFor(() => ackedVersion(meshplane.adminAddress, "relayed", "cds"), {
+      timeoutMs: 10_000,
+      message: "the relayed client's ACK of the clusters",
+    });
+    t.diagnostic(`grpc-js-xds behind the relay ACKed clusters version ${acked}`);
   });
 
   const version = ccoreVersion();
