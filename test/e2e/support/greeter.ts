@@ -22,6 +22,8 @@ export interface GreeterOptions {
    * its listener by address, so `port` must be set, and says it is listening once it serves.
    */
   xdsBootstrap?: string;
+  /** End each connection after this long (GOAWAY): clients reconnect and handshake again. */
+  maxConnectionAgeMs?: number;
 }
 
 export interface Greeter {
@@ -44,6 +46,7 @@ export async function startGreeter(options: GreeterOptions): Promise<Greeter> {
   if (options.delayMs !== undefined) args.push("--delay-ms", String(options.delayMs));
   if (options.metrics) args.push("--metrics-address", "127.0.0.1:0");
   if (options.xdsBootstrap) args.push("--xds");
+  if (options.maxConnectionAgeMs) args.push("--max-connection-age-ms", String(options.maxConnectionAgeMs));
   const env = options.xdsBootstrap ? { ...process.env, GRPC_XDS_BOOTSTRAP: options.xdsBootstrap } : undefined;
   const child = spawnChild(`greeter ${options.name}`, args, {
     cwd: repoRoot,
