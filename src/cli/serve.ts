@@ -259,7 +259,7 @@ export async function startControlPlane(options: ServeOptions): Promise<RunningC
     if (options.xdsTls && !ca) throw new Error("xDS over TLS needs the certificate authority (--ca-address)");
     const xdsCertificate =
       options.xdsTls && ca
-        ? await startXdsCertificate(ca.ca, options.xdsTls, options.xdsAddress.host, logger)
+        ? await startXdsCertificate(ca.ca, options.xdsTls, options.xdsAddress.host, logger, metrics)
         : undefined;
     if (xdsCertificate) closers.push(async () => xdsCertificate.stop());
     const xdsAddress = await xds.listen(

@@ -3,7 +3,8 @@
 import { Option, type Command } from "commander";
 import { systemClock } from "../clock/index.ts";
 import { serverNames, ServingCertificate, type CertificateAuthority } from "../security/index.ts";
-import type { Logger } from "../telemetry/index.ts";
+import { X509Certificate } from "node:crypto";
+import type { Logger, MeshplaneMetrics } from "../telemetry/index.ts";
 import { clientAuthModes, type ClientAuth, type XdsTls } from "../xds/index.ts";
 
 export interface XdsTlsOptions {
@@ -65,12 +66,16 @@ export function xdsTlsOptionsFrom(flags: XdsTlsFlags, caRuns: boolean): XdsTlsOp
   return { names: flags.xdsTlsName, clientAuth: flags.xdsClientAuth };
 }
 
-/** The xDS port's certificate, issued now and kept fresh until `stop()`. */
+/**
+ * The xDS port's certificate, issued now and kept fresh until `stop()`; its expiry is exported as
+ * meshplane_ca_certificate_expiry_timestamp_seconds{role="xds-server"}.
+ */
 export async function startXdsCertificate(
   ca: CertificateAuthority,
   options: XdsTlsOptions,
   host: string,
   logger: Logger,
+  metrics: MeshplaneMetrics,
 ): Promise<{ tls: XdsTls; stop: () => void }> {
   const serving = new ServingCertificate({
     ca,
@@ -79,6 +84,22 @@ export async function startXdsCertificate(
     names: serverNames(host, options.names),
     log: logger.child({ component: "xds-tls" }),
   });
+  let exported: { role: string; fingerprint: string } | undefined;
+  const unsubscribe = serving.onChange((pair) => {
+    const leaf = new X509Certificate(pair.certChainPem);
+    if (exported) metrics.caCertificateExpiry.remove(exported);
+    exported = {
+      role: "xds-server",
+      fingerprint: leaf.fingerprint256.replaceAll(":", "").toLowerCase().slice(0, 16),
+    };
+    metrics.caCertificateExpiry.set(exported, pair.notAfter / 1000);
+  });
   await serving.start();
-  return { tls: { keyPair: serving, clientAuth: options.clientAuth }, stop: () => serving.stop() };
+  return {
+    tls: { keyPair: serving, clientAuth: options.clientAuth },
+    stop: () => {
+      unsubscribe();
+      serving.stop();
+    },
+  };
 }

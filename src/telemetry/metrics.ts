@@ -194,7 +194,7 @@ function createCaMetrics(registers: Registry[]): CaMetrics {
     // the time left, and stays right between scrapes (as cert-manager's expiration metric).
     caCertificateExpiry: new Gauge({
       name: "meshplane_ca_certificate_expiry_timestamp_seconds",
-      help: "When the CA's certificates expire (Unix seconds), by role (signing: the key that signs now; root: each trusted root) and SHA-256 fingerprint prefix.",
+      help: "When the CA's certificates expire (Unix seconds), by role (signing: the key that signs now; root: each trusted root; xds-server: the xDS port's certificate under --xds-tls) and SHA-256 fingerprint prefix.",
       labelNames: ["role", "fingerprint"],
       registers,
     }),

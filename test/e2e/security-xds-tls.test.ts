@@ -22,6 +22,7 @@ import { spawnChild, type Child } from "../../examples/quickstart/lib/child.ts";
 import { sotwStream } from "../../src/xds/ads-test-client.ts";
 import {
   ackedVersion,
+  adminText,
   ccoreVersion,
   cliPath,
   greeterMesh,
@@ -168,6 +169,16 @@ describe("xDS over TLS (meshplane serve --xds-tls)", () => {
     t.diagnostic(
       `3 server certificates served within ${renewalsMs} ms; the stream opened before them got the next push`,
     );
+    // Its expiry is exported, one series for the certificate of the moment (6-second lifetime).
+    const metrics = await adminText(meshplane.adminAddress, "/metrics");
+    const series = [
+      ...metrics.matchAll(
+        /^meshplane_ca_certificate_expiry_timestamp_seconds\{role="xds-server",fingerprint="[0-9a-f]{16}"\} (\S+)$/gm,
+      ),
+    ];
+    assert.equal(series.length, 1, metrics);
+    const expiresInMs = Number(series[0]?.[1]) * 1000 - Date.now();
+    assert.ok(expiresInMs > 0 && expiresInMs <= 6_000, `the xDS certificate expires in ${expiresInMs} ms`);
   });
 
   test("require: a TLS client without a certificate, and a plaintext grpc-js-xds client, are refused", async () => {
