@@ -27,6 +27,8 @@ export const protoFiles = [
   "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
   "envoy/extensions/filters/http/router/v3/router.proto",
   "envoy/extensions/filters/http/fault/v3/fault.proto",
+  // Authorization on inbound HTTP (gRFC A41 for proxyless servers; src/translate/authz/).
+  "envoy/extensions/filters/http/rbac/v3/rbac.proto",
   "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto",
   "envoy/extensions/filters/listener/original_dst/v3/original_dst.proto",
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",

@@ -8,6 +8,7 @@ import { file_envoy_config_listener_v3_listener } from "../../gen/envoy/config/l
 import { file_envoy_config_route_v3_route } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { file_envoy_extensions_filters_http_fault_v3_fault } from "../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
 import { file_envoy_extensions_filters_http_jwt_authn_v3_config } from "../../gen/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js";
+import { file_envoy_extensions_filters_http_rbac_v3_rbac } from "../../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js";
 import { file_envoy_extensions_filters_http_router_v3_router } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import { file_envoy_extensions_filters_listener_original_dst_v3_original_dst } from "../../gen/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js";
 import { file_envoy_extensions_filters_listener_tls_inspector_v3_tls_inspector } from "../../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js";
@@ -31,6 +32,7 @@ const generatedRoots: readonly DescFile[] = [
   file_envoy_extensions_filters_network_http_connection_manager_v3_http_connection_manager,
   file_envoy_extensions_filters_http_router_v3_router,
   file_envoy_extensions_filters_http_fault_v3_fault,
+  file_envoy_extensions_filters_http_rbac_v3_rbac,
   file_envoy_extensions_filters_network_tcp_proxy_v3_tcp_proxy,
   file_envoy_extensions_filters_listener_original_dst_v3_original_dst,
   file_envoy_extensions_upstreams_http_v3_http_protocol_options,
