@@ -1,6 +1,7 @@
 // `meshplane explain`: which listener, route, rule and clusters one request reaches, and why,
 // computed from the xDS meshplane would send to that caller (translate/simulate). Config comes
 // from a YAML directory or from a running meshplane's API.
+import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { objectRef, storedKinds, validateResource, type Resource } from "../api/index.ts";
@@ -29,9 +30,12 @@ import {
   type ProxyProfile,
 } from "../translate/index.ts";
 import {
+  authorizationText,
+  authorizeBackends,
   collectResources,
   explainText,
   simulateRequest,
+  type Caller,
   type SimulationFlavour,
 } from "../translate/simulate/index.ts";
 
@@ -51,6 +55,10 @@ interface ExplainOptions {
   namespace: string;
   flavour: SimulationFlavour;
   client?: ClientIdentity;
+  from?: string;
+  sourceIp?: string;
+  requestPrincipal?: string;
+  serverFlavour?: SimulationFlavour;
   configDir?: string;
   kubeconfig?: string;
   dataDir: string;
@@ -99,6 +107,17 @@ export function registerExplain(program: Command): void {
       `the proxyless client release to predict for (what it NACKs or ignores, and the encoding meshplane sends it), e.g. grpc-python/1.51 or grpc-js/1.14.1; names: ${clientSpecNames.join(", ")}. Without it: the rules every gRPC client shares`,
       clientArgument,
     )
+    .option(
+      "--from <spiffe-id>",
+      "the caller's identity (its mTLS certificate); without it, a plaintext caller",
+    )
+    .option("--source-ip <ip>", "the caller's address, for ipBlocks conditions")
+    .option("--request-principal <iss/sub>", "the end user of a validated JWT (Envoy servers)")
+    .addOption(
+      new Option("--server-flavour <flavour>", "the called servers' data plane (default: --flavour)").choices(
+        ["grpc", "envoy"],
+      ),
+    )
     .option("--config-dir <dir>", "read config from a directory of YAML instead of a running meshplane")
     .option("--kubeconfig <file>", "the running meshplane's API (default: <data-dir>/kubeconfig)")
     .option("--data-dir <dir>", "the data directory of the running meshplane", ".meshplane")
@@ -121,6 +140,7 @@ export function registerExplain(program: Command): void {
 
 async function explain(options: ExplainOptions): Promise<number> {
   const request = requestOf(options);
+  const caller = callerOf(options);
   const { resources, errors } = await loadResources(options);
   for (const error of errors) process.stderr.write(`warning: ${error}\n`);
   const mesh = buildMeshSnapshot(resources, { domain: options.domain, trustDomain: options.trustDomain });
@@ -145,6 +165,7 @@ async function explain(options: ExplainOptions): Promise<number> {
     flavour,
     options.client,
   );
+  const authorization = authorizeBackends(view, result, caller, options.serverFlavour ?? flavour);
   const issues: MeshIssue[] = ref
     ? relevantIssues(mesh, ref, flavour, options.client)
     : [
@@ -155,12 +176,37 @@ async function explain(options: ExplainOptions): Promise<number> {
           message: `${options.target} is no Service port seen from namespace ${namespace}`,
         },
       ];
+  issues.push(...authorization.flatMap((a) => a.issues));
   if (options.output === "json") {
-    process.stdout.write(`${JSON.stringify({ simulation: result, issues }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ simulation: result, authorization, issues }, null, 2)}\n`);
   } else {
-    process.stdout.write(explainText(result) + issuesText(issues));
+    const authz = authorization.map((a) => authorizationText(a.report, `${a.server} (port ${a.port})`));
+    process.stdout.write(explainText(result) + authz.join("") + issuesText(issues));
   }
-  return result.outcome === "failed" ? 1 : 0;
+  const denied = authorization.some((a) => a.report.decision === "denied");
+  return result.outcome === "failed" || denied ? 1 : 0;
+}
+
+/** The caller as the server's authorization sees it. */
+function callerOf(options: ExplainOptions): Caller {
+  const { from, sourceIp, requestPrincipal } = options;
+  if (from !== undefined && !/^spiffe:\/\/[^/]+\/./.test(from)) {
+    throw new UsageError(`--from ${from}: expected a SPIFFE ID, spiffe://<trust-domain>/ns/<ns>/sa/<sa>`);
+  }
+  if (sourceIp !== undefined && isIP(sourceIp) === 0)
+    throw new UsageError(`--source-ip ${sourceIp}: not an IP address`);
+  const slash = requestPrincipal?.lastIndexOf("/") ?? -1;
+  if (requestPrincipal !== undefined && slash < 1) {
+    throw new UsageError(`--request-principal ${requestPrincipal}: expected <issuer>/<subject>`);
+  }
+  return {
+    peer: from,
+    sourceIp,
+    jwtClaims:
+      requestPrincipal === undefined
+        ? undefined
+        : { iss: requestPrincipal.slice(0, slash), sub: requestPrincipal.slice(slash + 1) },
+  };
 }
 
 function requestOf(options: ExplainOptions) {

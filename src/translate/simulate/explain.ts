@@ -1,5 +1,6 @@
 // A simulation result for people: one section per step, the failed condition of every route
 // passed over, and what happens to each share of the traffic.
+import type { AuthorizationReport } from "./authorization.ts";
 import { servedShare } from "./backends.ts";
 import { formatPercent } from "./routes.ts";
 import type { ActionReport, BackendResult, FaultReport, RouteEvaluation, SimulationResult } from "./types.ts";
@@ -202,4 +203,30 @@ function outcomeText(result: SimulationResult): string {
     case "direct-response":
       return `ANSWERED by the data plane with ${result.action?.directResponse?.status}`;
   }
+}
+
+/** The server's authorization of the request: each RBAC filter, each policy, the decision. */
+export function authorizationText(report: AuthorizationReport, server?: string): string {
+  const none = report.filters.length === 0 ? "no authorization policy applies" : "";
+  const lines = [`Authz     ${[server, none].filter(Boolean).join(": ")}`.trimEnd()];
+  for (const filter of report.filters) {
+    const decided = filter.decidedBy ? `: ${filter.decidedBy}` : filter.note ? `: ${filter.note}` : "";
+    lines.push(`  ${filter.filter} (${filter.action}): ${filter.result.toUpperCase()}${decided}`);
+    for (const policy of filter.policies) {
+      lines.push(`    ${policy.name}: ${policy.matched ? "MATCHED" : "no match"}: ${policy.reason}`);
+    }
+  }
+  const status =
+    report.httpStatus !== undefined
+      ? ` (HTTP ${report.httpStatus}, gRPC status ${report.grpcStatus})`
+      : report.grpcStatus !== undefined
+        ? ` (gRPC status ${report.grpcStatus})`
+        : "";
+  const last = report.filters.at(-1);
+  const why =
+    report.decision === "denied" && last ? ` by ${last.filter}: ${last.decidedBy ?? last.note ?? ""}` : "";
+  lines.push(`  ${report.decision === "allowed" ? "ALLOWED" : `DENIED${status}${why}`}`);
+  for (const r of report.rejected) lines.push(`  rejected (NACK): ${r}`);
+  for (const n of report.notes) lines.push(`  note: ${n}`);
+  return `${lines.join("\n")}\n`;
 }

@@ -1,0 +1,101 @@
+// A request followed through the generated xDS to the servers it reaches, each applying the
+// authorization of its own Service port: canary backends with different policies decide apart.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { MeshService, PortSecurity } from "../../mesh/index.ts";
+import { openPortSecurity } from "../../mesh/index.ts";
+import { authz, operation, rule, source } from "../authz/testing.ts";
+import { generateResources } from "../generator.ts";
+import {
+  backend,
+  endpoint,
+  mesh,
+  route,
+  rule as routeRule,
+  service,
+  servicePort,
+} from "../grpc/testing/mesh.ts";
+import { viewOf } from "../testing.ts";
+import { authorizationText } from "./explain.ts";
+import { authorizeBackends } from "./authorize-backends.ts";
+import { collectResources } from "./resources.ts";
+import { simulateRequest } from "./simulate.ts";
+
+const checkout = "spiffe://cluster.local/ns/shop/sa/checkout";
+
+function ledger(name: string, security: PortSecurity, address: string): MeshService {
+  return service(name, {
+    namespace: "shop",
+    ports: [{ ...servicePort(50051, [endpoint(address, "", true, 9000)]), security }],
+  });
+}
+
+const locked: PortSecurity = {
+  ...openPortSecurity,
+  authorization: [
+    authz("ALLOW", "ledger", [
+      rule(
+        [source({ principals: [checkout] })],
+        [operation({ paths: ["/ledger.Ledger/Post"], ports: [9000] })],
+      ),
+    ]),
+  ],
+};
+
+for (const flavour of ["grpc", "envoy"] as const) {
+  test(`${flavour}: each backend decides with its own port's policies`, () => {
+    const snapshot = mesh(
+      [ledger("ledger", locked, "10.0.0.1"), ledger("ledger-canary", openPortSecurity, "10.0.0.2")],
+      [
+        {
+          route: route(
+            [
+              routeRule({
+                backends: [backend("ledger", 50051, 1, "shop"), backend("ledger-canary", 50051, 1, "shop")],
+              }),
+            ],
+            "split",
+            "shop",
+          ),
+          parent: "ledger",
+          namespace: "shop",
+        },
+      ],
+    );
+    const profile = { namespace: "shop", flavour, instanceIps: [] };
+    const target = "ledger.shop:50051";
+    const xds = collectResources(
+      (typeUrl, names) => generateResources(snapshot, profile, typeUrl, names),
+      flavour,
+      [target],
+    );
+    const result = simulateRequest(xds, { target, path: "/ledger.Ledger/Post", grpc: true }, flavour);
+    assert.equal(result.outcome, "routed");
+    const view = viewOf(snapshot, "shop");
+
+    const asWeb = authorizeBackends(
+      view,
+      result,
+      { peer: "spiffe://cluster.local/ns/shop/sa/web", sourceIp: "10.0.0.7" },
+      flavour,
+    );
+    assert.deepEqual(
+      asWeb.map((a) => [a.server, a.port, a.report.decision]),
+      [
+        ["shop/ledger:50051", 9000, "denied"],
+        ["shop/ledger-canary:50051", 9000, "allowed"],
+      ],
+    );
+    assert.match(authorizationText(asWeb[0]!.report, asWeb[0]!.server), /^Authz {5}shop\/ledger:50051\n/);
+    assert.match(authorizationText(asWeb[1]!.report), /no authorization policy applies/);
+
+    const asCheckout = authorizeBackends(view, result, { peer: checkout, sourceIp: "10.0.0.7" }, flavour);
+    assert.deepEqual(
+      asCheckout.map((a) => [a.report.decision, a.report.filters.map((f) => f.decidedBy)]),
+      [
+        ["allowed", ["AuthorizationPolicy shop/ledger rules[0]"]],
+        ["allowed", []],
+      ],
+    );
+  });
+}
