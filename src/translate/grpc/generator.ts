@@ -10,6 +10,7 @@ import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { workloadSpiffeId } from "../../mesh/index.ts";
+import { authorizationFilters } from "../authz/index.ts";
 import {
   blackholeCluster,
   clusterName,
@@ -43,11 +44,13 @@ function allClusterNames(view: MeshView): string[] {
 
 /**
  * A server's listener, from the Service ports its address backs (gRFC A36). HTTP filters before
- * the router: none yet (authorization adds RBAC here).
+ * the router: the RBAC filters of its AuthorizationPolicies (gRFC A41).
  */
 function serverListener(view: MeshView, name: string, address: ListeningAddress) {
   const ports = view.servicePortsAt(address.ip, address.port).map((ref) => view.security(ref));
-  return grpcServerListener(name, address, serverSecurity(ports) ?? view.meshSecurity(), []);
+  const security = serverSecurity(ports) ?? view.meshSecurity();
+  const { filters } = authorizationFilters(security, { flavour: "grpc", trustDomain: view.trustDomain });
+  return grpcServerListener(name, address, security, filters);
 }
 
 /** The servers of a STRICT port, by SPIFFE ID: who a client accepts at the other end (A29). */
