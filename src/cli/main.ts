@@ -311,6 +311,16 @@ program
     'the xDS server speaks TLS (serve --xds-tls): channel_creds "tls" over --cert-dir (gRFC A65; not read by grpc-js-xds 1.14 nor gRPC C-core 1.51, see `meshplane serve --help`)',
   )
   .option("-o, --output <file>", "write to a file instead of stdout")
+  .addHelpText(
+    "after",
+    `
+Environment for the workload (read by grpc-js-xds when it loads):
+  GRPC_XDS_BOOTSTRAP=<file>          this bootstrap
+  GRPC_XDS_EXPERIMENTAL_RBAC=true    required on xDS servers (XdsServer) under an AuthorizationPolicy:
+                                     grpc-js-xds 1.14 enforces RBAC (gRFC A41) only with it, and
+                                     without it refuses (NACKs) a listener that carries RBAC filters,
+                                     so the server keeps its previous listener or does not serve`,
+  )
   .action(
     (opts: {
       xdsTls?: boolean;
