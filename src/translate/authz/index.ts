@@ -5,4 +5,3 @@ export {
   type AuthorizationFilters,
   type AuthorizationOptions,
 } from "./filters.ts";
-export { jwtPayloadMetadata, rbacPolicyName } from "./rbac.ts";

@@ -31,12 +31,9 @@ import {
   patternKind,
   stringMatcher,
 } from "./matchers.ts";
-
-/**
- * Where Envoy's jwt_authn filter leaves a validated token's claims (`payload_in_metadata`):
- * request principals (`<iss>/<sub>`) are matched against `iss` and `sub` there.
- */
-export const jwtPayloadMetadata = { filter: "envoy.filters.http.jwt_authn", key: "payload" } as const;
+// Where Envoy's jwt_authn filter leaves a validated token's claims: request principals
+// (`<iss>/<sub>`) are matched against `iss` and `sub` there.
+import { jwtPayloadMetadata } from "../envoy/jwt.ts";
 
 export interface PolicyTranslation {
   /** Envoy policy name → policy, in rule order. */
@@ -45,7 +42,7 @@ export interface PolicyTranslation {
 }
 
 /** The RBAC policy name of rule `index` of `source` (`AuthorizationPolicy ns/name`). */
-export function rbacPolicyName(source: string, index: number): string {
+function rbacPolicyName(source: string, index: number): string {
   return `${source} rules[${index}]`;
 }
 

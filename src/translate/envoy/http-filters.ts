@@ -8,14 +8,16 @@ import {
   type HttpFilter,
 } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import type { PortSecurity } from "../../mesh/security-model.ts";
+import { authorizationFilters } from "../authz/index.ts";
 import { packAny } from "../proto.ts";
 import { jwtAuthnFilter } from "./jwt.ts";
 import { routerFilterName } from "./names.ts";
 
 /** The filters of a served port's inbound connection manager, for the port's security. */
-export function inboundHttpFilters(security: PortSecurity): HttpFilter[] {
+export function inboundHttpFilters(security: PortSecurity, trustDomain: string): HttpFilter[] {
   const authentication = jwtAuthnFilter(security.jwtRules);
-  return [...(authentication ? [authentication] : []), routerFilter()];
+  const authorization = authorizationFilters(security, { flavour: "envoy", trustDomain }).filters;
+  return [...(authentication ? [authentication] : []), ...authorization, routerFilter()];
 }
 
 export function routerFilter(): HttpFilter {

@@ -78,7 +78,7 @@ export function inspectsTls(mode: MtlsMode): boolean {
 /** The chains of one served port: HTTP to the application on 127.0.0.1:<port>. */
 export function inboundChains(inbound: InboundPort, trustDomain: string): FilterChain[] {
   const { port, security } = inbound;
-  const filters = [httpManagerFilter(inboundManager(port, security))];
+  const filters = [httpManagerFilter(inboundManager(port, security, trustDomain))];
   const name = `${virtualInboundListener}_${port}`;
   return byMode(security.mtls, trustDomain, (transportProtocol, transportSocket, suffix) =>
     create(FilterChainSchema, {
@@ -125,7 +125,7 @@ function byMode(mode: MtlsMode, trustDomain: string, chain: ChainMaker): FilterC
 }
 
 /** The connection manager of a served port, with an inline route to the application, no time limit. */
-function inboundManager(port: number, security: PortSecurity) {
+function inboundManager(port: number, security: PortSecurity, trustDomain: string) {
   const cluster = inboundClusterName(port);
   return create(HttpConnectionManagerSchema, {
     codecType: HttpConnectionManager_CodecType.AUTO,
@@ -152,7 +152,7 @@ function inboundManager(port: number, security: PortSecurity) {
         ],
       },
     },
-    httpFilters: inboundHttpFilters(security),
+    httpFilters: inboundHttpFilters(security, trustDomain),
   });
 }
 

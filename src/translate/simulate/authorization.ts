@@ -15,7 +15,7 @@ import {
 import { RBACSchema } from "../../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js";
 import type { HttpFilter } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import type { MetadataMatcher } from "../../gen/envoy/type/matcher/v3/metadata_pb.js";
-import { jwtPayloadMetadata } from "../authz/index.ts";
+import { jwtPayloadMetadata } from "../envoy/jwt.ts";
 import { typeUrlOf } from "../proto.ts";
 import { headerCheck, stringMatcherTest, type Check } from "./matchers.ts";
 import type { ObservedRequest, SimulationFlavour } from "./types.ts";
