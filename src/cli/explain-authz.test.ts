@@ -71,7 +71,7 @@ const post = ["--grpc-method", "/ledger.Ledger/Post", "--source-ip", "10.1.0.7"]
 test("the allowed identity: exit 0, the deciding policy and the server port", async () => {
   const run = await explain(...post, "--from", "spiffe://cluster.local/ns/shop/sa/checkout");
   assert.equal(run.code, 0, run.stdout + run.stderr);
-  assert.match(run.stdout, /Authz {5}shop\/ledger:50051 \(port 8080\)/);
+  assert.match(run.stdout, /Authz {5}shop\/ledger:50051 at 10\.0\.0\.1:8080\n/);
   assert.match(run.stdout, /meshplane\.authz\.deny \(DENY\): ALLOWED/);
   assert.match(
     run.stdout,

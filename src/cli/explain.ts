@@ -30,8 +30,8 @@ import {
   type ProxyProfile,
 } from "../translate/index.ts";
 import {
-  authorizationText,
   authorizeBackends,
+  backendAuthorizationText,
   collectResources,
   explainText,
   simulateRequest,
@@ -165,7 +165,13 @@ async function explain(options: ExplainOptions): Promise<number> {
     flavour,
     options.client,
   );
-  const authorization = authorizeBackends(view, result, caller, options.serverFlavour ?? flavour);
+  const authorization = authorizeBackends(
+    view,
+    result,
+    caller,
+    options.serverFlavour ?? flavour,
+    (serverProfile, typeUrl, names) => generateResources(mesh, serverProfile, typeUrl, names),
+  );
   const issues: MeshIssue[] = ref
     ? relevantIssues(mesh, ref, flavour, options.client)
     : [
@@ -180,10 +186,10 @@ async function explain(options: ExplainOptions): Promise<number> {
   if (options.output === "json") {
     process.stdout.write(`${JSON.stringify({ simulation: result, authorization, issues }, null, 2)}\n`);
   } else {
-    const authz = authorization.map((a) => authorizationText(a.report, `${a.server} (port ${a.port})`));
-    process.stdout.write(explainText(result) + authz.join("") + issuesText(issues));
+    const authz = authorization.map(backendAuthorizationText).join("");
+    process.stdout.write(explainText(result) + authz + issuesText(issues));
   }
-  const denied = authorization.some((a) => a.report.decision === "denied");
+  const denied = authorization.some((a) => a.report?.decision === "denied");
   return result.outcome === "failed" || denied ? 1 : 0;
 }
 

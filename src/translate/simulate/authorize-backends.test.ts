@@ -16,7 +16,8 @@ import {
   servicePort,
 } from "../grpc/testing/mesh.ts";
 import { viewOf } from "../testing.ts";
-import { authorizationText } from "./explain.ts";
+import type { GenerateFor } from "./authorize-backends.ts";
+import { backendAuthorizationText } from "./explain.ts";
 import { authorizeBackends } from "./authorize-backends.ts";
 import { collectResources } from "./resources.ts";
 import { simulateRequest } from "./simulate.ts";
@@ -26,7 +27,12 @@ const checkout = "spiffe://cluster.local/ns/shop/sa/checkout";
 function ledger(name: string, security: PortSecurity, address: string): MeshService {
   return service(name, {
     namespace: "shop",
-    ports: [{ ...servicePort(50051, [endpoint(address, "", true, 9000)]), security }],
+    ports: [
+      servicePort(50051, [endpoint(address, "", true, 9000)], undefined, {
+        security,
+        slices: [{ object: `EndpointSlice shop/${name}-1`, addresses: [address] }],
+      }),
+    ],
   });
 }
 
@@ -72,26 +78,35 @@ for (const flavour of ["grpc", "envoy"] as const) {
     const result = simulateRequest(xds, { target, path: "/ledger.Ledger/Post", grpc: true }, flavour);
     assert.equal(result.outcome, "routed");
     const view = viewOf(snapshot, "shop");
+    const generate: GenerateFor = (server, typeUrl, names) =>
+      generateResources(snapshot, server, typeUrl, names);
 
     const asWeb = authorizeBackends(
       view,
       result,
       { peer: "spiffe://cluster.local/ns/shop/sa/web", sourceIp: "10.0.0.7" },
       flavour,
+      generate,
     );
     assert.deepEqual(
-      asWeb.map((a) => [a.server, a.port, a.report.decision]),
+      asWeb.map((a) => [a.server, a.endpoint, a.report?.decision]),
       [
-        ["shop/ledger:50051", 9000, "denied"],
-        ["shop/ledger-canary:50051", 9000, "allowed"],
+        ["shop/ledger:50051", "10.0.0.1:9000", "denied"],
+        ["shop/ledger-canary:50051", "10.0.0.2:9000", "allowed"],
       ],
     );
-    assert.match(authorizationText(asWeb[0]!.report, asWeb[0]!.server), /^Authz {5}shop\/ledger:50051\n/);
-    assert.match(authorizationText(asWeb[1]!.report), /no authorization policy applies/);
+    assert.match(backendAuthorizationText(asWeb[0]!), /^Authz {5}shop\/ledger:50051 at 10\.0\.0\.1:9000\n/);
+    assert.match(backendAuthorizationText(asWeb[1]!), /no authorization policy applies/);
 
-    const asCheckout = authorizeBackends(view, result, { peer: checkout, sourceIp: "10.0.0.7" }, flavour);
+    const asCheckout = authorizeBackends(
+      view,
+      result,
+      { peer: checkout, sourceIp: "10.0.0.7" },
+      flavour,
+      generate,
+    );
     assert.deepEqual(
-      asCheckout.map((a) => [a.report.decision, a.report.filters.map((f) => f.decidedBy)]),
+      asCheckout.map((a) => [a.report?.decision, a.report?.filters.map((f) => f.decidedBy)]),
       [
         ["allowed", ["AuthorizationPolicy shop/ledger rules[0]"]],
         ["allowed", []],

@@ -1,6 +1,7 @@
 // A simulation result for people: one section per step, the failed condition of every route
 // passed over, and what happens to each share of the traffic.
 import type { AuthorizationReport } from "./authorization.ts";
+import type { BackendAuthorization } from "./authorize-backends.ts";
 import { servedShare } from "./backends.ts";
 import { formatPercent } from "./routes.ts";
 import type { ActionReport, BackendResult, FaultReport, RouteEvaluation, SimulationResult } from "./types.ts";
@@ -229,4 +230,12 @@ export function authorizationText(report: AuthorizationReport, server?: string):
   for (const r of report.rejected) lines.push(`  rejected (NACK): ${r}`);
   for (const n of report.notes) lines.push(`  note: ${n}`);
   return `${lines.join("\n")}\n`;
+}
+
+/** One called server's decision, headed by the Service port and the endpoint that decides. */
+export function backendAuthorizationText(decision: BackendAuthorization): string {
+  const server = `${decision.server} at ${decision.endpoint}`;
+  return decision.report
+    ? authorizationText(decision.report, server)
+    : `Authz     ${server}: not simulated: ${decision.problem ?? "no decision"}\n`;
 }
