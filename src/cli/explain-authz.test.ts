@@ -35,6 +35,11 @@ spec:
     - from: [{ source: { requestPrincipals: ["https://issuer.example/alice"] } }]
 ---
 apiVersion: meshplane.dev/v1alpha1
+kind: PeerAuthentication
+metadata: { name: strict, namespace: shop }
+spec: { mtls: { mode: STRICT } }
+---
+apiVersion: meshplane.dev/v1alpha1
 kind: AuthorizationPolicy
 metadata: { name: no-outsiders, namespace: shop }
 spec:
@@ -79,7 +84,7 @@ test("the allowed identity: exit 0, the deciding policy and the server port", as
   );
 });
 
-test("another identity, a caller outside 10/8, a plaintext caller: exit 1 and why", async () => {
+test("another identity, a caller outside 10/8, a plaintext caller to a STRICT port: exit 1 and why", async () => {
   const [web, outside, plaintext] = await Promise.all([
     explain(...post, "--from", "spiffe://cluster.local/ns/shop/sa/web"),
     explain(
@@ -108,13 +113,18 @@ test("another identity, a caller outside 10/8, a plaintext caller: exit 1 and wh
   );
   assert.match(outside.stdout, /not \(source 192\.168\.1\.1 is not in 10\.0\.0\.0\/8\)/);
   assert.equal(plaintext.code, 1, plaintext.stdout);
-  assert.match(plaintext.stdout, /a caller without certificate does not match principal/);
+  assert.match(
+    plaintext.stdout,
+    /FAILS: the port is STRICT: a caller without a certificate \(--from\) cannot connect/,
+  );
 });
 
 test("an end user from a JWT: allowed by Envoy servers; proxyless ones leave the rule out and say so", async () => {
   const jwt = [
     "--request-principal",
     "https://issuer.example/alice",
+    "--from",
+    "spiffe://cluster.local/ns/shop/sa/web",
     "--grpc-method",
     "/ledger.Ledger/Get",
     "--source-ip",

@@ -189,7 +189,7 @@ async function explain(options: ExplainOptions): Promise<number> {
     const authz = authorization.map(backendAuthorizationText).join("");
     process.stdout.write(explainText(result) + authz + issuesText(issues));
   }
-  const denied = authorization.some((a) => a.report?.decision === "denied");
+  const denied = authorization.some((a) => a.report?.decision !== "allowed");
   return result.outcome === "failed" || denied ? 1 : 0;
 }
 

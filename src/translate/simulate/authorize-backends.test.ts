@@ -38,6 +38,7 @@ function ledger(name: string, security: PortSecurity, address: string): MeshServ
 
 const locked: PortSecurity = {
   ...openPortSecurity,
+  mtls: "STRICT",
   authorization: [
     authz("ALLOW", "ledger", [
       rule(
@@ -98,6 +99,11 @@ for (const flavour of ["grpc", "envoy"] as const) {
     assert.match(backendAuthorizationText(asWeb[0]!), /^Authz {5}shop\/ledger:50051 at 10\.0\.0\.1:9000\n/);
     assert.match(backendAuthorizationText(asWeb[1]!), /no authorization policy applies/);
 
+    assert.match(
+      backendAuthorizationText(asWeb[1]!),
+      /note: the port is not STRICT: callers connect in plaintext/,
+    );
+
     const asCheckout = authorizeBackends(
       view,
       result,
@@ -112,5 +118,21 @@ for (const flavour of ["grpc", "envoy"] as const) {
         ["allowed", []],
       ],
     );
+
+    const plaintext = authorizeBackends(
+      view,
+      result,
+      { peer: undefined, sourceIp: "10.0.0.7" },
+      flavour,
+      generate,
+    );
+    assert.deepEqual(
+      plaintext.map((a) => [a.report?.decision, a.problem]),
+      [
+        [undefined, "the port is STRICT: a caller without a certificate (--from) cannot connect"],
+        ["allowed", undefined],
+      ],
+    );
+    assert.match(backendAuthorizationText(plaintext[0]!), /FAILS: the port is STRICT/);
   });
 }

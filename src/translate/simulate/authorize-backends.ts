@@ -36,7 +36,7 @@ export interface BackendAuthorization {
   readonly server: string;
   /** The server that decides: an endpoint's `address:port`. */
   readonly endpoint: string;
-  /** undefined when the server has no listener that handles the request (then nothing decides). */
+  /** undefined when the request does not get that far: `problem` says why (it fails). */
   readonly report: AuthorizationReport | undefined;
   readonly problem: string | undefined;
   /** What these servers cannot enforce as written (translate/authz issues). */
@@ -63,48 +63,72 @@ export function authorizeBackends(
       flavour: serverFlavour,
       trustDomain: view.trustDomain,
     });
-    const filters = serverFilters(
-      generate,
-      serverFlavour,
-      endpoint.address,
-      endpoint.port,
-      caller.peer !== undefined,
-    );
-    const { request } = result;
-    const report =
-      typeof filters === "string"
-        ? undefined
-        : simulateAuthorization(
-            filters,
-            {
-              ...caller,
-              destinationPort: endpoint.port,
-              method: request.method,
-              path: request.path,
-              authority: request.authority,
-              headers: request.headers.filter(([header]) => !header.startsWith(":")),
-            },
-            serverFlavour,
-          );
+    const side = serverSide(generate, serverFlavour, endpoint.address, endpoint.port);
+    const { report, problem } =
+      typeof side === "string"
+        ? { report: undefined, problem: side }
+        : decide(side, caller, result, endpoint.port, serverFlavour);
     decisions.push({
       server: `${name.namespace}/${name.name}:${name.port}`,
       endpoint: `${endpoint.address}:${endpoint.port}`,
       report,
-      problem: typeof filters === "string" ? filters : undefined,
+      problem,
       issues,
     });
   }
   return decisions;
 }
 
-/** The HTTP filters the server at address:port runs on this request, or why there are none. */
-function serverFilters(
+function decide(
+  side: ServerSide,
+  caller: Caller,
+  result: SimulationResult,
+  port: number,
+  flavour: DataPlaneFlavour,
+): { report: AuthorizationReport | undefined; problem: string | undefined } {
+  if (side.mtls && caller.peer === undefined) {
+    return {
+      report: undefined,
+      problem: "the port is STRICT: a caller without a certificate (--from) cannot connect",
+    };
+  }
+  const { request } = result;
+  const report = simulateAuthorization(
+    side.filters,
+    {
+      ...caller,
+      peer: side.mtls ? caller.peer : undefined,
+      destinationPort: port,
+      method: request.method,
+      path: request.path,
+      authority: request.authority,
+      headers: request.headers.filter(([header]) => !header.startsWith(":")),
+    },
+    flavour,
+  );
+  if (side.mtls || caller.peer === undefined) return { report, problem: undefined };
+  const plaintext =
+    "the port is not STRICT: callers connect in plaintext, so the server sees no identity (--from)";
+  return { report: { ...report, notes: [plaintext, ...report.notes] }, problem: undefined };
+}
+
+/** What the server at address:port runs on this request: its HTTP filters and whether the connection is mTLS. */
+interface ServerSide {
+  readonly filters: readonly HttpFilter[];
+  readonly mtls: boolean;
+}
+
+/**
+ * The server's listener decides the transport: clients originate mTLS exactly to STRICT ports, so
+ * a server with a TLS chain only (STRICT) sees the caller's identity and refuses a caller without
+ * one; otherwise the call arrives in plaintext and carries no identity.
+ */
+function serverSide(
   generate: GenerateFor,
   flavour: DataPlaneFlavour,
   address: string,
   port: number,
-  mtls: boolean,
-): readonly HttpFilter[] | string {
+): ServerSide | string {
   const listenerName =
     flavour === "grpc"
       ? `${serverListenerPrefix}${address.includes(":") ? `[${address}]` : address}:${port}`
@@ -117,22 +141,15 @@ function serverFilters(
   const listener = generate(profile, typeUrlOf(ListenerSchema), { wildcard: false, names: [listenerName] })[0]
     ?.message as Listener | undefined;
   if (!listener) return `no listener ${listenerName} for the server`;
-  const transport = mtls ? "tls" : "";
-  const chain =
+  const chains =
     flavour === "grpc"
-      ? listener.filterChains[0]
-      : (listener.filterChains.find(
-          (c) =>
-            c.filterChainMatch?.destinationPort === port &&
-            c.filterChainMatch.transportProtocol === transport,
-        ) ??
-        listener.filterChains.find(
-          (c) => c.filterChainMatch?.destinationPort === port && c.filterChainMatch.transportProtocol === "",
-        ));
+      ? listener.filterChains.slice(0, 1)
+      : listener.filterChains.filter((c) => c.filterChainMatch?.destinationPort === port);
+  const plaintext = chains.find((c) => !c.transportSocket);
+  const chain = plaintext ?? chains[0];
   const filter = chain?.filters.find((f) => f.configType.case === "typedConfig");
   const manager =
     filter?.configType.case === "typedConfig" ? unpackManager(filter.configType.value) : undefined;
-  if (!manager)
-    return `${listenerName} has no HTTP connection manager for port ${port}${mtls ? " over mTLS" : ""}`;
-  return manager.httpFilters;
+  if (!manager) return `${listenerName} has no HTTP connection manager for port ${port}`;
+  return { filters: manager.httpFilters, mtls: plaintext === undefined };
 }

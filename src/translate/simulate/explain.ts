@@ -237,5 +237,5 @@ export function backendAuthorizationText(decision: BackendAuthorization): string
   const server = `${decision.server} at ${decision.endpoint}`;
   return decision.report
     ? authorizationText(decision.report, server)
-    : `Authz     ${server}: not simulated: ${decision.problem ?? "no decision"}\n`;
+    : `Authz     ${server}: FAILS: ${decision.problem ?? "no decision"}\n`;
 }
