@@ -396,3 +396,26 @@ test("what proxyless gRPC servers cannot do is reported with flavour grpc, after
 test("the trust domain is the option's, cluster.local by default", () => {
   assert.equal(build(ledger).trustDomain, "cluster.local");
 });
+
+test("conditions proxyless servers cannot evaluate: the note says what is sent instead, by action", () => {
+  const rules = [
+    {
+      from: [{ source: { requestPrincipals: ["https://issuer/*"] } }],
+      to: [{ operation: { headers: [{ name: "grpc-timeout", values: ["1S"] }] } }],
+    },
+  ];
+  const mesh = build(
+    ledger,
+    ap("allow", "shop", { action: "ALLOW", rules }),
+    ap("deny", "shop", { action: "DENY", rules }),
+  );
+  assert.deepEqual(
+    mesh.issues.map((i) => `${i.object} ${i.field}: ${i.message.split(": ").at(-1)}`),
+    [
+      "AuthorizationPolicy shop/allow spec.rules[0].from[0].source.requestPrincipals: the rule is left out there, so it allows nothing",
+      "AuthorizationPolicy shop/allow spec.rules[0].to[0].operation.headers[0].name: the rule is left out there, so it allows nothing",
+      "AuthorizationPolicy shop/deny spec.rules[0].from[0].source.requestPrincipals: the rule is applied there without this condition, so it denies more",
+      "AuthorizationPolicy shop/deny spec.rules[0].to[0].operation.headers[0].name: the rule is applied there without this condition, so it denies more",
+    ],
+  );
+});

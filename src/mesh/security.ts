@@ -338,19 +338,37 @@ function authorizationProxylessIssues(policy: AuthorizationPolicy): MeshIssue[] 
       ),
     );
   }
-  policy.spec.rules?.forEach((rule, r) =>
+  // What translate/authz sends instead (fail closed, as Istio does): an ALLOW rule with a condition
+  // a proxyless server cannot evaluate is left out; a DENY rule is sent without that condition.
+  const consequence =
+    policy.spec.action === "DENY"
+      ? "the rule is applied there without this condition, so it denies more"
+      : "the rule is left out there, so it allows nothing";
+  policy.spec.rules?.forEach((rule, r) => {
     rule.from?.forEach((from, f) => {
       for (const key of ["requestPrincipals", "notRequestPrincipals"] as const) {
         if (from.source[key] === undefined) continue;
         issues.push(
           issue(
             `spec.rules[${r}].from[${f}].source.${key}`,
-            `proxyless gRPC servers validate no JWT, so a call has no request principal there: ${key === "requestPrincipals" ? "this source never matches" : "this condition always holds"}`,
+            `proxyless gRPC servers validate no JWT, so a call has no request principal there: ${consequence}`,
           ),
         );
       }
-    }),
-  );
+    });
+    rule.to?.forEach((to, t) =>
+      to.operation.headers?.forEach((header, h) => {
+        const name = header.name.toLowerCase();
+        if (!name.startsWith("grpc-") && name !== ":scheme") return;
+        issues.push(
+          issue(
+            `spec.rules[${r}].to[${t}].operation.headers[${h}].name`,
+            `proxyless gRPC servers reject RBAC header matchers on ${name} (gRFC A41): ${consequence}`,
+          ),
+        );
+      }),
+    );
+  });
   return issues;
 }
 
