@@ -12,6 +12,7 @@ const script = (name: string) =>
   );
 const demoScript = script("demo");
 const rollbackScript = script("rollback-demo");
+const secureScript = script("secure-demo");
 
 export function registerDemo(program: Command): void {
   program
@@ -37,6 +38,17 @@ export function registerDemo(program: Command): void {
     )
     .action(async () => {
       process.exitCode = await runScript(rollbackScript, []);
+    });
+  program
+    .command("secure-demo")
+    .description(
+      "run the security demo: meshplane's CA and agents give three workloads certificates; an " +
+        "xDS-enabled gRPC server in STRICT mTLS with an AuthorizationPolicy; prints an allowed call, " +
+        "two denied ones and a refused plaintext client (exit 0 = every check PASS)",
+    )
+    .option("--keep-running", "leave everything up afterwards (Ctrl-C to stop)")
+    .action(async (opts: { keepRunning?: boolean }) => {
+      process.exitCode = await runScript(secureScript, opts.keepRunning ? ["--keep-running"] : []);
     });
 }
 

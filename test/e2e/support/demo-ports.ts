@@ -1,4 +1,5 @@
-// The quick-start demo listens on fixed ports (127.0.0.1:20061 and :20062, below Linux's ephemeral
+// The quick-start demos listen on fixed ports (127.0.0.1:20061 and :20062, the secure demo's ledger
+// on :20071, all below Linux's ephemeral
 // range, so no port-0 listener or outgoing connection of another test takes them). A process of
 // the previous test file may still be exiting and hold one for a moment, so wait a few seconds
 // before concluding they are taken; then skip locally, and fail under CI, where nothing else may
@@ -8,6 +9,7 @@ import { createServer } from "node:net";
 import type { TestContext } from "node:test";
 
 export const demoPorts = [20061, 20062];
+export const secureDemoPorts = [20071];
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -18,11 +20,11 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /** True once the demo's ports are free; otherwise skips `t` (or fails it under CI). */
-export async function requireDemoPorts(t: TestContext): Promise<boolean> {
+export async function requireDemoPorts(t: TestContext, ports = demoPorts): Promise<boolean> {
   let busy: number[] = [];
   for (let attempt = 0; attempt < 50; attempt++) {
     busy = [];
-    for (const port of demoPorts) if (!(await portFree(port))) busy.push(port);
+    for (const port of ports) if (!(await portFree(port))) busy.push(port);
     if (busy.length === 0) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
