@@ -132,3 +132,34 @@ export const serviceAccountsAnnotation = "meshplane.dev/service-accounts";
 export function workloadSpiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
   return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }
+
+const strictness: Record<MtlsMode, number> = { DISABLE: 0, PERMISSIVE: 1, STRICT: 2 };
+
+/**
+ * The security of one workload port that several Service ports send to (one server behind two
+ * Services). Istio applies every policy that selects a workload, so every authorization policy and
+ * JWT rule of any of them applies, each once, and the strictest mode wins: one socket cannot serve
+ * two modes, and a STRICT Service is never served in plaintext through another. Undefined for no
+ * port.
+ */
+export function workloadSecurity(ports: readonly PortSecurity[]): PortSecurity | undefined {
+  const [first, ...rest] = ports;
+  if (!first || rest.length === 0) return first;
+  const strictest = ports.reduce((a, b) => (strictness[b.mtls] > strictness[a.mtls] ? b : a));
+  const unique = <T>(items: readonly T[], key: (item: T) => string) => [
+    ...new Map(items.map((item) => [key(item), item])).values(),
+  ];
+  return {
+    mtls: strictest.mtls,
+    mtlsSource: strictest.mtlsSource,
+    authorization: unique(
+      ports.flatMap((p) => p.authorization),
+      (policy) => policy.source,
+    ),
+    // One RequestAuthentication may hold several rules (one source): equal rules count once.
+    jwtRules: unique(
+      ports.flatMap((p) => p.jwtRules),
+      (rule) => JSON.stringify(rule),
+    ),
+  };
+}

@@ -8,7 +8,7 @@ import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { SecretSchema } from "../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
-import { workloadSpiffeId } from "../../mesh/security-model.ts";
+import { workloadSecurity, workloadSpiffeId, type PortSecurity } from "../../mesh/security-model.ts";
 import { loadAssignment } from "../grpc/endpoint.ts";
 import { blackholeCluster, clusterName, parseClusterName, portName } from "../names.ts";
 import { typeUrlOf } from "../proto.ts";
@@ -21,7 +21,7 @@ import {
   outboundCluster,
   outboundPassthroughCluster,
 } from "./cluster.ts";
-import { mergePortSecurity, type InboundPort } from "./inbound.ts";
+import type { InboundPort } from "./inbound.ts";
 import { jwksCluster, jwksClusterName, jwksEndpoint, type JwksEndpoint } from "./jwt.ts";
 import { outboundListener, virtualInbound, virtualOutbound } from "./listener.ts";
 import {
@@ -55,9 +55,12 @@ function servedPorts(view: MeshView): InboundPort[] {
   for (const server of view.instanceIps.flatMap((ip) => view.serversAt(ip))) {
     byPort.set(server.targetPort, [...(byPort.get(server.targetPort) ?? []), view.security(server)]);
   }
-  return [...byPort]
-    .sort(([a], [b]) => a - b)
-    .map(([port, all]) => ({ port, security: mergePortSecurity(all) }));
+  return (
+    [...byPort]
+      .sort(([a], [b]) => a - b)
+      // Every entry holds at least one Service port's security.
+      .map(([port, all]) => ({ port, security: workloadSecurity(all) as PortSecurity }))
+  );
 }
 
 /**

@@ -38,38 +38,6 @@ export interface InboundPort {
 /** The transport_protocol tls_inspector sets for TLS; plaintext chains match any ("" is unset). */
 const tlsProtocol = "tls";
 
-const strictness: Record<MtlsMode, number> = { DISABLE: 0, PERMISSIVE: 1, STRICT: 2 };
-
-/**
- * The security of a workload port several Service ports send to (their target port). Istio
- * applies every policy that selects a workload, so every authorization policy and JWT rule of
- * any of them applies, and the strictest mode wins, as for proxyless servers
- * (grpc/server-listener.ts): a STRICT Service is never served in plaintext through another.
- */
-export function mergePortSecurity(all: readonly PortSecurity[]): PortSecurity {
-  const [first, ...rest] = all;
-  if (!first) throw new Error("mergePortSecurity: a served port has at least one Service port");
-  if (rest.length === 0) return first;
-  const strictest = all.reduce((a, b) => (strictness[b.mtls] > strictness[a.mtls] ? b : a));
-  return {
-    mtls: strictest.mtls,
-    mtlsSource: strictest.mtlsSource,
-    // One RequestAuthentication may hold several rules (one source): equal rules count once.
-    authorization: uniqueBy(
-      all.flatMap((s) => s.authorization),
-      (p) => p.source,
-    ),
-    jwtRules: uniqueBy(
-      all.flatMap((s) => s.jwtRules),
-      (r) => JSON.stringify(r),
-    ),
-  };
-}
-
-function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
-  return [...new Map(items.map((item) => [key(item), item])).values()];
-}
-
 /** Whether a mode needs tls_inspector (to match transport_protocol). */
 export function inspectsTls(mode: MtlsMode): boolean {
   return mode !== "DISABLE";

@@ -25,7 +25,6 @@ import {
 import type { MeshSnapshot, MtlsMode, PortSecurity } from "../../mesh/index.ts";
 import { generateResources } from "../generator.ts";
 import { typeUrlOf } from "../proto.ts";
-import { mergePortSecurity } from "./inbound.ts";
 import { JwksUriError, jwtPayloadMetadata } from "./jwt.ts";
 import { inspectEnvoyMessage } from "./pgv.ts";
 import { assertValidEnvoy } from "./pgv-assert.ts";
@@ -176,24 +175,6 @@ test("outbound: mTLS exactly to STRICT ports, expecting the Service's accounts a
   );
   // A gRPC port: HTTP/2, which proxyless gRPC servers insist on through ALPN.
   assert.deepEqual(common?.alpnProtocols, ["h2"]);
-});
-
-test("a workload port several Service ports target: the strictest mode, every rule once", () => {
-  const strict = portSecurity({ mtls: "STRICT", mtlsSource: "PeerAuthentication shop/a" });
-  const disable = portSecurity({ mtls: "DISABLE", mtlsSource: "PeerAuthentication shop/b" });
-  const rule = jwtRule();
-  assert.equal(mergePortSecurity([strict]), strict);
-  assert.deepEqual(mergePortSecurity([strict, { ...strict }]), strict);
-  assert.deepEqual(
-    mergePortSecurity([{ ...disable, jwtRules: [rule] }, strict, { ...strict, jwtRules: [rule] }]),
-    { mtls: "STRICT", mtlsSource: "PeerAuthentication shop/a", authorization: [], jwtRules: [rule] },
-  );
-  // Two rules of one RequestAuthentication share its name and both count.
-  const second = jwtRule({ issuer: "https://other.example" });
-  assert.deepEqual(mergePortSecurity([strict, { ...strict, jwtRules: [rule, second] }]).jwtRules, [
-    rule,
-    second,
-  ]);
 });
 
 function jwtFilter(mesh: MeshSnapshot) {

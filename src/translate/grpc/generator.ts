@@ -9,7 +9,7 @@ import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
-import { workloadSpiffeId } from "../../mesh/index.ts";
+import { workloadSecurity, workloadSpiffeId } from "../../mesh/index.ts";
 import { authorizationFilters } from "../authz/index.ts";
 import {
   blackholeCluster,
@@ -27,12 +27,7 @@ import type { MeshView } from "../view.ts";
 import { edsCluster } from "./cluster.ts";
 import { loadAssignment } from "./endpoint.ts";
 import { grpcClientListener } from "./listener.ts";
-import {
-  grpcServerListener,
-  parseServerListenerName,
-  serverSecurity,
-  type ListeningAddress,
-} from "./server-listener.ts";
+import { grpcServerListener, parseServerListenerName, type ListeningAddress } from "./server-listener.ts";
 import { clientTlsSocket } from "./tls.ts";
 import { grpcRouteConfiguration } from "./route.ts";
 
@@ -48,7 +43,7 @@ function allClusterNames(view: MeshView): string[] {
  */
 function serverListener(view: MeshView, name: string, address: ListeningAddress) {
   const ports = view.servicePortsAt(address.ip, address.port).map((ref) => view.security(ref));
-  const security = serverSecurity(ports) ?? view.meshSecurity();
+  const security = workloadSecurity(ports) ?? view.meshSecurity();
   const { filters } = authorizationFilters(security, { flavour: "grpc", trustDomain: view.trustDomain });
   return grpcServerListener(name, address, security, filters);
 }

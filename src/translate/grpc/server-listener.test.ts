@@ -18,12 +18,7 @@ import { packedTypesRegistry } from "../json.ts";
 import { typeUrlOf } from "../proto.ts";
 import { viewOf } from "../testing.ts";
 import { faultFilter } from "./fault.ts";
-import {
-  grpcServerListener,
-  parseServerListenerName,
-  serverListenerPrefix,
-  serverSecurity,
-} from "./server-listener.ts";
+import { grpcServerListener, parseServerListenerName, serverListenerPrefix } from "./server-listener.ts";
 import { grpcJsXdsErrors, grpcJsXdsListenersEquivalent } from "./testing/grpc-js-xds.ts";
 import { endpoint, mesh, mtls, service, servicePort } from "./testing/mesh.ts";
 
@@ -184,28 +179,6 @@ test("what a server listener reads: its address alone, whose facet lists the Ser
   const reads = [...view.provenance().reads].sort();
   assert.deepEqual(reads, [facetKey.address("10.0.0.1")]);
   assert.deepEqual(viewOf(twoServices("STRICT")).servicePortsAt("10.0.0.1", 9090), []);
-});
-
-test("a workload behind two Services: the strictest mode, every policy once", () => {
-  const allow = (source: string) => ({ source, action: "ALLOW" as const, rules: [] });
-  const a = {
-    ...mtls("PERMISSIVE", "PeerAuthentication default/a"),
-    authorization: [allow("AuthorizationPolicy default/x")],
-  };
-  const b = {
-    ...mtls("STRICT", "PeerAuthentication default/b"),
-    authorization: [allow("AuthorizationPolicy default/x"), allow("AuthorizationPolicy default/y")],
-  };
-  assert.deepEqual(serverSecurity([a, b]), {
-    mtls: "STRICT",
-    mtlsSource: "PeerAuthentication default/b",
-    authorization: [allow("AuthorizationPolicy default/x"), allow("AuthorizationPolicy default/y")],
-    jwtRules: [],
-  });
-  assert.equal(serverSecurity([a]), a);
-  assert.equal(serverSecurity([]), undefined);
-  const disabled = mtls("DISABLE");
-  assert.equal(serverSecurity([disabled, mtls("PERMISSIVE")])?.mtls, "PERMISSIVE");
 });
 
 test("HTTP filters given to the listener run before the router", () => {

@@ -20,7 +20,7 @@ import {
   HttpFilterSchema,
   type HttpFilter,
 } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
-import type { MtlsMode, PortSecurity } from "../../mesh/index.ts";
+import type { PortSecurity } from "../../mesh/index.ts";
 import { packAny } from "../proto.ts";
 import { serverTlsSocket } from "./tls.ts";
 
@@ -42,29 +42,6 @@ export function parseServerListenerName(name: string): ListeningAddress | undefi
   const port = Number(match?.[3]);
   if (ip === undefined || isIP(ip) === 0 || !(port >= 1 && port <= 65_535)) return undefined;
   return { ip, port };
-}
-
-const strictness: Record<MtlsMode, number> = { DISABLE: 0, PERMISSIVE: 1, STRICT: 2 };
-
-/**
- * The security of a server that backs several Service ports (one workload behind two Services):
- * every policy that applies to one of them applies to the workload, as Istio applies every policy
- * that selects it, and the strictest mTLS mode wins (one socket cannot serve two modes).
- * Undefined for no port: the server backs no Service and gets the mesh-wide policies.
- */
-export function serverSecurity(ports: readonly PortSecurity[]): PortSecurity | undefined {
-  const [first, ...rest] = ports;
-  if (!first || rest.length === 0) return first;
-  const strictest = ports.reduce((a, b) => (strictness[b.mtls] > strictness[a.mtls] ? b : a));
-  const bySource = <T extends { readonly source: string }>(items: readonly T[]) => [
-    ...new Map(items.map((item) => [item.source, item])).values(),
-  ];
-  return {
-    mtls: strictest.mtls,
-    mtlsSource: strictest.mtlsSource,
-    authorization: bySource(ports.flatMap((p) => p.authorization)),
-    jwtRules: bySource(ports.flatMap((p) => p.jwtRules)),
-  };
 }
 
 const routerFilter = (): HttpFilter =>
