@@ -9,14 +9,21 @@
 // bootstrap`, start a real @grpc/grpc-js-xds client, send calls to xds:///greeter:50051 and compare
 // the split with the route's weights (90/10); then edit the route file to 50/50, wait until the
 // client has ACKed the new route, and measure again on the same client. Exit 0 = both PASS.
-import { cp, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parseDocument } from "yaml";
-import { spawnChild, stopAllChildren, type Child } from "./lib/child.ts";
-import { assertPortFree, DemoError, runMeshplane, sendCalls, steps } from "./lib/demo-kit.ts";
+import { spawnChild, type Child } from "./lib/child.ts";
+import {
+  assertPortFree,
+  DemoError,
+  runMeshplane,
+  sendCalls,
+  steps,
+  runDemo,
+  type DemoRun,
+} from "./lib/demo-kit.ts";
 import type { CallCommandInput, CallResult } from "./lib/protocol.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -147,153 +154,123 @@ async function setWeights(file: string, staging: string, weights: readonly [numb
   await rename(staging, file);
 }
 
-let workDir: string | undefined;
-/** Set while --keep-running waits for Ctrl-C. */
-let onInterrupt: (() => void) | undefined;
-
-async function main(): Promise<number> {
-  const work = await mkdtemp(join(tmpdir(), "meshplane-quickstart-"));
-  workDir = work;
+async function demo({ work, waitForInterrupt }: DemoRun): Promise<number> {
   const configDir = join(work, "mesh");
-  try {
-    step("Checking that the backend ports are free");
-    for (const backend of backends) await assertPortFree(backend.port, `greeter ${backend.name}`);
-    detail(backends.map((b) => `127.0.0.1:${b.port}`).join(" and ") + " are free");
+  step("Checking that the backend ports are free");
+  for (const backend of backends) await assertPortFree(backend.port, `greeter ${backend.name}`);
+  detail(backends.map((b) => `127.0.0.1:${b.port}`).join(" and ") + " are free");
 
-    step("Copying the example mesh to a scratch directory");
-    await cp(meshDir, configDir, { recursive: true });
-    detail(`${configDir}  (Service greeter, greeter-v1, greeter-v2, GRPCRoute greeter-split 90/10)`);
+  step("Copying the example mesh to a scratch directory");
+  await cp(meshDir, configDir, { recursive: true });
+  detail(`${configDir}  (Service greeter, greeter-v1, greeter-v2, GRPCRoute greeter-split 90/10)`);
 
-    step("Starting the control plane: meshplane serve --config-dir <scratch>");
-    const meshplane = spawnChild("meshplane", [
-      cli,
-      "serve",
-      "--config-dir",
-      configDir,
-      // The embedded default store (sqlite) in the scratch directory, so the demo leaves nothing behind.
-      "--data-dir",
-      join(dirname(configDir), "data"),
-      "--xds-address",
-      "127.0.0.1:0",
-      "--admin-address",
-      "127.0.0.1:0",
-      "--api-address",
-      "127.0.0.1:0",
+  step("Starting the control plane: meshplane serve --config-dir <scratch>");
+  const meshplane = spawnChild("meshplane", [
+    cli,
+    "serve",
+    "--config-dir",
+    configDir,
+    // The embedded default store (sqlite) in the scratch directory, so the demo leaves nothing behind.
+    "--data-dir",
+    join(dirname(configDir), "data"),
+    "--xds-address",
+    "127.0.0.1:0",
+    "--admin-address",
+    "127.0.0.1:0",
+    "--api-address",
+    "127.0.0.1:0",
+  ]);
+  const ready = await meshplane.waitForJson(
+    (line) => line.msg === "meshplane ready",
+    15_000,
+    '"meshplane ready"',
+  );
+  const xdsAddress = String(ready.xdsAddress);
+  const adminAddress = String(ready.adminAddress);
+  detail(`xDS (ADS) on ${xdsAddress}, admin on http://${adminAddress}`);
+  const problems = await configErrors(adminAddress);
+  detail(problems.length === 0 ? "config accepted: no errors in /debug/config_errors" : "config problems:");
+  for (const p of problems) detail(`  ${p.file} ${p.object} ${p.field}: ${p.message}`);
+
+  step("Starting the greeter backends (plain gRPC servers, no xDS on the server side)");
+  for (const backend of backends) {
+    const child = spawnChild(`greeter ${backend.name}`, [
+      here(`./greeter-server${ext}`),
+      "--name",
+      backend.name,
+      "--address",
+      `127.0.0.1:${backend.port}`,
     ]);
-    const ready = await meshplane.waitForJson(
-      (line) => line.msg === "meshplane ready",
-      15_000,
-      '"meshplane ready"',
+    const line = await child.waitForJson(
+      (json) => json.msg === "greeter listening",
+      10_000,
+      "greeter listening",
     );
-    const xdsAddress = String(ready.xdsAddress);
-    const adminAddress = String(ready.adminAddress);
-    detail(`xDS (ADS) on ${xdsAddress}, admin on http://${adminAddress}`);
-    const problems = await configErrors(adminAddress);
-    detail(problems.length === 0 ? "config accepted: no errors in /debug/config_errors" : "config problems:");
-    for (const p of problems) detail(`  ${p.file} ${p.object} ${p.field}: ${p.message}`);
-
-    step("Starting the greeter backends (plain gRPC servers, no xDS on the server side)");
-    for (const backend of backends) {
-      const child = spawnChild(`greeter ${backend.name}`, [
-        here(`./greeter-server${ext}`),
-        "--name",
-        backend.name,
-        "--address",
-        `127.0.0.1:${backend.port}`,
-      ]);
-      const line = await child.waitForJson(
-        (json) => json.msg === "greeter listening",
-        10_000,
-        "greeter listening",
-      );
-      detail(`${backend.service}: ${String(line.address)}`);
-    }
-
-    step("Writing the client's xDS bootstrap: meshplane bootstrap --node-id ... --namespace default");
-    const bootstrapPath = join(work, "bootstrap.json");
-    await runCli([
-      "bootstrap",
-      "--xds-address",
-      xdsAddress,
-      "--node-id",
-      nodeId,
-      "--namespace",
-      "default",
-      "--output",
-      bootstrapPath,
-    ]);
-    detail(`GRPC_XDS_BOOTSTRAP=${bootstrapPath}`);
-
-    step(`Starting a proxyless gRPC client (@grpc/grpc-js-xds) and calling ${target}`);
-    const client = spawnChild("xds-client", [here(`./xds-client${ext}`)], {
-      env: { ...process.env, GRPC_XDS_BOOTSTRAP: bootstrapPath },
-      stdin: true,
-    });
-    await client.waitForJson((json) => json.msg === "xds client ready", 10_000, "xds client ready");
-    const started = Date.now();
-    // The first call waits while the client fetches listener → route → clusters → endpoints.
-    const first = await runCalls(client, 1, { waitForReady: true, deadlineMs: 20_000 });
-    if (first.ok !== 1) throw new DemoError(`the first call failed: ${first.errorSamples.join("; ")}`);
-    detail(
-      `first call answered by ${Object.keys(first.counts).join("")} after ${Date.now() - started} ms (xDS resolution included)`,
-    );
-
-    step(`Sending ${calls} calls with the route at 90/10`);
-    const before = await runCalls(client, calls);
-    const firstPass = report(before, [90, 10]);
-
-    step(`Editing ${routeFile}: weights 90/10 → 50/50 (meshplane hot-reloads the file)`);
-    const ackedBefore = (await rdsStatus(adminAddress))?.ackedVersion ?? null;
-    await setWeights(join(configDir, routeFile), join(work, `${routeFile}.tmp`), [50, 50]);
-    const changeStarted = Date.now();
-    const ackedAfter = await waitForNewRoute(adminAddress, ackedBefore, 10_000);
-    detail(
-      `the client ACKed route version ${ackedAfter} (was ${ackedBefore}) ${Date.now() - changeStarted} ms after the edit`,
-    );
-
-    step(`Sending ${calls} calls on the same client with the route at 50/50`);
-    const after = await runCalls(client, calls);
-    const secondPass = report(after, [50, 50]);
-
-    console.log("");
-    console.log(`${firstPass ? "PASS" : "FAIL"}  90/10 split observed within ±${tolerancePoints} points`);
-    console.log(
-      `${secondPass ? "PASS" : "FAIL"}  50/50 split observed within ±${tolerancePoints} points after a live edit`,
-    );
-
-    if (values["keep-running"]) {
-      console.log(`\nStill running (Ctrl-C to stop). Try:`);
-      console.log(`  curl -s http://${adminAddress}/debug/syncz`);
-      console.log(`  $EDITOR ${join(configDir, routeFile)}`);
-      console.log(`  GRPC_XDS_BOOTSTRAP=${bootstrapPath} node ${here(`./xds-client${ext}`)}`);
-      console.log(`    then type: {"id":1,"target":"${target}","calls":100}`);
-      await new Promise<void>((resolve) => (onInterrupt = resolve));
-      console.log("\nStopping meshplane, the greeters and the client.");
-    }
-    return firstPass && secondPass ? 0 : 1;
-  } finally {
-    await stopAllChildren(5_000);
-    await rm(work, { recursive: true, force: true });
+    detail(`${backend.service}: ${String(line.address)}`);
   }
-}
 
-let interrupted = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (onInterrupt) return onInterrupt(); // --keep-running: main() cleans up and exits
-    if (interrupted) return;
-    interrupted = true;
-    console.error(`\n${signal}: stopping the demo's processes`);
-    void stopAllChildren(3_000)
-      .then(() => (workDir ? rm(workDir, { recursive: true, force: true }) : undefined))
-      .finally(() => process.exit(130));
+  step("Writing the client's xDS bootstrap: meshplane bootstrap --node-id ... --namespace default");
+  const bootstrapPath = join(work, "bootstrap.json");
+  await runCli([
+    "bootstrap",
+    "--xds-address",
+    xdsAddress,
+    "--node-id",
+    nodeId,
+    "--namespace",
+    "default",
+    "--output",
+    bootstrapPath,
+  ]);
+  detail(`GRPC_XDS_BOOTSTRAP=${bootstrapPath}`);
+
+  step(`Starting a proxyless gRPC client (@grpc/grpc-js-xds) and calling ${target}`);
+  const client = spawnChild("xds-client", [here(`./xds-client${ext}`)], {
+    env: { ...process.env, GRPC_XDS_BOOTSTRAP: bootstrapPath },
+    stdin: true,
   });
+  await client.waitForJson((json) => json.msg === "xds client ready", 10_000, "xds client ready");
+  const started = Date.now();
+  // The first call waits while the client fetches listener → route → clusters → endpoints.
+  const first = await runCalls(client, 1, { waitForReady: true, deadlineMs: 20_000 });
+  if (first.ok !== 1) throw new DemoError(`the first call failed: ${first.errorSamples.join("; ")}`);
+  detail(
+    `first call answered by ${Object.keys(first.counts).join("")} after ${Date.now() - started} ms (xDS resolution included)`,
+  );
+
+  step(`Sending ${calls} calls with the route at 90/10`);
+  const before = await runCalls(client, calls);
+  const firstPass = report(before, [90, 10]);
+
+  step(`Editing ${routeFile}: weights 90/10 → 50/50 (meshplane hot-reloads the file)`);
+  const ackedBefore = (await rdsStatus(adminAddress))?.ackedVersion ?? null;
+  await setWeights(join(configDir, routeFile), join(work, `${routeFile}.tmp`), [50, 50]);
+  const changeStarted = Date.now();
+  const ackedAfter = await waitForNewRoute(adminAddress, ackedBefore, 10_000);
+  detail(
+    `the client ACKed route version ${ackedAfter} (was ${ackedBefore}) ${Date.now() - changeStarted} ms after the edit`,
+  );
+
+  step(`Sending ${calls} calls on the same client with the route at 50/50`);
+  const after = await runCalls(client, calls);
+  const secondPass = report(after, [50, 50]);
+
+  console.log("");
+  console.log(`${firstPass ? "PASS" : "FAIL"}  90/10 split observed within ±${tolerancePoints} points`);
+  console.log(
+    `${secondPass ? "PASS" : "FAIL"}  50/50 split observed within ±${tolerancePoints} points after a live edit`,
+  );
+
+  if (values["keep-running"]) {
+    console.log(`\nStill running (Ctrl-C to stop). Try:`);
+    console.log(`  curl -s http://${adminAddress}/debug/syncz`);
+    console.log(`  $EDITOR ${join(configDir, routeFile)}`);
+    console.log(`  GRPC_XDS_BOOTSTRAP=${bootstrapPath} node ${here(`./xds-client${ext}`)}`);
+    console.log(`    then type: {"id":1,"target":"${target}","calls":100}`);
+    await waitForInterrupt();
+    console.log("\nStopping meshplane, the greeters and the client.");
+  }
+  return firstPass && secondPass ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`\nFAIL  ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+runDemo("quickstart", demo);

@@ -11,14 +11,13 @@
 // (10 % → analysis → 50 % ...) to the config directory; print each step the controller takes and
 // the split the client sees, until the rollout is rolled back. Exit 0 = rolled back, traffic on v1.
 import { spawn, type ChildProcess } from "node:child_process";
-import { cp, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { cp, readFile, rename, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
-import { spawnChild, stopAllChildren, type Child } from "./lib/child.ts";
-import { DemoError, runMeshplane, sendCalls } from "./lib/demo-kit.ts";
+import { spawnChild, type Child } from "./lib/child.ts";
+import { DemoError, runMeshplane, sendCalls, runDemo, type DemoRun } from "./lib/demo-kit.ts";
 import type { CallResult } from "./lib/protocol.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -136,172 +135,147 @@ spec:
     - setWeight: 50
 `;
 
-let workDir: string | undefined;
-
-async function main(): Promise<number> {
-  const work = await mkdtemp(join(tmpdir(), "meshplane-rollback-demo-"));
-  workDir = work;
+async function demo({ work }: DemoRun): Promise<number> {
   const configDir = join(work, "mesh");
   const dataDir = join(work, "data");
-  try {
-    step("Starting greeter v1 (healthy) and v2 (fails 30 % of calls), both exporting gRPC server metrics");
-    const metrics: Record<string, string> = {};
-    for (const backend of backends) {
-      await freePort(backend.port);
-      const child = spawnChild(`greeter ${backend.name}`, [
-        here(`./greeter-server${ext}`),
-        ...["--name", backend.name, "--address", `127.0.0.1:${backend.port}`],
-        ...["--fail-rate", String(backend.failRate), "--metrics-address", "127.0.0.1:0"],
-      ]);
-      const line = await child.waitForJson(
-        (json) => json.msg === "greeter listening",
-        10_000,
-        "greeter listening",
-      );
-      metrics[backend.service] = String(line.metricsAddress);
-      detail(
-        `${backend.service}: gRPC on ${String(line.address)}, metrics on http://${metrics[backend.service]}/metrics`,
-      );
-    }
-
-    step("Starting Prometheus, scraping both every second (job name = backend Service name)");
-    const prometheusUrl = await startPrometheus(work, metrics);
-    detail(`${prometheusUrl}  (try ${prometheusUrl}/graph?g0.expr=grpc_server_handled_total)`);
-
-    step("Starting meshplane on a copy of the example mesh, the route at greeter-v1 100, greeter-v2 0");
-    await cp(here("./mesh/"), configDir, { recursive: true });
-    const routeFile = join(configDir, "20-greeter-split.yaml");
-    const doc = parseDocument(await readFile(routeFile, "utf8"));
-    [100, 0].forEach((weight, i) => doc.setIn(["spec", "rules", 0, "backendRefs", i, "weight"], weight));
-    await writeFile(routeFile, doc.toString());
-    const meshplane = spawnChild("meshplane", [
-      cli,
-      ...["serve", "--config-dir", configDir, "--data-dir", dataDir],
-      ...["--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--api-address", "127.0.0.1:0"],
+  step("Starting greeter v1 (healthy) and v2 (fails 30 % of calls), both exporting gRPC server metrics");
+  const metrics: Record<string, string> = {};
+  for (const backend of backends) {
+    await freePort(backend.port);
+    const child = spawnChild(`greeter ${backend.name}`, [
+      here(`./greeter-server${ext}`),
+      ...["--name", backend.name, "--address", `127.0.0.1:${backend.port}`],
+      ...["--fail-rate", String(backend.failRate), "--metrics-address", "127.0.0.1:0"],
     ]);
-    const ready = await meshplane.waitForJson(
-      (line) => line.msg === "meshplane ready",
-      15_000,
-      '"meshplane ready"',
+    const line = await child.waitForJson(
+      (json) => json.msg === "greeter listening",
+      10_000,
+      "greeter listening",
     );
-    detail(`xDS on ${String(ready.xdsAddress)}`);
-
-    step(`Starting a proxyless gRPC client calling ${target} in a loop`);
-    const bootstrapPath = join(work, "bootstrap.json");
-    await runCli([
-      "bootstrap",
-      "--xds-address",
-      String(ready.xdsAddress),
-      "--node-id",
-      nodeId,
-      "--namespace",
-      "default",
-      "--output",
-      bootstrapPath,
-    ]);
-    const client = spawnChild("xds-client", [here(`./xds-client${ext}`)], {
-      env: { ...process.env, GRPC_XDS_BOOTSTRAP: bootstrapPath },
-      stdin: true,
-    });
-    await client.waitForJson((json) => json.msg === "xds client ready", 10_000, "xds client ready");
-    client.write(JSON.stringify({ id: 0, target, calls: 1, waitForReady: true, deadlineMs: 20_000 }));
-    await client.waitForJson((json) => json.id === 0, 30_000, "the first call");
-    let window: CallResult[] = [];
-    let running = true;
-    const traffic = (async () => {
-      while (running) window.push(await call(client, 50));
-    })();
-    const takeWindow = () => {
-      const merged: CallResult = {
-        id: 0,
-        target,
-        method: "SayHello",
-        ok: 0,
-        counts: {},
-        errors: {},
-        errorSamples: [],
-        elapsedMs: 0,
-      };
-      for (const r of window) {
-        merged.ok += r.ok;
-        for (const [k, n] of Object.entries(r.counts)) merged.counts[k] = (merged.counts[k] ?? 0) + n;
-        for (const [k, n] of Object.entries(r.errors)) merged.errors[k] = (merged.errors[k] ?? 0) + n;
-      }
-      window = [];
-      return merged;
-    };
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const baseline = takeWindow();
+    metrics[backend.service] = String(line.metricsAddress);
     detail(
-      `before: v1 ${share(baseline, "v1").toFixed(0)} %, v2 ${share(baseline, "v2").toFixed(0)} %, failed ${failedShare(baseline).toFixed(1)} %`,
+      `${backend.service}: gRPC on ${String(line.address)}, metrics on http://${metrics[backend.service]}/metrics`,
     );
-
-    step(
-      "Adding rollout.yaml to the config directory: 20 % → analysis (success rate >= 0.95, 3 rounds, every 3 s) → 50 %",
-    );
-    await writeFile(join(work, "rollout.tmp"), rollout(prometheusUrl));
-    await rename(join(work, "rollout.tmp"), join(configDir, "30-rollout.yaml"));
-
-    step("Watching the rollout controller (its events) and the client's split");
-    const started = Date.now();
-    let rolledBack = false;
-    const seen = new Set<string>();
-    const printEvents = () => {
-      for (const line of meshplane.jsonLines()) {
-        if (typeof line.rollout !== "string" || typeof line.reason !== "string") continue;
-        const key = `${String(line.time)}${line.reason}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const r = takeWindow();
-        detail(`${elapsed(started)}  ${line.reason.padEnd(20)} ${String(line.msg)}`);
-        detail(
-          `${" ".repeat(9)}client since the last line: v1 ${share(r, "v1").toFixed(0)} %, v2 ${share(r, "v2").toFixed(0)} %, failed ${failedShare(r).toFixed(1)} %`,
-        );
-        if (line.reason === "RolledBack") rolledBack = true;
-      }
-    };
-    for (let i = 0; i < 600 && !rolledBack; i++) {
-      printEvents();
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    if (!rolledBack) throw new DemoError("no rollback within 60 s");
-
-    step("After the rollback: the client's traffic and the Rollout's own account");
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    takeWindow();
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const after = takeWindow();
-    running = false;
-    await traffic;
-    detail(
-      `client: v1 ${share(after, "v1").toFixed(0)} %, v2 ${share(after, "v2").toFixed(0)} %, failed ${failedShare(after).toFixed(1)} %`,
-    );
-    const status = await runCli(["rollout", "status", "greeter", "--data-dir", dataDir]);
-    for (const line of status.trimEnd().split("\n")) detail(line);
-    const back = share(after, "v1") === 100;
-    console.log(`\n${rolledBack ? "PASS" : "FAIL"}  the failing canary was rolled back automatically`);
-    console.log(`${back ? "PASS" : "FAIL"}  all traffic is back on greeter-v1`);
-    return rolledBack && back ? 0 : 1;
-  } finally {
-    prometheus?.kill("SIGTERM");
-    await stopAllChildren(5_000);
-    await rm(work, { recursive: true, force: true });
   }
-}
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    prometheus?.kill("SIGTERM");
-    void stopAllChildren(3_000)
-      .then(() => (workDir ? rm(workDir, { recursive: true, force: true }) : undefined))
-      .finally(() => process.exit(130));
+  step("Starting Prometheus, scraping both every second (job name = backend Service name)");
+  const prometheusUrl = await startPrometheus(work, metrics);
+  detail(`${prometheusUrl}  (try ${prometheusUrl}/graph?g0.expr=grpc_server_handled_total)`);
+
+  step("Starting meshplane on a copy of the example mesh, the route at greeter-v1 100, greeter-v2 0");
+  await cp(here("./mesh/"), configDir, { recursive: true });
+  const routeFile = join(configDir, "20-greeter-split.yaml");
+  const doc = parseDocument(await readFile(routeFile, "utf8"));
+  [100, 0].forEach((weight, i) => doc.setIn(["spec", "rules", 0, "backendRefs", i, "weight"], weight));
+  await writeFile(routeFile, doc.toString());
+  const meshplane = spawnChild("meshplane", [
+    cli,
+    ...["serve", "--config-dir", configDir, "--data-dir", dataDir],
+    ...["--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--api-address", "127.0.0.1:0"],
+  ]);
+  const ready = await meshplane.waitForJson(
+    (line) => line.msg === "meshplane ready",
+    15_000,
+    '"meshplane ready"',
+  );
+  detail(`xDS on ${String(ready.xdsAddress)}`);
+
+  step(`Starting a proxyless gRPC client calling ${target} in a loop`);
+  const bootstrapPath = join(work, "bootstrap.json");
+  await runCli([
+    "bootstrap",
+    "--xds-address",
+    String(ready.xdsAddress),
+    "--node-id",
+    nodeId,
+    "--namespace",
+    "default",
+    "--output",
+    bootstrapPath,
+  ]);
+  const client = spawnChild("xds-client", [here(`./xds-client${ext}`)], {
+    env: { ...process.env, GRPC_XDS_BOOTSTRAP: bootstrapPath },
+    stdin: true,
   });
+  await client.waitForJson((json) => json.msg === "xds client ready", 10_000, "xds client ready");
+  client.write(JSON.stringify({ id: 0, target, calls: 1, waitForReady: true, deadlineMs: 20_000 }));
+  await client.waitForJson((json) => json.id === 0, 30_000, "the first call");
+  let window: CallResult[] = [];
+  let running = true;
+  const traffic = (async () => {
+    while (running) window.push(await call(client, 50));
+  })();
+  const takeWindow = () => {
+    const merged: CallResult = {
+      id: 0,
+      target,
+      method: "SayHello",
+      ok: 0,
+      counts: {},
+      errors: {},
+      errorSamples: [],
+      elapsedMs: 0,
+    };
+    for (const r of window) {
+      merged.ok += r.ok;
+      for (const [k, n] of Object.entries(r.counts)) merged.counts[k] = (merged.counts[k] ?? 0) + n;
+      for (const [k, n] of Object.entries(r.errors)) merged.errors[k] = (merged.errors[k] ?? 0) + n;
+    }
+    window = [];
+    return merged;
+  };
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const baseline = takeWindow();
+  detail(
+    `before: v1 ${share(baseline, "v1").toFixed(0)} %, v2 ${share(baseline, "v2").toFixed(0)} %, failed ${failedShare(baseline).toFixed(1)} %`,
+  );
+
+  step(
+    "Adding rollout.yaml to the config directory: 20 % → analysis (success rate >= 0.95, 3 rounds, every 3 s) → 50 %",
+  );
+  await writeFile(join(work, "rollout.tmp"), rollout(prometheusUrl));
+  await rename(join(work, "rollout.tmp"), join(configDir, "30-rollout.yaml"));
+
+  step("Watching the rollout controller (its events) and the client's split");
+  const started = Date.now();
+  let rolledBack = false;
+  const seen = new Set<string>();
+  const printEvents = () => {
+    for (const line of meshplane.jsonLines()) {
+      if (typeof line.rollout !== "string" || typeof line.reason !== "string") continue;
+      const key = `${String(line.time)}${line.reason}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const r = takeWindow();
+      detail(`${elapsed(started)}  ${line.reason.padEnd(20)} ${String(line.msg)}`);
+      detail(
+        `${" ".repeat(9)}client since the last line: v1 ${share(r, "v1").toFixed(0)} %, v2 ${share(r, "v2").toFixed(0)} %, failed ${failedShare(r).toFixed(1)} %`,
+      );
+      if (line.reason === "RolledBack") rolledBack = true;
+    }
+  };
+  for (let i = 0; i < 600 && !rolledBack; i++) {
+    printEvents();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (!rolledBack) throw new DemoError("no rollback within 60 s");
+
+  step("After the rollback: the client's traffic and the Rollout's own account");
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  takeWindow();
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const after = takeWindow();
+  running = false;
+  await traffic;
+  detail(
+    `client: v1 ${share(after, "v1").toFixed(0)} %, v2 ${share(after, "v2").toFixed(0)} %, failed ${failedShare(after).toFixed(1)} %`,
+  );
+  const status = await runCli(["rollout", "status", "greeter", "--data-dir", dataDir]);
+  for (const line of status.trimEnd().split("\n")) detail(line);
+  const back = share(after, "v1") === 100;
+  console.log(`\n${rolledBack ? "PASS" : "FAIL"}  the failing canary was rolled back automatically`);
+  console.log(`${back ? "PASS" : "FAIL"}  all traffic is back on greeter-v1`);
+  return rolledBack && back ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`\nFAIL  ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  },
-);
+runDemo("rollback-demo", demo, () => prometheus?.kill("SIGTERM"));

@@ -1,8 +1,12 @@
-// What the quick-start demos share: numbered steps, a port check with a useful error, running a
-// `meshplane` subcommand, and sending calls through a running xds-client.ts.
+// What the quick-start demos share: a scratch directory and clean-up on every exit, numbered
+// steps, a port check with a useful error, running a `meshplane` subcommand, and sending calls
+// through a running xds-client.ts.
 import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import type { Child } from "./child.ts";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stopAllChildren, type Child } from "./child.ts";
 import { isCommandError, type CallCommandInput, type CallResult, type ClientOutput } from "./protocol.ts";
 
 /** A failure the demo explains itself (printed as FAIL with its message, exit 1). */
@@ -80,4 +84,52 @@ export async function sendCalls(
     throw new DemoError(`client rejected the command: ${(output as { error: string }).error}`);
   }
   return output as CallResult;
+}
+
+/** What a demo's body gets: its scratch directory, and a wait for Ctrl-C (for --keep-running). */
+export interface DemoRun {
+  readonly work: string;
+  waitForInterrupt(): Promise<void>;
+}
+
+/**
+ * Runs a demo's body in a fresh scratch directory and exits with its code. Whatever happens
+ * (success, failure, SIGINT or SIGTERM), the demo's child processes are stopped (`stopExtra`
+ * stops any it started itself) and the scratch directory is removed. While the body waits for
+ * an interrupt, a signal ends the wait instead and the body finishes normally.
+ */
+export function runDemo(name: string, body: (run: DemoRun) => Promise<number>, stopExtra?: () => void): void {
+  let work: string | undefined;
+  let endWait: (() => void) | undefined;
+  let interrupted = false;
+  const cleanUp = async (graceMs: number) => {
+    stopExtra?.();
+    await stopAllChildren(graceMs);
+    if (work) await rm(work, { recursive: true, force: true });
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (endWait) return endWait();
+      if (interrupted) return;
+      interrupted = true;
+      console.error(`\n${signal}: stopping the demo's processes`);
+      void cleanUp(3_000).finally(() => process.exit(130));
+    });
+  }
+  const main = async () => {
+    work = await mkdtemp(join(tmpdir(), `meshplane-${name}-`));
+    const waitForInterrupt = () => new Promise<void>((resolve) => (endWait = resolve));
+    try {
+      return await body({ work, waitForInterrupt });
+    } finally {
+      await cleanUp(5_000);
+    }
+  };
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`\nFAIL  ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
 }
