@@ -11,7 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { apiRequest } from "./support/api.ts";
-import { freePort, startWorkloadIdentity, type WorkloadIdentity } from "./support/identity.ts";
+import {
+  freePort,
+  loopbackServiceObjects,
+  namespaceObject,
+  startWorkloadIdentity,
+  strictPeerAuthentication,
+  type WorkloadIdentity,
+} from "./support/identity.ts";
 import {
   cliBootstrap,
   runCli,
@@ -34,39 +41,9 @@ const policies = `/apis/meshplane.dev/v1alpha1/namespaces/${namespace}/authoriza
 
 function objects(port: number) {
   return [
-    {
-      path: "/api/v1/namespaces",
-      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
-    },
-    {
-      path: `/api/v1/namespaces/${namespace}/services`,
-      body: {
-        apiVersion: "v1",
-        kind: "Service",
-        metadata: { name: "ledger", namespace, annotations: { "meshplane.dev/service-accounts": "ledger" } },
-        spec: { ports: [{ name: "grpc", port: servicePort, targetPort: port }] },
-      },
-    },
-    {
-      path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
-      body: {
-        apiVersion: "discovery.k8s.io/v1",
-        kind: "EndpointSlice",
-        metadata: { name: "ledger-1", namespace, labels: { "kubernetes.io/service-name": "ledger" } },
-        addressType: "IPv4",
-        ports: [{ name: "grpc", port }],
-        endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }],
-      },
-    },
-    {
-      path: `/apis/meshplane.dev/v1alpha1/namespaces/${namespace}/peerauthentications`,
-      body: {
-        apiVersion: "meshplane.dev/v1alpha1",
-        kind: "PeerAuthentication",
-        metadata: { name: "strict", namespace },
-        spec: { mtls: { mode: "STRICT" } },
-      },
-    },
+    namespaceObject(namespace),
+    ...loopbackServiceObjects({ namespace, name: "ledger", servicePort, port, serviceAccounts: "ledger" }),
+    strictPeerAuthentication(namespace),
   ];
 }
 

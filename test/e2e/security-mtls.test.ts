@@ -16,7 +16,13 @@ import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { callGreeter, greeterService } from "../../examples/quickstart/lib/greeter-proto.ts";
 import { apiRequest } from "./support/api.ts";
-import { freePort, startWorkloadIdentity, type WorkloadIdentity } from "./support/identity.ts";
+import {
+  freePort,
+  loopbackServiceObjects,
+  namespaceObject,
+  startWorkloadIdentity,
+  type WorkloadIdentity,
+} from "./support/identity.ts";
 import {
   adminText,
   cliBootstrap,
@@ -35,40 +41,9 @@ const namespace = "shop";
 const spiffe = (sa: string) => `spiffe://cluster.local/ns/${namespace}/sa/${sa}`;
 const servicePort = 50051;
 
-const namespaceObject = {
-  path: "/api/v1/namespaces",
-  body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
-};
-
 /** A Service whose one endpoint is the server at 127.0.0.1:`port`, served by `serviceAccounts`. */
-function serviceObjects(name: string, port: number, serviceAccounts?: string) {
-  return [
-    {
-      path: `/api/v1/namespaces/${namespace}/services`,
-      body: {
-        apiVersion: "v1",
-        kind: "Service",
-        metadata: {
-          name,
-          namespace,
-          ...(serviceAccounts && { annotations: { "meshplane.dev/service-accounts": serviceAccounts } }),
-        },
-        spec: { ports: [{ name: "grpc", port: servicePort, targetPort: port }] },
-      },
-    },
-    {
-      path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
-      body: {
-        apiVersion: "discovery.k8s.io/v1",
-        kind: "EndpointSlice",
-        metadata: { name: `${name}-1`, namespace, labels: { "kubernetes.io/service-name": name } },
-        addressType: "IPv4",
-        ports: [{ name: "grpc", port }],
-        endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }],
-      },
-    },
-  ];
-}
+const serviceObjects = (name: string, port: number, serviceAccounts?: string) =>
+  loopbackServiceObjects({ namespace, name, servicePort, port, serviceAccounts });
 
 describe("proxyless mTLS: XdsServer and XdsChannelCredentials with meshplane's listeners and certificates", () => {
   let work: string;
@@ -105,7 +80,7 @@ describe("proxyless mTLS: XdsServer and XdsChannelCredentials with meshplane's l
     // greeter is served by the greeter identity (its name); ledger names another identity for
     // the same server, so a client dialling ledger must refuse it once it checks.
     for (const { path, body } of [
-      namespaceObject,
+      namespaceObject(namespace),
       ...serviceObjects("greeter", port),
       ...serviceObjects("ledger", port, "ledger"),
     ]) {

@@ -13,7 +13,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { apiRequest } from "./support/api.ts";
-import { freePort, startWorkloadIdentity, type WorkloadIdentity } from "./support/identity.ts";
+import {
+  freePort,
+  loopbackServiceObjects,
+  namespaceObject,
+  startWorkloadIdentity,
+  strictPeerAuthentication,
+  type WorkloadIdentity,
+} from "./support/identity.ts";
 import {
   cliBootstrap,
   startGreeter,
@@ -76,39 +83,9 @@ describe(
 
       port = await freePort();
       const objects = [
-        {
-          path: "/api/v1/namespaces",
-          body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
-        },
-        {
-          path: `/api/v1/namespaces/${namespace}/services`,
-          body: {
-            apiVersion: "v1",
-            kind: "Service",
-            metadata: { name: "greeter", namespace },
-            spec: { ports: [{ name: "grpc", port: servicePort, targetPort: port }] },
-          },
-        },
-        {
-          path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
-          body: {
-            apiVersion: "discovery.k8s.io/v1",
-            kind: "EndpointSlice",
-            metadata: { name: "greeter-1", namespace, labels: { "kubernetes.io/service-name": "greeter" } },
-            addressType: "IPv4",
-            ports: [{ name: "grpc", port }],
-            endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }],
-          },
-        },
-        {
-          path: `/apis/meshplane.dev/v1alpha1/namespaces/${namespace}/peerauthentications`,
-          body: {
-            apiVersion: "meshplane.dev/v1alpha1",
-            kind: "PeerAuthentication",
-            metadata: { name: "strict", namespace },
-            spec: { mtls: { mode: "STRICT" } },
-          },
-        },
+        namespaceObject(namespace),
+        ...loopbackServiceObjects({ namespace, name: "greeter", servicePort, port }),
+        strictPeerAuthentication(namespace),
       ];
       for (const { path, body } of objects) {
         const reply = await apiRequest(meshplane.apiUrl as string, "POST", path, body);

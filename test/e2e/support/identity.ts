@@ -81,3 +81,70 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** An API object to POST: where and what. */
+export interface ApiObject {
+  readonly path: string;
+  readonly body: Record<string, unknown>;
+}
+
+/** The Namespace object for `namespace`. */
+export function namespaceObject(namespace: string): ApiObject {
+  return {
+    path: "/api/v1/namespaces",
+    body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+  };
+}
+
+/**
+ * A Service (gRPC port `servicePort`) whose one endpoint is the server at 127.0.0.1:`port`, with
+ * its EndpointSlice; `serviceAccounts` (comma-separated) names who serves it, else the Service.
+ */
+export function loopbackServiceObjects(options: {
+  namespace: string;
+  name: string;
+  servicePort: number;
+  port: number;
+  serviceAccounts?: string;
+}): ApiObject[] {
+  const { namespace, name, servicePort, port, serviceAccounts } = options;
+  return [
+    {
+      path: `/api/v1/namespaces/${namespace}/services`,
+      body: {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: {
+          name,
+          namespace,
+          ...(serviceAccounts && { annotations: { "meshplane.dev/service-accounts": serviceAccounts } }),
+        },
+        spec: { ports: [{ name: "grpc", port: servicePort, targetPort: port }] },
+      },
+    },
+    {
+      path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
+      body: {
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: { name: `${name}-1`, namespace, labels: { "kubernetes.io/service-name": name } },
+        addressType: "IPv4",
+        ports: [{ name: "grpc", port }],
+        endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }],
+      },
+    },
+  ];
+}
+
+/** A namespace-wide STRICT PeerAuthentication named `strict`. */
+export function strictPeerAuthentication(namespace: string): ApiObject {
+  return {
+    path: `/apis/meshplane.dev/v1alpha1/namespaces/${namespace}/peerauthentications`,
+    body: {
+      apiVersion: "meshplane.dev/v1alpha1",
+      kind: "PeerAuthentication",
+      metadata: { name: "strict", namespace },
+      spec: { mtls: { mode: "STRICT" } },
+    },
+  };
+}
